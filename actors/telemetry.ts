@@ -1,0 +1,151 @@
+/**
+ * Device telemetry: the record devices send (over HTTP, NATS or MQTT), its validation, and
+ * how it updates a device twin. Pure functions over plain data.
+ *
+ * @module
+ */
+import { Temporal } from "@js-temporal/polyfill";
+import { z } from "zod";
+import { type FieldIssue, ValidationError } from "../runtime/mod.ts";
+
+/** Device ids: letters, digits, `_` and `-`, 1–128 of them (they become NATS subject tokens). */
+export const DEVICE_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** Sensor names: as device ids, at most 64 characters. */
+export const SENSOR_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Most readings one record may carry. */
+export const MAX_READINGS = 256;
+
+/** A validated telemetry record. */
+export interface TelemetryRecord {
+  /** When the readings were taken (epoch ms); the receive time when the device sent none. */
+  readonly ts: number;
+  readonly readings: Readonly<Record<string, number>>;
+  /** Battery level, 0–100 %. */
+  readonly battery?: number;
+  /** Signal strength in dBm. */
+  readonly rssi?: number;
+}
+
+/** The latest value of one sensor. */
+export interface Reported {
+  readonly value: number;
+  readonly ts: number;
+}
+
+/** What the twin knows of a device from its telemetry. */
+export interface DeviceTwin {
+  /** Latest value and timestamp per sensor. */
+  reported: Record<string, Reported>;
+  /** When telemetry last arrived (server time, epoch ms); `null` for a device never seen. */
+  lastSeen: number | null;
+  /** Telemetry records applied to this twin. */
+  messageCount: number;
+  battery: number | null;
+  rssi: number | null;
+}
+
+/** The twin of a device that has sent nothing yet. */
+export function emptyTwin(): DeviceTwin {
+  return { reported: {}, lastSeen: null, messageCount: 0, battery: null, rssi: null };
+}
+
+const timestamp = z.union([
+  z.number().int("must be whole epoch milliseconds").min(0).max(8.64e15),
+  z.string().max(64),
+]);
+
+const schema = z.strictObject({
+  ts: timestamp.optional(),
+  readings: z.record(
+    z.string().regex(SENSOR_NAME, "sensor names hold letters, digits, _ or - (1-64)"),
+    z.number({ error: "must be a number" }),
+  ).refine((r) => Object.keys(r).length > 0, "must hold at least one reading")
+    .refine(
+      (r) => Object.keys(r).length <= MAX_READINGS,
+      `must hold at most ${MAX_READINGS} readings`,
+    ),
+  battery: z.number().min(0).max(100).optional(),
+  rssi: z.number().min(-200).max(50).optional(),
+});
+
+/** JSON schema-ish description of the body, for error messages and docs. */
+export const TELEMETRY_SHAPE =
+  '{"ts"?: epoch-ms | ISO-8601, "readings": {"<sensor>": number, ...}, "battery"?: 0..100, "rssi"?: dBm}';
+
+/**
+ * Validates a telemetry body and fills in its timestamp.
+ *
+ * @param body parsed JSON
+ * @param receivedAt the receive time, used when the body has no `ts`
+ * @throws {ValidationError} listing every problem (path and message)
+ * @example
+ * ```ts
+ * parseTelemetry({ readings: { temperature: 21.5 } }, Date.now());
+ * ```
+ */
+export function parseTelemetry(body: unknown, receivedAt: number): TelemetryRecord {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issues: FieldIssue[] = parsed.error.issues.map((i) => ({
+      path: i.path.map(String).join("."),
+      message: i.message,
+    }));
+    throw new ValidationError(`telemetry must look like ${TELEMETRY_SHAPE}`, issues);
+  }
+  const { ts, readings, battery, rssi } = parsed.data;
+  const record: { -readonly [K in keyof TelemetryRecord]: TelemetryRecord[K] } = {
+    ts: ts === undefined ? receivedAt : toEpochMillis(ts),
+    readings,
+  };
+  if (battery !== undefined) record.battery = battery;
+  if (rssi !== undefined) record.rssi = rssi;
+  return record;
+}
+
+function toEpochMillis(ts: number | string): number {
+  if (typeof ts === "number") return ts;
+  try {
+    return Temporal.Instant.from(ts).epochMilliseconds;
+  } catch {
+    throw new ValidationError(`telemetry must look like ${TELEMETRY_SHAPE}`, [{
+      path: "ts",
+      message: `${
+        JSON.stringify(ts)
+      } is not an ISO-8601 instant with an offset, e.g. 2026-05-01T02:00:00Z`,
+    }]);
+  }
+}
+
+/** Checks a device id from a URL or subject. @throws {ValidationError} */
+export function checkDeviceId(id: string): string {
+  if (!DEVICE_ID.test(id)) {
+    throw new ValidationError("invalid device id", [{
+      path: "id",
+      message: "device ids hold 1-128 letters, digits, _ or -",
+    }]);
+  }
+  return id;
+}
+
+/**
+ * Applies a record to a twin: each sensor keeps its newest reading by timestamp (a late,
+ * older record counts but does not overwrite newer values).
+ */
+export function applyTelemetry(
+  twin: DeviceTwin,
+  record: TelemetryRecord,
+  receivedAt: number,
+): void {
+  for (const [sensor, value] of Object.entries(record.readings)) {
+    const current = twin.reported[sensor];
+    if (current === undefined || current.ts <= record.ts) {
+      twin.reported[sensor] = { value, ts: record.ts };
+    }
+  }
+  if (record.battery !== undefined) twin.battery = record.battery;
+  if (record.rssi !== undefined) twin.rssi = record.rssi;
+  twin.lastSeen = Math.max(twin.lastSeen ?? receivedAt, receivedAt);
+  twin.messageCount++;
+}

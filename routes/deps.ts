@@ -1,0 +1,30 @@
+/**
+ * What the HTTP app needs from the node it serves.
+ *
+ * @module
+ */
+import type { ActorSystem, Clock, EventBus, Logger, MetricsRegistry } from "../runtime/mod.ts";
+
+/** The result of a readiness check. */
+export interface Readiness {
+  readonly ready: boolean;
+  /** Each dependency's state: `"ok"` or what is wrong. */
+  readonly checks: Readonly<Record<string, string>>;
+}
+
+/** Dependencies of the HTTP app. */
+export interface AppDeps {
+  readonly system: ActorSystem;
+  readonly events: EventBus;
+  readonly metrics: MetricsRegistry;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** Checks the store (and, in cluster mode, NATS and partition ownership). */
+  readonly readiness: () => Promise<Readiness>;
+  /** Interval of SSE heartbeat comments. @default 15000 */
+  readonly heartbeatMs?: number;
+  /** Largest request body accepted, in bytes. @default 65536 */
+  readonly bodyLimit?: number;
+  /** Events an SSE client may fall behind by before it is dropped. @default 1000 */
+  readonly sseQueueLimit?: number;
+}

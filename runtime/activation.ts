@@ -1,0 +1,323 @@
+/**
+ * The in-memory record of one activated actor, and of one registered actor type.
+ *
+ * An {@link Activation} is also the `ctx` its handlers receive: no context object is
+ * allocated per message. It is kept small (a handful of fields; rarely used state lives in
+ * `ext`) because a node holds up to millions of them.
+ *
+ * @module
+ */
+import type {
+  ActorContext,
+  Address,
+  AnyActorDefinition,
+  Handler,
+  Persistence,
+  TimerSchedule,
+} from "./actor.ts";
+import { toMillis } from "./duration.ts";
+import { ConfigError } from "./errors.ts";
+import type { RuntimeInstruments } from "./instruments.ts";
+import type { Logger } from "./logger.ts";
+import type { Mailbox } from "./mailbox.ts";
+import type { CounterChild, GaugeChild, HistogramChild } from "./metrics.ts";
+import type { Schedule } from "./schedule.ts";
+import type { JsonValue } from "./store.ts";
+import { resolvePolicy, type SupervisedChild, type SupervisorNode } from "./supervisor.ts";
+import type { TimerHandle } from "./clock.ts";
+import type { PendingReply } from "./reply.ts";
+
+/** State is being loaded (activation or restart); messages wait. */
+export const LOADING = 1;
+/** In the dispatcher's run queue. */
+export const SCHEDULED = 2;
+/** An asynchronous handler is running; messages wait. */
+export const BUSY = 4;
+/** Holds changes not yet handed to the committer. */
+export const DIRTY = 8;
+/** In the committer's queue. */
+export const IN_COMMIT_QUEUE = 16;
+/** A commit of its changes is in flight. */
+export const COMMITTING = 32;
+/** Crashed or restarting: processes nothing until reloaded. */
+export const SUSPENDED = 64;
+/** Passivated or discarded: references must resolve a new activation. */
+export const STOPPED = 128;
+/** A named child of a supervision tree: never passivated. */
+export const PINNED = 256;
+/** A command of a persisted actor is running: its effects wait for the commit. */
+export const IN_COMMAND = 512;
+
+/**
+ * Layout of an activation's log of applied commands: a flat array, one entry of
+ * {@link LOG_STRIDE} slots per command, in the order the commands were applied.
+ */
+export const LOG_KIND = 0,
+  LOG_PAYLOAD = 1,
+  LOG_REPLY = 2,
+  LOG_RESULT = 3,
+  LOG_SEQ = 4,
+  LOG_EFFECTS = 5;
+/** Slots per command in an applied-command log. */
+export const LOG_STRIDE = 6;
+
+/** A journal event as stored: the event, and the command (sequence, writer) that recorded it. */
+export interface JournalRecord {
+  readonly e: JsonValue;
+  readonly n: number;
+  readonly w: string;
+}
+
+/**
+ * A snapshot as stored: the state, the sequence number of the last command applied to it,
+ * and per writer (an actor system instance) the last command sequence it wrote. The writers
+ * map lets a writer tell, after an ambiguous store failure, which of its commands landed.
+ */
+export interface SnapshotEnvelope {
+  readonly s: JsonValue;
+  readonly n: number;
+  readonly w: Readonly<Record<string, number>>;
+  /** Journaled actors: the journal version the snapshot covers. */
+  readonly j?: number;
+}
+
+/** An effect deferred until the state change that caused it is durable. */
+export type Effect =
+  | {
+    readonly kind: "emit";
+    readonly topic: string;
+    readonly data: JsonValue;
+    readonly key: string | null;
+  }
+  | {
+    readonly kind: "tell";
+    readonly to: Address;
+    readonly message: string;
+    readonly payload: unknown;
+  }
+  | { readonly kind: "reminder"; readonly name: string; readonly record: ReminderRecord | null };
+
+/** A durable reminder as stored. */
+export interface ReminderRecord {
+  readonly type: string;
+  readonly id: string;
+  readonly name: string;
+  /** Message kind delivered. */
+  readonly kind: string;
+  readonly data: JsonValue;
+  readonly schedule: Schedule;
+  /** Next firing (epoch ms). */
+  readonly due: number;
+}
+
+/** What activations and types need from the system that hosts them. */
+export interface ActivationHost {
+  readonly logger: Logger;
+  now(): number;
+  emit(a: Activation, topic: string, data: JsonValue, key: string | null): void;
+  tellFrom(a: Activation, to: Address, kind: string, payload: unknown): void;
+  persistEvent(a: Activation, event: unknown): void;
+  setTimer(
+    a: Activation,
+    name: string,
+    schedule: TimerSchedule,
+    kind: string,
+    payload: unknown,
+  ): void;
+  cancelTimer(a: Activation, name: string): void;
+  setReminder(a: Activation, name: string, record: ReminderRecord | null): void;
+  makeReminder(
+    a: Activation,
+    name: string,
+    schedule: Schedule,
+    kind: string,
+    data: JsonValue,
+  ): ReminderRecord;
+}
+
+const PERSISTENCE: readonly Persistence[] = ["snapshot", "journal", "none"];
+
+/** A registered actor type with its options resolved and its metrics bound. */
+export class ActorType {
+  readonly name: string;
+  readonly def: AnyActorDefinition;
+  /** Commands and queries by kind, in objects without a prototype (no `toString` handler). */
+  readonly handlers: Record<string, Handler<unknown, unknown>>;
+  readonly queries: Record<string, Handler<unknown, unknown>>;
+  readonly persistence: Persistence;
+  readonly capacity: number;
+  readonly rejectWhenFull: boolean;
+  readonly passivateAfterMs: number;
+  readonly snapshotEvery: number;
+  readonly askTimeoutMs: number;
+  readonly activations = new Map<string, Activation>();
+  readonly host: ActivationHost;
+  supervisor!: SupervisorNode;
+  /** Counts messages so that one in 16 synchronous handler runs is timed. */
+  tick = 0;
+  readonly processed: CounterChild;
+  readonly queued: GaugeChild;
+  readonly active: GaugeChild;
+  readonly latency: HistogramChild;
+  readonly activated: CounterChild;
+  readonly passivated: CounterChild;
+  readonly crashes: CounterChild;
+  readonly rejections: CounterChild;
+  readonly restarts: CounterChild;
+  readonly mailboxRejections: CounterChild;
+
+  constructor(
+    def: AnyActorDefinition,
+    host: ActivationHost,
+    m: RuntimeInstruments,
+  ) {
+    const o = def.options ?? {};
+    this.name = def.name;
+    this.def = def;
+    this.host = host;
+    this.handlers = Object.assign(Object.create(null), def.handlers);
+    this.queries = Object.assign(Object.create(null), def.queries ?? {});
+    this.persistence = o.persistence ?? "snapshot";
+    if (!PERSISTENCE.includes(this.persistence)) {
+      throw new ConfigError(
+        `actor type ${def.name}: persistence must be one of ${PERSISTENCE.join(", ")}`,
+      );
+    }
+    this.capacity = o.mailbox?.capacity ?? 1000;
+    this.rejectWhenFull = o.mailbox?.overflow === "reject";
+    this.passivateAfterMs = o.passivateAfter === null
+      ? Infinity
+      : toMillis(o.passivateAfter ?? "PT10M", `${def.name} passivateAfter`);
+    this.snapshotEvery = o.snapshotEvery ?? 100;
+    this.askTimeoutMs = toMillis(o.askTimeout ?? "PT5S", `${def.name} askTimeout`);
+    resolvePolicy(o.supervision, `actor type ${def.name}`);
+    this.processed = m.messages.labels(def.name);
+    this.queued = m.mailboxDepth.labels(def.name);
+    this.active = m.activeActors.labels(def.name);
+    this.latency = m.handlerSeconds.labels(def.name);
+    this.activated = m.activations.labels(def.name);
+    this.passivated = m.passivations.labels(def.name);
+    this.crashes = m.crashes.labels(def.name);
+    this.rejections = m.rejections.labels(def.name);
+    this.restarts = m.restarts.labels(def.name);
+    this.mailboxRejections = m.mailboxRejections.labels(def.name);
+  }
+
+  /** Store key of an actor's snapshot (and journal). */
+  key(id: string): string {
+    return `a/${this.name}/${id}`;
+  }
+}
+
+/** Rarely needed per-activation state, allocated on first use. */
+export interface ActivationExt {
+  timers?: Map<string, TimerHandle>;
+  /** The named tree's supervisor, when not the type's. */
+  supervisor?: SupervisorNode;
+  restartLog?: number[] | null;
+  /** A pending restart's timer. */
+  restartTimer?: TimerHandle;
+  /** Reload once the in-flight commit settles. */
+  reloadAfterCommit?: boolean;
+  /** Whether the pending reload is a supervised restart (counted, reported) or a restore. */
+  restarting?: boolean;
+  /** Journal version at the last snapshot. */
+  snapshotAt?: number;
+  /** A restart asked for while an async handler ran. */
+  deferredRestart?: { readonly delayMs: number; readonly counted: boolean };
+  /** Commands to apply again (or, when durable after all, to release) before the mailbox. */
+  replay?: unknown[] | null;
+  /** Position in `replay`. */
+  replayAt?: number;
+  /** The last command sequence of this system known durable, as of the last load. */
+  durable?: number;
+  /** Other writers' last sequences, carried over into the next snapshots. */
+  writers?: Record<string, number>;
+}
+
+/** One activated actor; also its handlers' context. */
+export class Activation<S = unknown> implements ActorContext<S, unknown>, SupervisedChild {
+  readonly t: ActorType;
+  readonly id: string;
+  state: S;
+  version = 0;
+  flags = 0;
+  mailbox: Mailbox<PendingReply> | null = null;
+  lastActive = 0;
+  /** Sequence number of the last command applied to `state` (persisted actors). */
+  seq = 0;
+  /** Commands applied since the last commit (see {@link LOG_STRIDE}). */
+  applied: unknown[] | null = null;
+  /** Effects of the command running now; they move into its log entry when it returns. */
+  effects: Effect[] | null = null;
+  /** Journal records of the commands applied since the last commit. */
+  events: JournalRecord[] | null = null;
+  ext: ActivationExt | null = null;
+
+  constructor(t: ActorType, id: string, state: S) {
+    this.t = t;
+    this.id = id;
+    this.state = state;
+  }
+
+  get type(): string {
+    return this.t.name;
+  }
+
+  get childName(): string {
+    return `${this.t.name}/${this.id}`;
+  }
+
+  get restartLog(): number[] | null {
+    return this.ext?.restartLog ?? null;
+  }
+
+  set restartLog(log: number[] | null) {
+    (this.ext ??= {}).restartLog = log;
+  }
+
+  get log(): Logger {
+    return this.t.host.logger.child({ actor: this.childName });
+  }
+
+  now(): number {
+    return this.t.host.now();
+  }
+
+  emit(topic: string, data: JsonValue, key: string | null = null): void {
+    this.t.host.emit(this, topic, data, key);
+  }
+
+  persist(event: unknown): void {
+    this.t.host.persistEvent(this, event);
+  }
+
+  tell(target: Address, kind: string, payload?: unknown): void {
+    this.t.host.tellFrom(this, target, kind, payload);
+  }
+
+  setTimer(name: string, schedule: TimerSchedule, kind: string, payload?: unknown): void {
+    this.t.host.setTimer(this, name, schedule, kind, payload);
+  }
+
+  cancelTimer(name: string): void {
+    this.t.host.cancelTimer(this, name);
+  }
+
+  setReminder(
+    name: string,
+    schedule: Schedule,
+    options: { readonly kind?: string; readonly data?: JsonValue } = {},
+  ): void {
+    const host = this.t.host;
+    host.setReminder(
+      this,
+      name,
+      host.makeReminder(this, name, schedule, options.kind ?? "reminder", options.data ?? null),
+    );
+  }
+
+  cancelReminder(name: string): void {
+    this.t.host.setReminder(this, name, null);
+  }
+}

@@ -1,0 +1,367 @@
+/**
+ * Group commit: the changes of many actors go to the store in one batch, so a node pays one
+ * store round trip for hundreds of state changes instead of one each. While a batch is in
+ * flight, newly changed actors gather for the next one; up to `maxInFlight` batches run at
+ * once, but never two for the same actor (its version chain must stay in order).
+ *
+ * Nothing a command did leaves the actor — reply, event, outgoing message, reminder — before
+ * the batch holding its state change is durable.
+ *
+ * @module
+ */
+import {
+  type Activation,
+  COMMITTING,
+  DIRTY,
+  type Effect,
+  IN_COMMIT_QUEUE,
+  type JournalRecord,
+  LOG_EFFECTS,
+  LOG_STRIDE,
+  type ReminderRecord,
+  type SnapshotEnvelope,
+  STOPPED,
+  SUSPENDED,
+} from "./activation.ts";
+import type { Clock, TimerHandle } from "./clock.ts";
+import { describeError } from "./errors.ts";
+import type { RuntimeInstruments } from "./instruments.ts";
+import type { Logger } from "./logger.ts";
+import { reminderKey, ReminderService } from "./reminders.ts";
+import type { JsonValue, OpResult, StateStore, StoreOp } from "./store.ts";
+
+/** The changes of one actor in one batch. */
+export interface CommitEntry {
+  readonly a: Activation;
+  /** Log of the commands whose changes this entry holds (see `LOG_STRIDE`). */
+  readonly applied: unknown[] | null;
+  /** Journal records appended by this entry. */
+  readonly events: JournalRecord[] | null;
+  /** Journal version (or snapshot version) the write expected. */
+  readonly fromVersion: number;
+  /** Index of the entry's state operation in the batch, -1 if it has none. */
+  stateOp: number;
+  /** Reminder changes, written after the state: name and record (`null`: removed). */
+  readonly reminders: { name: string; record: ReminderRecord | null }[];
+  /** Journaled actors crossing a snapshot boundary: the envelope as JSON, written once durable. */
+  snapshot: string | null;
+}
+
+/** What the committer needs from the system. */
+export interface CommitHost {
+  readonly store: StateStore;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly instruments: RuntimeInstruments;
+  /** What is stored for an actor's state now: its state, sequence and writers. */
+  envelope(a: Activation): SnapshotEnvelope;
+  /** The entry is durable at `version`: release replies and effects. */
+  committed(entry: CommitEntry, version: number): void;
+  /** Another writer won the compare-and-set: reload the actor and re-apply the entry. */
+  lost(entry: CommitEntry, actualVersion: number): void;
+  /** The store refused the actor's state (too large, say): the actor has crashed. */
+  refused(entry: CommitEntry, error: Error): void;
+  /** The store is unreachable: the entry's changes must be put back and retried. */
+  putBack(entry: CommitEntry): void;
+  /** A commit involving `a` settled, successfully or not. */
+  settled(a: Activation): void;
+}
+
+/** Options of the committer. */
+export interface CommitOptions {
+  /** Most actors per batch. @default 500 */
+  readonly maxBatch?: number;
+  /** Most batches in flight at once. @default 4 */
+  readonly maxInFlight?: number;
+}
+
+const RETRY_MIN_MS = 50;
+const RETRY_MAX_MS = 5000;
+
+/** Batches actors' state changes into store commits. */
+export class GroupCommitter {
+  #host: CommitHost;
+  #queue: Activation[] = [];
+  #head = 0;
+  #inFlight = 0;
+  #scheduled = false;
+  #maxBatch: number;
+  #maxInFlight: number;
+  #retryDelay = 0;
+  #retryTimer: TimerHandle | null = null;
+  #waiting: Activation[] = [];
+  /** Reminder writes that follow a state write. */
+  #followUps = 0;
+  #reminderRetries = 0;
+  #storeLabel: string;
+
+  constructor(host: CommitHost, options: CommitOptions = {}) {
+    this.#host = host;
+    this.#maxBatch = options.maxBatch ?? 500;
+    this.#maxInFlight = options.maxInFlight ?? 4;
+    this.#storeLabel = host.store.name;
+  }
+
+  /**
+   * Whether changes are queued or in flight. Changes parked until a retry after a store
+   * failure do not count: only the clock moves them on.
+   */
+  get busy(): boolean {
+    return this.#head < this.#queue.length || this.#inFlight > 0 || this.#followUps > 0;
+  }
+
+  /** Whether changes wait for a retry after a store failure. */
+  get waitingForRetry(): boolean {
+    return this.#waiting.length > 0 || this.#reminderRetries > 0;
+  }
+
+  /** Queues an actor whose state changed. Cheap: called once per actor per batch. */
+  mark(a: Activation): void {
+    if ((a.flags & (IN_COMMIT_QUEUE | COMMITTING)) !== 0) return;
+    a.flags |= IN_COMMIT_QUEUE;
+    if (this.#retryTimer !== null) {
+      // The store is failing: everything waits for the retry instead of hammering it.
+      this.#waiting.push(a);
+      return;
+    }
+    this.#queue.push(a);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(this.#flush);
+    }
+  }
+
+  /** Retries a failed batch now instead of after its backoff (used at shutdown). */
+  retryNow(): void {
+    if (this.#retryTimer === null) return;
+    this.#host.clock.clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+    this.#requeueWaiting();
+  }
+
+  #flush = (): void => {
+    this.#scheduled = false;
+    while (this.#head < this.#queue.length && this.#inFlight < this.#maxInFlight) {
+      const batch: CommitEntry[] = [];
+      const ops: StoreOp[] = [];
+      while (batch.length < this.#maxBatch && this.#head < this.#queue.length) {
+        const a = this.#queue[this.#head++]!;
+        a.flags &= ~IN_COMMIT_QUEUE;
+        if ((a.flags & DIRTY) === 0 || (a.flags & (SUSPENDED | STOPPED)) !== 0) {
+          // Its changes were discarded (a restart): nothing to write, but someone may wait.
+          this.#host.settled(a);
+          continue;
+        }
+        batch.push(this.#prepare(a, ops));
+      }
+      if (this.#head === this.#queue.length) {
+        this.#queue = [];
+        this.#head = 0;
+      }
+      if (batch.length === 0) break;
+      if (ops.length === 0) {
+        // Commands that changed nothing durable (a journaled actor that recorded no event).
+        this.#settle(batch, []);
+        continue;
+      }
+      this.#commit(batch, ops);
+    }
+  };
+
+  #prepare(a: Activation, ops: StoreOp[]): CommitEntry {
+    const t = a.t;
+    const entry: CommitEntry = {
+      a,
+      applied: a.applied,
+      events: a.events,
+      fromVersion: a.version,
+      stateOp: -1,
+      reminders: [],
+      snapshot: null,
+    };
+    a.applied = null;
+    a.events = null;
+    a.flags = (a.flags & ~DIRTY) | COMMITTING;
+    const key = t.key(a.id);
+    if (t.persistence === "snapshot") {
+      entry.stateOp = ops.length;
+      // The store serialises the value during commit(), before any later handler runs.
+      const value = this.#host.envelope(a) as unknown as JsonValue;
+      ops.push({ op: "put", key, value, expectedVersion: a.version });
+    } else if (entry.events !== null) {
+      entry.stateOp = ops.length;
+      ops.push({
+        op: "append",
+        key,
+        events: entry.events as unknown as JsonValue[],
+        expectedVersion: a.version,
+      });
+      const to = a.version + entry.events.length;
+      if (Math.floor(to / t.snapshotEvery) > Math.floor(a.version / t.snapshotEvery)) {
+        entry.snapshot = JSON.stringify(this.#host.envelope(a));
+      }
+    }
+    // Only the last change of each reminder counts. They are written once the state write
+    // succeeded (a batch is not atomic across keys), before anything is acknowledged.
+    const log = entry.applied;
+    if (log !== null) {
+      let last: Map<string, ReminderRecord | null> | null = null;
+      for (let i = LOG_EFFECTS; i < log.length; i += LOG_STRIDE) {
+        const effects = log[i] as Effect[] | null;
+        if (effects === null) continue;
+        for (const e of effects) {
+          if (e.kind === "reminder") (last ??= new Map()).set(e.name, e.record);
+        }
+      }
+      if (last !== null) {
+        for (const [name, record] of last) entry.reminders.push({ name, record });
+      }
+    }
+    return entry;
+  }
+
+  #commit(batch: CommitEntry[], ops: StoreOp[]): void {
+    this.#inFlight++;
+    const { instruments, store } = this.#host;
+    instruments.storeBatchOps.labels(this.#storeLabel).observe(ops.length);
+    const started = performance.now();
+    store.commit(ops).then(
+      (results) => {
+        instruments.storeSeconds.labels(this.#storeLabel, "commit").observe(
+          (performance.now() - started) / 1000,
+        );
+        this.#retryDelay = 0;
+        this.#inFlight--;
+        this.#settle(batch, results);
+      },
+      (error) => {
+        this.#inFlight--;
+        this.#failed(batch, error);
+      },
+    ).finally(() => {
+      if (this.#head < this.#queue.length && !this.#scheduled) {
+        this.#scheduled = true;
+        queueMicrotask(this.#flush);
+      }
+    });
+  }
+
+  #settle(batch: CommitEntry[], results: readonly OpResult[]): void {
+    const host = this.#host;
+    for (const entry of batch) {
+      const a = entry.a;
+      const state = entry.stateOp >= 0 ? results[entry.stateOp]! : null;
+      if (state !== null && !state.ok) {
+        a.flags &= ~COMMITTING;
+        if (state.conflict) {
+          host.instruments.storeConflicts.labels(this.#storeLabel).inc();
+          host.lost(entry, state.actualVersion);
+        } else {
+          host.refused(entry, state.error);
+        }
+        host.settled(a);
+        continue;
+      }
+      const version = state === null ? a.version : state.version;
+      if (entry.snapshot !== null && state !== null) this.#snapshot(entry, version);
+      if (entry.reminders.length > 0) {
+        this.#writeReminders(entry, version);
+        continue;
+      }
+      a.flags &= ~COMMITTING;
+      host.committed(entry, version);
+      host.settled(a);
+    }
+  }
+
+  /** Writes an entry's reminder changes, retrying on store failure, then completes it. */
+  #writeReminders(entry: CommitEntry, version: number): void {
+    const a = entry.a;
+    const ops = entry.reminders.map((r) =>
+      ReminderService.op(reminderKey(a.t.name, a.id, r.name), r.record)
+    );
+    this.#followUps++;
+    const done = () => {
+      this.#followUps--;
+      a.flags &= ~COMMITTING;
+      this.#host.committed(entry, version);
+      this.#host.settled(a);
+    };
+    this.#host.store.commit(ops).then(
+      (results) => {
+        results.forEach((result, i) => {
+          if (!result.ok) {
+            this.#host.logger.error("could not persist a reminder", {
+              actor: a.childName,
+              reminder: entry.reminders[i]!.name,
+              error: result.conflict ? "conflict" : describeError(result.error),
+            });
+          }
+        });
+        done();
+      },
+      (error) => {
+        this.#host.instruments.storeErrors.labels(this.#storeLabel, "commit").inc();
+        this.#host.logger.warn("writing reminders failed; retrying", {
+          error: describeError(error),
+        });
+        this.#followUps--;
+        this.#reminderRetries++;
+        this.#host.clock.setTimeout(() => {
+          this.#reminderRetries--;
+          this.#writeReminders(entry, version);
+        }, Math.max(RETRY_MIN_MS, this.#retryDelay));
+      },
+    );
+  }
+
+  #failed(batch: CommitEntry[], error: unknown): void {
+    const host = this.#host;
+    host.instruments.storeErrors.labels(this.#storeLabel, "commit").inc();
+    this.#retryDelay = Math.min(RETRY_MAX_MS, Math.max(RETRY_MIN_MS, this.#retryDelay * 2));
+    host.logger.warn("state commit failed; retrying", {
+      store: this.#storeLabel,
+      actors: batch.length,
+      retryInMs: this.#retryDelay,
+      error: describeError(error),
+    });
+    if (this.#retryTimer === null) {
+      this.#retryTimer = host.clock.setTimeout(() => {
+        this.#retryTimer = null;
+        this.#requeueWaiting();
+      }, this.#retryDelay);
+    }
+    for (const entry of batch) {
+      const a = entry.a;
+      a.flags &= ~COMMITTING;
+      host.putBack(entry);
+      // With the retry pending, mark() parks the actor until the retry instead of queueing it.
+      if ((a.flags & (DIRTY | SUSPENDED)) === DIRTY) this.mark(a);
+      host.settled(a);
+    }
+  }
+
+  #requeueWaiting(): void {
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const a of waiting) {
+      a.flags &= ~IN_COMMIT_QUEUE;
+      this.mark(a);
+    }
+  }
+
+  #snapshot(entry: CommitEntry, version: number): void {
+    const a = entry.a;
+    const value = { ...JSON.parse(entry.snapshot!), j: version } as JsonValue;
+    this.#host.store.commit([{ op: "put", key: a.t.key(a.id), value, expectedVersion: null }])
+      .catch(
+        (error) => {
+          // Harmless: replay starts from the previous snapshot.
+          this.#host.logger.warn("journal snapshot failed", {
+            actor: a.childName,
+            error: describeError(error),
+          });
+        },
+      );
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Projections (the read side of CQRS): a view folded from the journal events of every actor
+ * of one journaled type. Events are fed once durable, in journal order per actor; a gap
+ * (events this view has not seen, e.g. written before it started) is filled from the journal,
+ * so the view always equals a fold over the journals, whatever the start order.
+ *
+ * @module
+ */
+import { describeError } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+import type { JsonValue, StateStore } from "./store.ts";
+
+/** How a view is built from events. */
+export interface ProjectionDefinition<V, E = JsonValue> {
+  /** Name, for logs. */
+  readonly name: string;
+  /** The journaled actor type whose events feed the view. */
+  readonly source: string;
+  readonly initial: () => V;
+  /** Folds one event into the view (mutate it, or return a new one). */
+  readonly apply: (
+    view: V,
+    event: E,
+    meta: { readonly id: string; readonly seq: number },
+  ) => V | void;
+}
+
+/** A live projection. */
+export class Projection<V, E = JsonValue> {
+  readonly definition: ProjectionDefinition<V, E>;
+  #view: V;
+  #positions = new Map<string, number>();
+  #catchingUp = new Map<string, Promise<void>>();
+  #again = new Set<string>();
+  #store: StateStore;
+  #prefix: string;
+  #logger: Logger;
+
+  /** @internal use `system.project()`. */
+  constructor(definition: ProjectionDefinition<V, E>, store: StateStore, logger: Logger) {
+    this.definition = definition;
+    this.#view = definition.initial();
+    this.#store = store;
+    this.#prefix = `a/${definition.source}/`;
+    this.#logger = logger;
+  }
+
+  /** The current view. */
+  get view(): V {
+    return this.#view;
+  }
+
+  /** The last journal sequence folded in for actor `id` (0: none). */
+  position(id: string): number {
+    return this.#positions.get(id) ?? 0;
+  }
+
+  /** Resolves once no catch-up read is in flight. */
+  async settled(): Promise<void> {
+    while (this.#catchingUp.size > 0) await Promise.all(this.#catchingUp.values());
+  }
+
+  /** @internal feeds durable events `firstSeq …` of actor `id`. */
+  feed(id: string, firstSeq: number, events: readonly JsonValue[]): void {
+    const at = this.position(id);
+    if (this.#catchingUp.has(id) || firstSeq > at + 1) {
+      this.#catchUp(id);
+      return;
+    }
+    events.forEach((event, i) => {
+      const seq = firstSeq + i;
+      if (seq > this.position(id)) this.#fold(id, seq, event as E);
+    });
+  }
+
+  /** Rebuilds the view from every journal of the source type. */
+  async rebuild(): Promise<void> {
+    await this.settled();
+    this.#view = this.definition.initial();
+    this.#positions.clear();
+    const keys = await this.#store.journalKeys(this.#prefix);
+    for (const key of keys) this.#catchUp(key.slice(this.#prefix.length));
+    await this.settled();
+  }
+
+  #fold(id: string, seq: number, event: E): void {
+    const next = this.definition.apply(this.#view, event, { id, seq });
+    if (next !== undefined) this.#view = next;
+    this.#positions.set(id, seq);
+  }
+
+  #catchUp(id: string): void {
+    if (this.#catchingUp.has(id)) {
+      // The events that triggered this call may be newer than the pass in flight read.
+      this.#again.add(id);
+      return;
+    }
+    const pass = (async () => {
+      do {
+        this.#again.delete(id);
+        await this.#read(id);
+      } while (this.#again.has(id));
+    })();
+    this.#catchingUp.set(id, pass);
+    pass.finally(() => this.#catchingUp.delete(id));
+  }
+
+  async #read(id: string): Promise<void> {
+    try {
+      for (;;) {
+        const entries = await this.#store.readJournal(this.#prefix + id, this.position(id), 1000);
+        for (const { seq, event } of entries) {
+          // Stored as a journal record `{e, n, w}`: the event is `e`.
+          const e = (event as { readonly e: JsonValue }).e;
+          if (seq > this.position(id)) this.#fold(id, seq, e as E);
+        }
+        if (entries.length < 1000) return;
+      }
+    } catch (error) {
+      this.#logger.error("projection catch-up failed", {
+        projection: this.definition.name,
+        actor: id,
+        error: describeError(error),
+      });
+    }
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The persistence contract every Flotilla store implements: versioned snapshots with
+ * compare-and-set, and append-only journals with an expected version.
+ *
+ * Every implementation (memory, Deno KV, Redis, NATS JetStream KV) passes one conformance
+ * suite, `tests/store_conformance.ts`; a new backend is done when that suite passes.
+ *
+ * @module
+ */
+
+/**
+ * A JSON value. Stores keep exactly what `JSON.stringify` would keep: state holding `Date`,
+ * `Map`, `undefined` or class instances does not round-trip, so actor state must be plain data.
+ */
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | string
+  | readonly JsonValue[]
+  | { readonly [key: string]: JsonValue };
+
+/** A snapshot as stored: its value and its version. */
+export interface Versioned {
+  /** 1 after the first write, +1 on every write; a key that does not exist has version 0. */
+  readonly version: number;
+  readonly value: JsonValue;
+}
+
+/**
+ * Writes `value` at `key` if the key's version is `expectedVersion` (0: the key must not
+ * exist), or whatever it is when `expectedVersion` is `null`. The new version is the old + 1.
+ */
+export interface PutOp {
+  readonly op: "put";
+  readonly key: string;
+  readonly value: JsonValue;
+  readonly expectedVersion: number | null;
+}
+
+/** Deletes `key` if its version is `expectedVersion`, or unconditionally when `null`. */
+export interface DeleteOp {
+  readonly op: "delete";
+  readonly key: string;
+  readonly expectedVersion: number | null;
+}
+
+/**
+ * Appends `events` to the journal `key` if the journal holds exactly `expectedVersion` events.
+ * The events get sequence numbers `expectedVersion + 1 …`; the journal's new version is
+ * `expectedVersion + events.length`. Journals and snapshots live in separate key spaces:
+ * a journal and a snapshot may share a key.
+ */
+export interface AppendOp {
+  readonly op: "append";
+  readonly key: string;
+  readonly events: readonly JsonValue[];
+  readonly expectedVersion: number;
+}
+
+/** One operation of a {@link StateStore.commit} batch. */
+export type StoreOp = PutOp | DeleteOp | AppendOp;
+
+/** The outcome of one operation of a batch. */
+export type OpResult =
+  /** Applied; `version` is the key's (or journal's) new version (0 after a delete). */
+  | { readonly ok: true; readonly version: number }
+  /** Not applied: the key's version was `actualVersion`, not the expected one. */
+  | { readonly ok: false; readonly conflict: true; readonly actualVersion: number }
+  /** Not applied for another reason (a value too large, say); `error` says why. */
+  | { readonly ok: false; readonly conflict: false; readonly error: Error };
+
+/** One event of a journal with its sequence number (1-based). */
+export interface JournalEntry {
+  readonly seq: number;
+  readonly event: JsonValue;
+}
+
+/**
+ * A state store.
+ *
+ * Concurrency contract: every operation of a batch is checked and applied atomically on its
+ * own key — two writers that expect the same version of a key can never both succeed. A batch
+ * as a whole need not be atomic across keys (some stores make it so; callers must not rely on
+ * it). Two operations on the same key in one batch are not allowed (a `RangeError`). Results
+ * come back in the order of the operations.
+ *
+ * `commit` captures (serialises) every value before it returns its promise: the caller may
+ * change the objects it passed as soon as `commit` returns.
+ *
+ * Failures of the store itself (unreachable, closed) reject the returned promise with a
+ * `StoreError`. Such a rejection is ambiguous: some operations of the batch may have been
+ * applied (a connection lost after the server wrote, a batch split over several round
+ * trips). Callers re-read before trusting their versions. An operation the store refuses on
+ * its own merits (a value that cannot be encoded, a key too long) gets an error result.
+ *
+ * Versions restart at 1 when a key is deleted and written again.
+ */
+export interface StateStore {
+  /** A short name for logs and metrics: `"memory"`, `"denokv"`, `"redis"`, `"natskv"`. */
+  readonly name: string;
+  /** Reads one snapshot; `null` when the key does not exist. */
+  get(key: string): Promise<Versioned | null>;
+  /** Reads many snapshots in one round trip where the backend allows; results in key order. */
+  getMany(keys: readonly string[]): Promise<(Versioned | null)[]>;
+  /** Applies a batch of compare-and-set operations (see the contract above). */
+  commit(ops: readonly StoreOp[]): Promise<OpResult[]>;
+  /** The current version (event count) of a journal; 0 when it has no events. */
+  journalVersion(key: string): Promise<number>;
+  /** Reads journal events with `seq > afterSeq`, in order, at most `limit` of them. */
+  readJournal(key: string, afterSeq: number, limit?: number): Promise<JournalEntry[]>;
+  /** Every snapshot key starting with `prefix`, in ascending order. */
+  keys(prefix: string): Promise<string[]>;
+  /** Every journal key starting with `prefix`, in ascending order. */
+  journalKeys(prefix: string): Promise<string[]>;
+  /** Releases connections and files. Further calls reject with a `StoreError`. */
+  close(): Promise<void>;
+}
+
+/** Throws when a batch names one key twice for the same key space (a caller bug). */
+export function assertDistinctKeys(ops: readonly StoreOp[]): void {
+  const seen = new Set<string>();
+  for (const op of ops) {
+    const id = (op.op === "append" ? "j:" : "s:") + op.key;
+    if (seen.has(id)) {
+      throw new RangeError(`a commit batch names ${JSON.stringify(op.key)} twice`);
+    }
+    seen.add(id);
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Transports carry messages to the node that hosts an actor. The actor system asks the
+ * transport whether an actor is local; local messages go straight to the mailbox (no
+ * serialisation, no await), the rest go through the transport, which hands them to the
+ * owning node's system via its {@link LocalDelivery}.
+ *
+ * Actor code never sees the transport: the in-process transport (embedded mode) and the
+ * NATS JetStream transport (cluster mode) are interchangeable.
+ *
+ * @module
+ */
+import type { JsonValue } from "./store.ts";
+
+/** A message in transit between nodes. */
+export interface Envelope {
+  /** Actor type. */
+  readonly type: string;
+  /** Actor id within the type. */
+  readonly id: string;
+  /** Message kind (the handler's name). */
+  readonly kind: string;
+  readonly payload: JsonValue;
+  /** Identity of the message for deduplication (a JetStream sequence or `Nats-Msg-Id`). */
+  readonly msgId?: string;
+}
+
+/** What a node's actor system offers its transport: delivery to local actors. */
+export interface LocalDelivery {
+  /**
+   * Delivers `envelope` to a local actor and resolves with the handler's reply once the state
+   * change it caused is durable — the moment a durable transport may acknowledge the message.
+   * Rejects with the handler's error, a `TimeoutError`, or a `MailboxFullError`.
+   */
+  deliver(envelope: Envelope, timeoutMs: number): Promise<unknown>;
+}
+
+/** Moves messages between actor systems. */
+export interface Transport {
+  /** `"in-process"` or `"nats"`. */
+  readonly name: string;
+  /** Starts receiving messages for the actors this node hosts. */
+  start(local: LocalDelivery): Promise<void>;
+  /** Whether this node hosts `type/id` now. Must be cheap: it is asked on every send. */
+  isLocal(type: string, id: string): boolean;
+  /** Sends a message to a remote actor; resolves once the transport holds it durably. */
+  send(envelope: Envelope): Promise<void>;
+  /** Asks a remote actor; resolves with its reply. */
+  request(envelope: Envelope, timeoutMs: number): Promise<unknown>;
+  /** Stops receiving and releases connections. */
+  stop(): Promise<void>;
+}
+
+/** The transport of embedded mode: one node, every actor local. */
+export class InProcessTransport implements Transport {
+  readonly name = "in-process";
+  #local: LocalDelivery | null = null;
+
+  start(local: LocalDelivery): Promise<void> {
+    this.#local = local;
+    return Promise.resolve();
+  }
+
+  isLocal(): boolean {
+    return true;
+  }
+
+  async send(envelope: Envelope): Promise<void> {
+    await this.#delivery().deliver(envelope, 30_000);
+  }
+
+  request(envelope: Envelope, timeoutMs: number): Promise<unknown> {
+    return this.#delivery().deliver(envelope, timeoutMs);
+  }
+
+  stop(): Promise<void> {
+    this.#local = null;
+    return Promise.resolve();
+  }
+
+  #delivery(): LocalDelivery {
+    if (this.#local === null) throw new Error("the in-process transport is not started");
+    return this.#local;
+  }
+}

@@ -1,0 +1,421 @@
+import { storedState } from "./helpers/stored.ts";
+import {
+  type ActorDefinition,
+  ActorSystem,
+  type ActorSystemOptions,
+  createLogger,
+  defineActor,
+  type JournalEntry,
+  ManualClock,
+  MemoryStore,
+  type OpResult,
+  type StateStore,
+  type StoreOp,
+  ValidationError,
+  type Versioned,
+} from "../runtime/mod.ts";
+import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
+
+// ---------------------------------------------------------------- helpers
+
+// deno-lint-ignore no-explicit-any
+type AnyDefinition = ActorDefinition<any, any, any, any>;
+
+/** A system on a ManualClock at 0 sweeping every 10 ms, with its log lines captured. */
+function setup(
+  definitions: AnyDefinition[],
+  options: ActorSystemOptions = {},
+): { system: ActorSystem; clock: ManualClock; store: StateStore } {
+  const clock = new ManualClock(0);
+  const store = options.store ?? new MemoryStore();
+  const logs: string[] = [];
+  const system = new ActorSystem({
+    clock,
+    store,
+    sweepInterval: 10,
+    logger: createLogger({ write: (line) => logs.push(line) }),
+    ...options,
+  });
+  for (const d of definitions) system.register(d);
+  return { system, clock, store };
+}
+
+/** Lets queued microtasks (dispatch, loads, commits) run; waits for no timer. */
+async function flushMicrotasks(rounds = 50): Promise<void> {
+  for (let i = 0; i < rounds; i++) await Promise.resolve();
+}
+
+/** The value of one sample line of the Prometheus text, or undefined when absent. */
+function sample(system: ActorSystem, series: string): number | undefined {
+  for (const line of system.metrics.render().split("\n")) {
+    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
+  }
+  return undefined;
+}
+
+/** Activations of `type` in memory now. */
+function active(system: ActorSystem, type: string): number {
+  return system.stats()[type]!.active;
+}
+
+/**
+ * A real in-memory store whose commits the test can hold: while `hold` is set, a commit is
+ * kept (its operations copied) and becomes durable only when the test calls `release()`.
+ */
+class GatedStore implements StateStore {
+  readonly name = "gated";
+  readonly inner = new MemoryStore();
+  hold = false;
+  #held: { ops: StoreOp[]; resolve: (r: OpResult[]) => void; reject: (e: unknown) => void }[] = [];
+  #onHeld: (() => void) | null = null;
+
+  /** Resolves once a commit is held. */
+  waitForHeld(): Promise<void> {
+    if (this.#held.length > 0) return Promise.resolve();
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#onHeld = resolve;
+    return promise;
+  }
+
+  release(): void {
+    const held = this.#held;
+    this.#held = [];
+    for (const h of held) this.inner.commit(h.ops).then(h.resolve, h.reject);
+  }
+
+  commit(ops: readonly StoreOp[]): Promise<OpResult[]> {
+    const copy = structuredClone(ops) as StoreOp[];
+    if (!this.hold) return this.inner.commit(copy);
+    const { promise, resolve, reject } = Promise.withResolvers<OpResult[]>();
+    this.#held.push({ ops: copy, resolve, reject });
+    this.#onHeld?.();
+    this.#onHeld = null;
+    return promise;
+  }
+
+  get(key: string): Promise<Versioned | null> {
+    return this.inner.get(key);
+  }
+  getMany(keys: readonly string[]): Promise<(Versioned | null)[]> {
+    return this.inner.getMany(keys);
+  }
+  journalVersion(key: string): Promise<number> {
+    return this.inner.journalVersion(key);
+  }
+  readJournal(key: string, afterSeq: number, limit?: number): Promise<JournalEntry[]> {
+    return this.inner.readJournal(key, afterSeq, limit);
+  }
+  keys(prefix: string): Promise<string[]> {
+    return this.inner.keys(prefix);
+  }
+  journalKeys(prefix: string): Promise<string[]> {
+    return this.inner.journalKeys(prefix);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+/** Records onPassivate calls: `type/id` and the state at that moment. */
+const passivated: [string, unknown][] = [];
+
+const counter = defineActor({
+  name: "counter",
+  initialState: () => ({ n: 0, ticks: 0 }),
+  handlers: {
+    add(ctx, k: number) {
+      ctx.state.n += k;
+      return ctx.state.n;
+    },
+    async addLater(ctx, m: { k: number; gate: Promise<void> }) {
+      await m.gate;
+      ctx.state.n += m.k;
+      return ctx.state.n;
+    },
+    timer(ctx, m: { name: string; after?: number; every?: number }) {
+      ctx.setTimer(
+        m.name,
+        m.every === undefined ? { after: m.after! } : { every: m.every },
+        "tick",
+        m.name,
+      );
+    },
+    cancel(ctx, name: string) {
+      ctx.cancelTimer(name);
+    },
+    tick(ctx) {
+      ctx.state.ticks++;
+    },
+    bad() {
+      throw new ValidationError("refused");
+    },
+  },
+  queries: {
+    get: (ctx) => ctx.state,
+    version: (ctx) => ctx.version,
+  },
+  onPassivate(ctx) {
+    passivated.push([`${ctx.type}/${ctx.id}`, structuredClone(ctx.state)]);
+  },
+  options: { passivateAfter: 1000 },
+});
+
+// ---------------------------------------------------------------- passivation
+
+Deno.test("an idle actor is passivated after passivateAfter, not before", async () => {
+  passivated.length = 0;
+  const { system, clock, store } = setup([counter]);
+  await system.start();
+  const ref = system.ref(counter, "a");
+  assertEquals(await ref.ask("add", 5), 5);
+  await system.idle();
+  assertEquals(active(system, "counter"), 1);
+
+  clock.advance(990);
+  clock.advance(9); // t = 999
+  assertEquals(active(system, "counter"), 1, "idle for 999 ms of 1000");
+  assertEquals(passivated, []);
+  clock.advance(1); // t = 1000
+  assertEquals(active(system, "counter"), 0);
+  assertEquals(passivated, [["counter/a", { n: 5, ticks: 0 }]]);
+  assertEquals(sample(system, 'flotilla_passivations_total{type="counter"}'), 1);
+  assertEquals(sample(system, 'flotilla_active_actors{type="counter"}'), 0);
+  // Its state was durable before it went.
+  assertEquals(await storedState(store, "a/counter/a"), {
+    version: 1,
+    value: { s: { n: 5, ticks: 0 } },
+  });
+  assert(await system.shutdown());
+});
+
+Deno.test("a passivated actor is re-activated from the store on its next message", async () => {
+  const { system, clock } = setup([counter]);
+  await system.start();
+  const ref = system.ref(counter, "a");
+  await ref.ask("add", 5);
+  await ref.ask("add", 2);
+  await system.idle();
+  clock.advance(1000);
+  assertEquals(active(system, "counter"), 0);
+
+  // The same reference, kept across passivation, reaches a new activation.
+  assertEquals(await ref.ask("get"), { n: 7, ticks: 0 });
+  assertEquals(await ref.ask("version"), 2);
+  assertEquals(await ref.ask("add", 1), 8);
+  assertEquals(await system.ref(counter, "a").ask("get"), { n: 8, ticks: 0 });
+  assertEquals(active(system, "counter"), 1);
+  assertEquals(sample(system, 'flotilla_activations_total{type="counter"}'), 2);
+  await system.idle();
+  assert(await system.shutdown());
+});
+
+Deno.test("an actor that keeps receiving messages stays active", async () => {
+  const { system, clock } = setup([counter]);
+  await system.start();
+  const ref = system.ref(counter, "a");
+  for (let i = 0; i < 20; i++) {
+    ref.tell("add", 1);
+    await system.idle();
+    clock.advance(900);
+  }
+  assertEquals(active(system, "counter"), 1);
+  assertEquals(sample(system, 'flotilla_passivations_total{type="counter"}'), 0);
+  assertEquals(sample(system, 'flotilla_activations_total{type="counter"}'), 1);
+  clock.advance(100); // 1000 ms since the last message
+  assertEquals(active(system, "counter"), 0);
+  assertEquals(await ref.ask("get"), { n: 20, ticks: 0 });
+  await system.idle();
+  assert(await system.shutdown());
+});
+
+Deno.test("an actor whose commit is in flight is not passivated", async () => {
+  const store = new GatedStore();
+  const { system, clock } = setup([counter], { store });
+  await system.start();
+  const ref = system.ref(counter, "a");
+  store.hold = true;
+  const add = ref.ask("add", 3, { timeout: "PT1H" });
+  await store.waitForHeld();
+  clock.advance(10_000);
+  assertEquals(active(system, "counter"), 1, "not passivated with its change in flight");
+
+  store.hold = false;
+  store.release();
+  assertEquals(await add, 3);
+  await system.idle();
+  clock.advance(10); // the next sweep
+  assertEquals(active(system, "counter"), 0);
+  assertEquals(await storedState(store, "a/counter/a"), {
+    version: 1,
+    value: { s: { n: 3, ticks: 0 } },
+  });
+  assertEquals(await ref.ask("get"), { n: 3, ticks: 0 });
+  await system.idle();
+  assert(await system.shutdown());
+});
+
+Deno.test("an actor whose async handler is in flight is not passivated", async () => {
+  const { system, clock } = setup([counter]);
+  await system.start();
+  const ref = system.ref(counter, "a");
+  const gate = Promise.withResolvers<void>();
+  const later = ref.ask("addLater", { k: 4, gate: gate.promise }, { timeout: "PT1H" });
+  ref.tell("add", 1); // queued behind the running handler
+  await flushMicrotasks();
+  clock.advance(10_000);
+  assertEquals(active(system, "counter"), 1, "not passivated while its handler runs");
+
+  gate.resolve();
+  assertEquals(await later, 4);
+  await system.idle();
+  assertEquals(await ref.ask("get"), { n: 5, ticks: 0 });
+  clock.advance(1000);
+  assertEquals(active(system, "counter"), 0);
+  assert(await system.shutdown());
+});
+
+Deno.test("passivateAfter null never passivates", async () => {
+  const forever = defineActor({
+    name: "forever",
+    initialState: () => ({ n: 0 }),
+    handlers: { add: (ctx, k: number) => (ctx.state.n += k) },
+    options: { passivateAfter: null },
+  });
+  // No sweepInterval: the default (1 s here, half counter's 1000 ms, at least 1 s) applies.
+  const { system, clock } = setup([forever, counter], { sweepInterval: undefined });
+  await system.start();
+  await system.ref(forever, "f").ask("add", 1);
+  await system.ref(counter, "c").ask("add", 1);
+  await system.idle();
+  clock.advance(86_400_000); // a day
+  assertEquals(active(system, "forever"), 1);
+  assertEquals(active(system, "counter"), 0);
+  assertEquals(sample(system, 'flotilla_passivations_total{type="forever"}'), 0);
+  assert(await system.shutdown());
+});
+
+Deno.test("passivateAfter accepts an ISO duration and the default sweep finds idle actors", async () => {
+  const slowly = defineActor({
+    name: "slowly",
+    initialState: () => ({ n: 0 }),
+    handlers: { add: (ctx, k: number) => (ctx.state.n += k) },
+    options: { passivateAfter: "PT10S" },
+  });
+  // No sweepInterval: half the shortest passivation time, 5 s.
+  const { system, clock } = setup([slowly], { sweepInterval: undefined });
+  await system.start();
+  await system.ref(slowly, "s").ask("add", 1);
+  await system.idle();
+  clock.advance(9_999);
+  assertEquals(active(system, "slowly"), 1);
+  clock.advance(1);
+  assertEquals(active(system, "slowly"), 0);
+  assert(await system.shutdown());
+});
+
+Deno.test("passivation metrics count activations, passivations and active actors", async () => {
+  const { system, clock } = setup([counter]);
+  await system.start();
+  await Promise.all(["a", "b", "c"].map((id) => system.ref(counter, id).ask("add", 1)));
+  await system.idle();
+  assertEquals(sample(system, 'flotilla_activations_total{type="counter"}'), 3);
+  assertEquals(sample(system, 'flotilla_active_actors{type="counter"}'), 3);
+  clock.advance(500);
+  await system.ref(counter, "c").ask("add", 1); // c stays active longer
+  await system.idle();
+  clock.advance(500);
+  assertEquals(sample(system, 'flotilla_passivations_total{type="counter"}'), 2);
+  assertEquals(sample(system, 'flotilla_active_actors{type="counter"}'), 1);
+  clock.advance(500);
+  assertEquals(sample(system, 'flotilla_passivations_total{type="counter"}'), 3);
+  assertEquals(sample(system, 'flotilla_active_actors{type="counter"}'), 0);
+  assertEquals(system.stats(), { counter: { active: 0, queued: 0 } });
+
+  await system.ref(counter, "a").ask("get");
+  assertEquals(sample(system, 'flotilla_activations_total{type="counter"}'), 4);
+  assertEquals(sample(system, 'flotilla_active_actors{type="counter"}'), 1);
+  await system.idle();
+  assert(await system.shutdown());
+});
+
+// ---------------------------------------------------------------- timers
+
+Deno.test("ctx.setTimer after fires once on the clock", async () => {
+  const { system, clock } = setup([counter]);
+  await system.start();
+  const ref = system.ref(counter, "a");
+  await ref.ask("timer", { name: "once", after: 300 });
+  await system.idle();
+  clock.advance(299);
+  await system.idle();
+  assertEquals((await ref.ask("get")).ticks, 0);
+  clock.advance(1);
+  await system.idle();
+  assertEquals((await ref.ask("get")).ticks, 1);
+  clock.advance(600);
+  await system.idle();
+  assertEquals((await ref.ask("get")).ticks, 1);
+  assert(await system.shutdown());
+});
+
+Deno.test("ctx.setTimer every fires each period until cancelTimer, and a new one replaces it", async () => {
+  const { system, clock } = setup([counter]);
+  await system.start();
+  const ref = system.ref(counter, "a");
+  await ref.ask("timer", { name: "beat", every: 100 });
+  clock.advance(350);
+  await system.idle();
+  assertEquals((await ref.ask("get")).ticks, 3);
+
+  // Same name: replaces the 100 ms timer (t = 350 → fires at 600, 850).
+  await ref.ask("timer", { name: "beat", every: 250 });
+  clock.advance(500);
+  await system.idle();
+  assertEquals((await ref.ask("get")).ticks, 5);
+
+  await ref.ask("cancel", "beat");
+  clock.advance(900); // stays active: passivateAfter is 1000 ms
+  await system.idle();
+  assertEquals((await ref.ask("get")).ticks, 5);
+  await ref.ask("cancel", "unknown"); // cancelling nothing is harmless
+  assert(await system.shutdown());
+});
+
+Deno.test("timers are cancelled by passivation", async () => {
+  const { system, clock } = setup([counter]);
+  await system.start();
+  const ref = system.ref(counter, "a");
+  await ref.ask("timer", { name: "late", after: 5000 });
+  await ref.ask("timer", { name: "slow", every: 3000 });
+  await system.idle();
+  clock.advance(1000);
+  assertEquals(active(system, "counter"), 0);
+
+  clock.advance(20_000);
+  await system.idle();
+  // Neither timer fired: nothing re-activated the actor.
+  assertEquals(sample(system, 'flotilla_activations_total{type="counter"}'), 1);
+  assertEquals(sample(system, 'flotilla_messages_total{type="counter"}'), 2);
+  assertEquals(await ref.ask("get"), { n: 0, ticks: 0 });
+  await system.idle();
+  assert(await system.shutdown());
+});
+
+Deno.test({
+  name: "a rejected command does not cancel the timers set by earlier commands",
+  fn: async () => {
+    const { system, clock } = setup([counter]);
+    await system.start();
+    const ref = system.ref(counter, "a");
+    await ref.ask("timer", { name: "beat", every: 100 });
+    clock.advance(300);
+    await system.idle();
+    assertEquals((await ref.ask("get")).ticks, 3);
+    await assertRejects(() => ref.ask("bad"), ValidationError);
+    await system.idle();
+    clock.advance(300);
+    await system.idle();
+    assertEquals((await ref.ask("get")).ticks, 6);
+    assert(await system.shutdown());
+  },
+});

@@ -1,0 +1,423 @@
+/**
+ * The behaviour every {@link StateStore} must show. A backend's test file calls
+ * {@link storeConformance} once; each case runs on a fresh, empty store.
+ *
+ * @module
+ */
+import { StoreError } from "../runtime/errors.ts";
+import { assert, assertEquals, AssertionError, assertRejects } from "./helpers/assert.ts";
+import type { JsonValue, OpResult, StateStore, StoreOp } from "../runtime/store.ts";
+
+/** A fresh store for one test case. */
+export interface StoreFixture {
+  readonly store: StateStore;
+  /**
+   * Opens another handle on the same data, while `store` is open or after it was closed.
+   * Required when the suite is told the store is durable.
+   */
+  readonly reopen?: () => Promise<StateStore>;
+  /** Closes every handle the fixture opened and deletes the data. */
+  readonly cleanup: () => Promise<void>;
+}
+
+/** What the suite may expect of a backend beyond the contract. */
+export interface StoreTraits {
+  /** Data outlives a handle: the fixture's `reopen` sees what `store` wrote. */
+  readonly durable: boolean;
+}
+
+/** Registers one `Deno.test` per criterion, named `"<name> store: <criterion>"`. */
+export function storeConformance(
+  name: string,
+  open: () => Promise<StoreFixture>,
+  traits: StoreTraits,
+): void {
+  const test = (
+    criterion: string,
+    body: (f: StoreFixture) => Promise<void>,
+    ignore = false,
+  ) =>
+    Deno.test({
+      name: `${name} store: ${criterion}`,
+      ignore,
+      async fn() {
+        const fixture = await open();
+        try {
+          await body(fixture);
+        } finally {
+          await fixture.cleanup();
+        }
+      },
+    });
+  // Another writer: a second handle where the backend has one, else the same handle.
+  const other = (f: StoreFixture) => f.reopen?.() ?? Promise.resolve(f.store);
+
+  test("a missing key reads as null", async ({ store }) => {
+    assertEquals(await store.get("nothing"), null);
+    assertEquals(await store.getMany(["nothing", "none"]), [null, null]);
+    assertEquals(await store.keys(""), []);
+  });
+
+  test("values round-trip exactly as JSON keeps them", async ({ store }) => {
+    const values: Record<string, JsonValue> = {
+      nested: { a: { b: [1, { c: [null, true, false] }] }, empty: {}, list: [] },
+      array: [1, "two", [3, [4]], { five: 5 }],
+      unicode: 'héllo wörld – 日本語 😀 \u0000 \n\t"\\ \ud800',
+      numbers: [0, -1, 42, -3.25, 0.1, 1e21, -1e-7, Number.MAX_SAFE_INTEGER],
+      booleans: [true, false],
+      null: null,
+      string: "",
+      number: -0.5,
+      flag: true,
+    };
+    const ops: StoreOp[] = Object.entries(values).map(([key, value]) => put(key, value, 0));
+    assertOk(await store.commit(ops), Object.keys(values).map(() => 1));
+    for (const [key, value] of Object.entries(values)) {
+      assertEquals(await store.get(key), { version: 1, value }, key);
+    }
+    // What JSON drops or replaces is dropped or replaced, as JSON.stringify would.
+    const lossy = { kept: 1, dropped: undefined, nan: NaN, list: [undefined, Infinity] };
+    await store.commit([put("lossy", lossy as unknown as JsonValue, null)]);
+    assertEquals((await store.get("lossy"))?.value, { kept: 1, nan: null, list: [null, null] });
+  });
+
+  test("a stored value is a copy, not the caller's object", async ({ store }) => {
+    const value = { list: [1, 2] };
+    await store.commit([put("k", value, 0)]);
+    value.list.push(3);
+    const read = await store.get("k");
+    assertEquals(read?.value, { list: [1, 2] });
+    (read?.value as { list: number[] }).list.push(4);
+    assertEquals((await store.get("k"))?.value, { list: [1, 2] });
+  });
+
+  test("the version is 1 after the first write and grows by 1 with each", async ({ store }) => {
+    for (let v = 1; v <= 5; v++) {
+      assertOk(await store.commit([put("k", { v }, v - 1)]), [v]);
+      assertEquals(await store.get("k"), { version: v, value: { v } });
+    }
+  });
+
+  test("a put expecting the wrong version conflicts and changes nothing", async ({ store }) => {
+    await store.commit([put("k", "one", 0)]);
+    await store.commit([put("k", "two", 1)]);
+    for (const wrong of [1, 3, 17]) {
+      assertEquals(await store.commit([put("k", "bad", wrong)]), [conflict(2)]);
+    }
+    assertEquals(await store.get("k"), { version: 2, value: "two" });
+  });
+
+  test("expecting version 0 of an existing key conflicts", async ({ store }) => {
+    await store.commit([put("k", "first", 0)]);
+    assertEquals(await store.commit([put("k", "second", 0)]), [conflict(1)]);
+    assertEquals(await store.get("k"), { version: 1, value: "first" });
+  });
+
+  test("an unconditional put creates at 1 and increments after", async ({ store }) => {
+    assertOk(await store.commit([put("k", "a", null)]), [1]);
+    assertOk(await store.commit([put("k", "b", null)]), [2]);
+    assertOk(await store.commit([put("k", "c", null)]), [3]);
+    assertEquals(await store.get("k"), { version: 3, value: "c" });
+  });
+
+  test("delete with CAS and unconditionally; a deleted key is re-created at 1", async (f) => {
+    const { store } = f;
+    await store.commit([put("a", 1, 0), put("b", 2, 0)]);
+    await store.commit([put("a", 11, 1)]);
+    assertEquals(await store.commit([del("a", 1)]), [conflict(2)]);
+    assertEquals(await store.get("a"), { version: 2, value: 11 });
+    assertOk(await store.commit([del("a", 2), del("b", null)]), [0, 0]);
+    assertEquals(await store.getMany(["a", "b"]), [null, null]);
+    assertEquals(await store.keys(""), []);
+    assertEquals(await store.commit([del("a", 1)]), [conflict(0)]);
+    assertOk(await store.commit([del("never", null)]), [0]);
+    assertOk(await store.commit([put("a", "again", 0)]), [1]);
+    assertEquals(await store.get("a"), { version: 1, value: "again" });
+  });
+
+  test("two writers expecting the same version: exactly one wins", async (f) => {
+    const a = f.store;
+    const b = await other(f);
+    const keys = Array.from({ length: 50 }, (_, i) => `race-${i}`);
+    await a.commit(keys.map((k) => put(k, "base", 0)));
+    // One batch per writer, racing on every key.
+    const [ra, rb] = await Promise.all([
+      a.commit(keys.map((k) => put(k, "a", 1))),
+      b.commit(keys.map((k) => put(k, "b", 1))),
+    ]);
+    const read = await a.getMany(keys);
+    keys.forEach((key, i) => {
+      const x = ra[i]!, y = rb[i]!;
+      assertEquals(Number(x.ok) + Number(y.ok), 1, `one winner for ${key}`);
+      assertEquals(x.ok ? y : x, conflict(2), key);
+      assertEquals(read[i], { version: 2, value: x.ok ? "a" : "b" }, key);
+    });
+    // And one after the other: the second finds the first's version.
+    assertOk(await a.commit([put("seq", "a", 0)]), [1]);
+    assertEquals(await b.commit([put("seq", "b", 0)]), [conflict(1)]);
+    assertEquals(await b.get("seq"), { version: 1, value: "a" });
+  });
+
+  test("racing unconditional puts are all applied, each at its own version", async (f) => {
+    const a = f.store;
+    const b = await other(f);
+    const rounds = 10;
+    const versions: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const results = await Promise.all([
+        a.commit([put("k", `a${i}`, null)]),
+        b.commit([put("k", `b${i}`, null)]),
+      ]);
+      for (const [r] of results) versions.push(r?.ok ? r.version : -1);
+    }
+    assertEquals(versions.sort((x, y) => x - y), range(1, 2 * rounds));
+    assertEquals((await a.get("k"))?.version, 2 * rounds);
+  });
+
+  test("getMany keeps key order with missing keys as null", async ({ store }) => {
+    const keys = Array.from({ length: 25 }, (_, i) => `k${String(i).padStart(2, "0")}`);
+    const present = keys.filter((_, i) => i % 3 !== 1);
+    await store.commit(present.map((k) => put(k, { k }, 0)));
+    const asked = [...keys].reverse().concat("missing", keys[0]!);
+    const read = await store.getMany(asked);
+    assertEquals(read.length, asked.length);
+    asked.forEach((k, i) => {
+      assertEquals(read[i], present.includes(k) ? { version: 1, value: { k } } : null, k);
+    });
+    assertEquals(await store.getMany([]), []);
+  });
+
+  test("a batch of 1200 puts commits with every version right", async ({ store }) => {
+    const keys = Array.from({ length: 1200 }, (_, i) => `bulk/${i}`);
+    assertOk(await store.commit(keys.map((k, i) => put(k, { i }, 0))), keys.map(() => 1));
+    assertOk(await store.commit(keys.map((k, i) => put(k, { i: -i - 1 }, 1))), keys.map(() => 2));
+    const read = await store.getMany(keys);
+    keys.forEach((_, i) => assertEquals(read[i], { version: 2, value: { i: -i - 1 } }));
+    assertEquals((await store.keys("bulk/")).length, 1200);
+  });
+
+  test("a batch with conflicting ops applies only the others", async ({ store }) => {
+    await store.commit([put("x", "x1", 0), put("y", "y1", 0), append("j", ["e1"], 0)]);
+    const results = await store.commit([
+      put("new", "n1", 0),
+      put("x", "stale", 0),
+      put("y", "y2", 1),
+      del("y-missing", 4),
+      append("j", ["lost"], 0),
+      append("j2", ["ok"], 0),
+    ]);
+    assertEquals(results, [
+      { ok: true, version: 1 },
+      conflict(1),
+      { ok: true, version: 2 },
+      conflict(0),
+      conflict(1),
+      { ok: true, version: 1 },
+    ]);
+    assertEquals(await store.getMany(["new", "x", "y"]), [
+      { version: 1, value: "n1" },
+      { version: 1, value: "x1" },
+      { version: 2, value: "y2" },
+    ]);
+    assertEquals(await store.readJournal("j", 0), [{ seq: 1, event: "e1" }]);
+  });
+
+  test("a batch naming a key twice is rejected whole", async ({ store }) => {
+    await assertRejects(() => store.commit([put("o", 1, 0), put("k", 1, 0), del("k", null)]));
+    await assertRejects(() => store.commit([append("j", [1], 0), append("j", [2], 0)]));
+    assertEquals(await store.getMany(["o", "k"]), [null, null]);
+    assertEquals(await store.journalVersion("j"), 0);
+    // A snapshot and a journal may share a key in one batch.
+    assertOk(await store.commit([put("k", 1, 0), append("k", [1], 0)]), [1, 1]);
+  });
+
+  test("a value JSON cannot encode gets an error result and nothing else fails", async (f) => {
+    const { store } = f;
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const results = await store.commit([
+      put("cyclic", cyclic as JsonValue, null),
+      put("bigint", 1n as unknown as JsonValue, null),
+      put("undefined", undefined as unknown as JsonValue, null),
+      append("events", [1, undefined as unknown as JsonValue], 0),
+      put("fine", "ok", 0),
+    ]);
+    results.slice(0, 4).forEach((r, i) => {
+      assert(!r.ok && !r.conflict && r.error instanceof Error, `op ${i}: ${JSON.stringify(r)}`);
+    });
+    assertEquals(results[4], { ok: true, version: 1 });
+    assertEquals(await store.keys(""), ["fine"]);
+    assertEquals(await store.journalVersion("events"), 0);
+  });
+
+  test("large values round-trip", async ({ store }) => {
+    const text = "0123456789abcdef".repeat(12_800); // 200 KB
+    const wide = "é€😀".repeat(25_000); // 100 000 UTF-16 units, none Latin-1 only
+    const object = Object.fromEntries(
+      Array.from({ length: 2000 }, (_, i) => [`field${i}`, { i, s: "x".repeat(40) }]),
+    ); // ~100 KB of JSON
+    assertOk(
+      await store.commit([put("text", text, 0), put("wide", wide, 0), put("obj", object, 0)]),
+      [1, 1, 1],
+    );
+    assertEquals(await store.getMany(["text", "wide", "obj"]), [
+      { version: 1, value: text },
+      { version: 1, value: wide },
+      { version: 1, value: object },
+    ]);
+  });
+
+  test("overwriting a large value with a small one and back leaves no stale data", async (f) => {
+    const { store } = f;
+    const a = "a".repeat(200_000), b = "b".repeat(95_000), c = { c: "c".repeat(140_000) };
+    const steps: JsonValue[] = [a, "small", b, c, a, { small: true }, c, b, 7];
+    let version = 0;
+    for (const value of steps) {
+      assertOk(await store.commit([put("k", value, version)]), [++version]);
+      assertEquals(await store.get("k"), { version, value });
+    }
+    assertOk(await store.commit([del("k", version)]), [0]);
+    assertEquals(await store.get("k"), null);
+    assertOk(await store.commit([put("k", "tiny", 0)]), [1]);
+    assertEquals(await store.get("k"), { version: 1, value: "tiny" });
+    assertEquals(await store.keys(""), ["k"]);
+  });
+
+  test("journal: append, conflicts, and reading with afterSeq and limit", async ({ store }) => {
+    assertEquals(await store.journalVersion("j"), 0);
+    assertEquals(await store.readJournal("j", 0), []);
+    const events: JsonValue[] = [{ type: "a", n: 1 }, ["b", 2.5, null], "c ✓", 4, {
+      deep: { x: [] },
+    }];
+    assertOk(await store.commit([append("j", events.slice(0, 3), 0)]), [3]);
+    assertOk(await store.commit([append("j", events.slice(3), 3)]), [5]);
+    for (const wrong of [0, 3, 6]) {
+      assertEquals(await store.commit([append("j", ["bad"], wrong)]), [conflict(5)]);
+    }
+    assertEquals(await store.commit([append("j", [], 4)]), [conflict(5)]);
+    assertOk(await store.commit([append("j", [], 5)]), [5]);
+    assertEquals(await store.journalVersion("j"), 5);
+    const all = events.map((event, i) => ({ seq: i + 1, event }));
+    assertEquals(await store.readJournal("j", 0), all);
+    assertEquals(await store.readJournal("j", 2), all.slice(2));
+    assertEquals(await store.readJournal("j", 1, 2), all.slice(1, 3));
+    assertEquals(await store.readJournal("j", 0, 1), all.slice(0, 1));
+    assertEquals(await store.readJournal("j", 5), []);
+    assertEquals(await store.readJournal("j", 9), []);
+    assertEquals(await store.readJournal("other", 0), []);
+  });
+
+  test("two appends at the same expected version: exactly one wins", async (f) => {
+    const a = f.store;
+    const b = await other(f);
+    await a.commit([append("j", ["start"], 0)]);
+    for (let round = 0; round < 10; round++) {
+      const [[x], [y]] = await Promise.all([
+        a.commit([append("j", [`a${round}`, "a"], 1 + 2 * round)]),
+        b.commit([append("j", [`b${round}`, "b"], 1 + 2 * round)]),
+      ]);
+      assert(x && y);
+      assertEquals(Number(x.ok) + Number(y.ok), 1, `round ${round}`);
+      assertEquals(x.ok ? y : x, conflict(3 + 2 * round));
+      const winner = x.ok ? "a" : "b";
+      assertEquals(await b.readJournal("j", 1 + 2 * round), [
+        { seq: 2 + 2 * round, event: `${winner}${round}` },
+        { seq: 3 + 2 * round, event: winner },
+      ]);
+    }
+    assertEquals(await a.journalVersion("j"), 21);
+  });
+
+  test("a journal and a snapshot can share a key", async ({ store }) => {
+    assertOk(await store.commit([put("k", "snap", 0), append("k", ["ev"], 0)]), [1, 1]);
+    assertOk(await store.commit([put("k", "snap2", 1), append("k", ["ev2"], 1)]), [2, 2]);
+    assertOk(await store.commit([del("k", 2)]), [0]);
+    assertEquals(await store.get("k"), null);
+    assertEquals(await store.journalVersion("k"), 2);
+    assertEquals((await store.readJournal("k", 0)).map((e) => e.event), ["ev", "ev2"]);
+    assertEquals(await store.keys(""), []);
+    assertEquals(await store.journalKeys(""), ["k"]);
+    assertOk(await store.commit([put("k", "back", 0)]), [1]);
+    assertEquals(await store.journalVersion("k"), 2);
+  });
+
+  test("keys and journalKeys list exactly the keys with the prefix, sorted", async (f) => {
+    const { store } = f;
+    const snaps = ["a", "b/1", "ab", "a/2", "a/10", "a/1", "é", "a\u0000z", "b", ""];
+    await store.commit(snaps.map((k) => put(k, k, 0)).concat(append("a/j", [1], 0)));
+    await store.commit([append("b/j", [1], 0), append("a/k", [1], 0), append("c", [1], 0)]);
+    await store.commit([del("b", 1), append("empty", [], 0)]);
+    const sorted = (xs: string[]) => [...xs].sort();
+    assertEquals(await store.keys(""), sorted(snaps.filter((k) => k !== "b")));
+    assertEquals(await store.keys("a"), sorted(["a", "ab", "a/2", "a/10", "a/1", "a\u0000z"]));
+    assertEquals(await store.keys("a/"), ["a/1", "a/10", "a/2"]);
+    assertEquals(await store.keys("a/1"), ["a/1", "a/10"]);
+    assertEquals(await store.keys("b"), ["b/1"]);
+    assertEquals(await store.keys("z"), []);
+    assertEquals(await store.journalKeys(""), ["a/j", "a/k", "b/j", "c"]);
+    assertEquals(await store.journalKeys("a/"), ["a/j", "a/k"]);
+    assertEquals(await store.journalKeys("a/1"), []);
+  });
+
+  test("data survives close and reopen", async (f) => {
+    assert(f.reopen, "a durable store's fixture must provide reopen");
+    await f.store.commit([put("k", { n: 1 }, 0), put("big", "z".repeat(100_000), 0)]);
+    await f.store.commit([put("k", { n: 2 }, 1), append("j", ["e1", "e2"], 0)]);
+    await f.store.close();
+    const again = await f.reopen();
+    assertEquals(await again.get("k"), { version: 2, value: { n: 2 } });
+    assertEquals(await again.get("big"), { version: 1, value: "z".repeat(100_000) });
+    assertEquals(await again.journalVersion("j"), 2);
+    assertEquals(await again.readJournal("j", 1), [{ seq: 2, event: "e2" }]);
+    assertEquals(await again.commit([put("k", 3, 1)]), [conflict(2)]);
+    assertOk(await again.commit([put("k", 3, 2)]), [3]);
+  }, !traits.durable);
+
+  test("every call after close rejects with StoreError", async ({ store }) => {
+    await store.commit([put("k", 1, 0)]);
+    await store.close();
+    const calls: [string, () => Promise<unknown>][] = [
+      ["get", () => store.get("k")],
+      ["getMany", () => store.getMany(["k"])],
+      ["commit", () => store.commit([put("k", 2, null)])],
+      ["journalVersion", () => store.journalVersion("j")],
+      ["readJournal", () => store.readJournal("j", 0)],
+      ["keys", () => store.keys("")],
+      ["journalKeys", () => store.journalKeys("")],
+    ];
+    for (const [method, call] of calls) {
+      await assertRejects(call, StoreError).catch((e: Error) => {
+        throw new AssertionError(`${method}: ${e.message}`);
+      });
+    }
+  });
+}
+
+/** A put op. */
+export function put(key: string, value: JsonValue, expectedVersion: number | null): StoreOp {
+  return { op: "put", key, value, expectedVersion };
+}
+
+/** A delete op. */
+export function del(key: string, expectedVersion: number | null): StoreOp {
+  return { op: "delete", key, expectedVersion };
+}
+
+/** An append op. */
+export function append(key: string, events: JsonValue[], expectedVersion: number): StoreOp {
+  return { op: "append", key, events, expectedVersion };
+}
+
+/** The result of a conflict with `actualVersion`. */
+export function conflict(actualVersion: number): OpResult {
+  return { ok: false, conflict: true, actualVersion };
+}
+
+/** Asserts every result is ok, with the given versions. */
+export function assertOk(results: readonly OpResult[], versions: readonly number[]): void {
+  assertEquals(results, versions.map((version) => ({ ok: true, version })));
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}

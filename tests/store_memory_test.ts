@@ -1,0 +1,7 @@
+import { MemoryStore } from "../runtime/store_memory.ts";
+import { storeConformance } from "./store_conformance.ts";
+
+storeConformance("memory", () => {
+  const store = new MemoryStore();
+  return Promise.resolve({ store, cleanup: () => store.close() });
+}, { durable: false });
