@@ -7,10 +7,15 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppDeps } from "./deps.ts";
+import { alertRoutes } from "./alerts.ts";
 import { deviceRoutes } from "./devices.ts";
+import { edgeRoutes } from "./edge.ts";
 import { eventRoutes, type StreamRegistry } from "./events.ts";
 import { healthRoutes } from "./health.ts";
+import { paymentRoutes } from "./payments.ts";
 import { problem, renderError } from "./problem.ts";
+import { qualityRoutes } from "./quality.ts";
+import { sessionRoutes } from "./sessions.ts";
 
 export type { AppDeps, Readiness } from "./deps.ts";
 
@@ -56,6 +61,11 @@ export function createApp(deps: AppDeps): FlotillaApp {
   app.route("/", healthRoutes(deps));
   app.route("/api/devices", deviceRoutes(deps));
   app.route("/api/events", eventRoutes(deps, streams));
+  app.route("/api", edgeRoutes(deps));
+  app.route("/api", qualityRoutes(deps));
+  app.route("/api", paymentRoutes(deps));
+  app.route("/api", sessionRoutes(deps));
+  app.route("/api", alertRoutes(deps));
 
   app.notFound((c) => problem(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
   app.onError((error, c) => renderError(error, c, deps.logger));

@@ -70,6 +70,24 @@ export type OpResult =
   /** Not applied for another reason (a value too large, say); `error` says why. */
   | { readonly ok: false; readonly conflict: false; readonly error: Error };
 
+/** Which page of keys to list. */
+export interface KeyPage {
+  /** List keys greater than this one (the last key of the previous page). */
+  readonly after?: string;
+  /** List at most this many. */
+  readonly limit?: number;
+}
+
+/** Applies a {@link KeyPage} to keys sorted ascending. */
+export function pageOf(sorted: readonly string[], page: KeyPage = {}): string[] {
+  const { after, limit = Infinity } = page;
+  let start = 0;
+  if (after !== undefined) {
+    while (start < sorted.length && sorted[start]! <= after) start++;
+  }
+  return sorted.slice(start, start + Math.max(0, limit));
+}
+
 /** One event of a journal with its sequence number (1-based). */
 export interface JournalEntry {
   readonly seq: number;
@@ -109,8 +127,11 @@ export interface StateStore {
   journalVersion(key: string): Promise<number>;
   /** Reads journal events with `seq > afterSeq`, in order, at most `limit` of them. */
   readJournal(key: string, afterSeq: number, limit?: number): Promise<JournalEntry[]>;
-  /** Every snapshot key starting with `prefix`, in ascending order. */
-  keys(prefix: string): Promise<string[]>;
+  /**
+   * Snapshot keys starting with `prefix`, in ascending (JavaScript string) order; with `after`,
+   * only keys greater than it; with `limit`, at most that many — a page.
+   */
+  keys(prefix: string, page?: KeyPage): Promise<string[]>;
   /** Every journal key starting with `prefix`, in ascending order. */
   journalKeys(prefix: string): Promise<string[]>;
   /** Releases connections and files. Further calls reject with a `StoreError`. */

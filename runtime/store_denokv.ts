@@ -21,6 +21,7 @@ import {
   assertDistinctKeys,
   type JournalEntry,
   type JsonValue,
+  type KeyPage,
   type OpResult,
   type StateStore,
   type StoreOp,
@@ -184,8 +185,8 @@ export class DenoKvStore implements StateStore {
       }));
   }
 
-  keys(prefix: string): Promise<string[]> {
-    return this.#call("list", () => unlocked(() => this.#list("s", prefix)));
+  keys(prefix: string, page?: KeyPage): Promise<string[]> {
+    return this.#call("list", () => unlocked(() => this.#list("s", prefix, page)));
   }
 
   journalKeys(prefix: string): Promise<string[]> {
@@ -309,16 +310,21 @@ export class DenoKvStore implements StateStore {
     }
   }
 
-  async #list(space: "s" | "jh", prefix: string): Promise<string[]> {
+  async #list(space: "s" | "jh", prefix: string, page: KeyPage = {}): Promise<string[]> {
     const out: string[] = [];
     if (!fits(prefix)) return out;
+    const { after, limit = Infinity } = page;
+    const from = after !== undefined && after > prefix ? after : prefix;
     // Keys sharing a prefix are contiguous in Deno KV's order: start at it, stop past it.
-    for await (const entry of this.#kv.list({ prefix: [space], start: [space, prefix] })) {
+    for await (const entry of this.#kv.list({ prefix: [space], start: [space, from] })) {
       const key = entry.key[1] as string;
       if (!key.startsWith(prefix)) break;
+      if (after !== undefined && key <= after) continue;
+      if (out.length >= limit) break;
       out.push(key);
     }
-    // Deno KV orders by UTF-8 bytes; sort by UTF-16 code units like the other stores.
+    // Deno KV orders by UTF-8 bytes (code points); JavaScript by UTF-16 code units. They differ
+    // only between astral characters and U+E000–U+FFFF, which a page may then split unevenly.
     return out.sort();
   }
 

@@ -10,7 +10,9 @@ import {
   assertDistinctKeys,
   type JournalEntry,
   type JsonValue,
+  type KeyPage,
   type OpResult,
+  pageOf,
   type StateStore,
   type StoreOp,
   type Versioned,
@@ -73,8 +75,10 @@ export class MemoryStore implements StateStore {
     });
   }
 
-  keys(prefix: string): Promise<string[]> {
-    return this.#run(() => [...this.#snapshots.keys()].filter((k) => k.startsWith(prefix)).sort());
+  keys(prefix: string, page?: KeyPage): Promise<string[]> {
+    return this.#run(() =>
+      pageOf([...this.#snapshots.keys()].filter((k) => k.startsWith(prefix)).sort(), page)
+    );
   }
 
   journalKeys(prefix: string): Promise<string[]> {

@@ -61,7 +61,7 @@ import { ActorRef, type AnyMessages, type AskOptions, type RefHost } from "./ref
 import { reminderKey, ReminderService } from "./reminders.ts";
 import { PendingReply } from "./reply.ts";
 import { firstDue, validateSchedule } from "./schedule.ts";
-import type { JsonValue, StateStore, Versioned } from "./store.ts";
+import { type JsonValue, type KeyPage, pageOf, type StateStore, type Versioned } from "./store.ts";
 import { MemoryStore } from "./store_memory.ts";
 import {
   resolvePolicy,
@@ -370,6 +370,20 @@ export class ActorSystem implements LocalDelivery {
     await this.transport.stop();
     this.#stopped = true;
     return flushed;
+  }
+
+  /**
+   * Ids of the actors of a type that have durable state, ascending, a page at a time (actors
+   * activated but never persisted are not listed).
+   */
+  async list(type: string, page: KeyPage = {}): Promise<string[]> {
+    const t = this.#type(type);
+    const prefix = t.key("");
+    const after = page.after === undefined ? undefined : prefix + page.after;
+    const keys = t.persistence === "journal"
+      ? pageOf(await this.store.journalKeys(prefix), { after, limit: page.limit })
+      : await this.store.keys(prefix, { after, limit: page.limit });
+    return keys.map((k) => k.slice(prefix.length));
   }
 
   /** Activations and queued messages per type, for health pages. */

@@ -6,14 +6,14 @@ import { storedState } from "./helpers/stored.ts";
 import {
   type ActorContext,
   ActorCrashedError,
-  ActorSystem,
+  type ActorSystem,
   ConfigError,
-  createLogger,
   defineActor,
   ManualClock,
   MemoryStore,
 } from "../runtime/mod.ts";
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
+import { metric, setup } from "./helpers/system.ts";
 
 interface Added {
   /** Amount added. */
@@ -76,25 +76,15 @@ function ledger(
   });
 }
 
+/** A system on `store` and `clock` (a ManualClock at 0 by default) whose log lines are dropped. */
 function makeSystem(store: MemoryStore, clock = new ManualClock(0)): ActorSystem {
-  return new ActorSystem({
-    clock,
-    store,
-    logger: createLogger({ level: "error", write: () => {} }),
-  });
+  return setup([], { store, clock, logs: "discard" }).system;
 }
 
 async function journal(store: MemoryStore, id: string): Promise<[number, Added][]> {
   const entries = await store.readJournal(`a/ledger/${id}`, 0);
   // Stored as records {e, n, w}: the event, and the command that recorded it.
   return entries.map((e) => [e.seq, (e.event as unknown as { e: Added }).e]);
-}
-
-function metric(system: ActorSystem, series: string): number {
-  for (const line of system.metrics.render().split("\n")) {
-    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
-  }
-  return 0;
 }
 
 Deno.test("journal persist folds the event into state at once and appends it with its version", async () => {

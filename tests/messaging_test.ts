@@ -1,12 +1,7 @@
 import { storedState } from "./helpers/stored.ts";
 import {
-  type ActorDefinition,
-  ActorSystem,
-  type ActorSystemOptions,
-  createLogger,
   defineActor,
   MailboxFullError,
-  ManualClock,
   MemoryStore,
   ShutdownError,
   TimeoutError,
@@ -20,60 +15,7 @@ import {
   assertRejects,
   assertThrows,
 } from "./helpers/assert.ts";
-
-// ---------------------------------------------------------------- helpers
-
-/** Log lines of a system under test, kept instead of printed. */
-type Logs = string[];
-
-// deno-lint-ignore no-explicit-any
-type AnyDefinition = ActorDefinition<any, any, any, any>;
-
-/** A system on a ManualClock at 0 and a MemoryStore, with its log lines captured. */
-function setup(
-  definitions: AnyDefinition[],
-  options: ActorSystemOptions = {},
-): { system: ActorSystem; clock: ManualClock; logs: Logs } {
-  const clock = new ManualClock(0);
-  const logs: Logs = [];
-  const system = new ActorSystem({
-    clock,
-    store: new MemoryStore(),
-    logger: createLogger({ write: (line) => logs.push(line) }),
-    ...options,
-  });
-  for (const d of definitions) system.register(d);
-  return { system, clock, logs };
-}
-
-/** Lets queued microtasks (dispatch, loads, commits) run; waits for no timer. */
-async function flushMicrotasks(rounds = 50): Promise<void> {
-  for (let i = 0; i < rounds; i++) await Promise.resolve();
-}
-
-/** A promise with its settlement observable synchronously. */
-function track<T>(promise: Promise<T>): { promise: Promise<T>; settled: () => boolean } {
-  let settled = false;
-  const mark = () => {
-    settled = true;
-  };
-  promise.then(mark, mark);
-  return { promise, settled: () => settled };
-}
-
-/** A promise the test resolves. */
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  const { promise, resolve } = Promise.withResolvers<void>();
-  return { promise, resolve: () => resolve() };
-}
-
-/** The value of one sample line of the Prometheus text, or undefined when absent. */
-function sample(system: ActorSystem, series: string): number | undefined {
-  for (const line of system.metrics.render().split("\n")) {
-    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
-  }
-  return undefined;
-}
+import { deferred, flushMicrotasks, sample, setup, track } from "./helpers/system.ts";
 
 const counter = defineActor({
   name: "counter",

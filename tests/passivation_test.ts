@@ -1,119 +1,38 @@
 import { storedState } from "./helpers/stored.ts";
 import {
-  type ActorDefinition,
-  ActorSystem,
-  type ActorSystemOptions,
-  createLogger,
+  type ActorSystem,
   defineActor,
-  type JournalEntry,
-  ManualClock,
   MemoryStore,
-  type OpResult,
   type StateStore,
-  type StoreOp,
   ValidationError,
-  type Versioned,
 } from "../runtime/mod.ts";
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
+import {
+  type AnyDefinition,
+  flushMicrotasks,
+  GatedStore,
+  sample,
+  setup as setupSystem,
+  type SetupOptions,
+  type TestSystem,
+} from "./helpers/system.ts";
 
 // ---------------------------------------------------------------- helpers
 
-// deno-lint-ignore no-explicit-any
-type AnyDefinition = ActorDefinition<any, any, any, any>;
-
-/** A system on a ManualClock at 0 sweeping every 10 ms, with its log lines captured. */
-function setup(
-  definitions: AnyDefinition[],
-  options: ActorSystemOptions = {},
-): { system: ActorSystem; clock: ManualClock; store: StateStore } {
-  const clock = new ManualClock(0);
-  const store = options.store ?? new MemoryStore();
-  const logs: string[] = [];
-  const system = new ActorSystem({
-    clock,
-    store,
-    sweepInterval: 10,
-    logger: createLogger({ write: (line) => logs.push(line) }),
-    ...options,
-  });
-  for (const d of definitions) system.register(d);
-  return { system, clock, store };
-}
-
-/** Lets queued microtasks (dispatch, loads, commits) run; waits for no timer. */
-async function flushMicrotasks(rounds = 50): Promise<void> {
-  for (let i = 0; i < rounds; i++) await Promise.resolve();
-}
-
-/** The value of one sample line of the Prometheus text, or undefined when absent. */
-function sample(system: ActorSystem, series: string): number | undefined {
-  for (const line of system.metrics.render().split("\n")) {
-    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
-  }
-  return undefined;
+/**
+ * {@link setupSystem} sweeping for idle actors every 10 ms, unless the test says otherwise
+ * (`sweepInterval: undefined` asks for the system's default).
+ */
+function setup<S extends StateStore = MemoryStore>(
+  definitions: readonly AnyDefinition[],
+  options: SetupOptions<S> = {},
+): TestSystem<S> {
+  return setupSystem(definitions, { sweepInterval: 10, ...options });
 }
 
 /** Activations of `type` in memory now. */
 function active(system: ActorSystem, type: string): number {
   return system.stats()[type]!.active;
-}
-
-/**
- * A real in-memory store whose commits the test can hold: while `hold` is set, a commit is
- * kept (its operations copied) and becomes durable only when the test calls `release()`.
- */
-class GatedStore implements StateStore {
-  readonly name = "gated";
-  readonly inner = new MemoryStore();
-  hold = false;
-  #held: { ops: StoreOp[]; resolve: (r: OpResult[]) => void; reject: (e: unknown) => void }[] = [];
-  #onHeld: (() => void) | null = null;
-
-  /** Resolves once a commit is held. */
-  waitForHeld(): Promise<void> {
-    if (this.#held.length > 0) return Promise.resolve();
-    const { promise, resolve } = Promise.withResolvers<void>();
-    this.#onHeld = resolve;
-    return promise;
-  }
-
-  release(): void {
-    const held = this.#held;
-    this.#held = [];
-    for (const h of held) this.inner.commit(h.ops).then(h.resolve, h.reject);
-  }
-
-  commit(ops: readonly StoreOp[]): Promise<OpResult[]> {
-    const copy = structuredClone(ops) as StoreOp[];
-    if (!this.hold) return this.inner.commit(copy);
-    const { promise, resolve, reject } = Promise.withResolvers<OpResult[]>();
-    this.#held.push({ ops: copy, resolve, reject });
-    this.#onHeld?.();
-    this.#onHeld = null;
-    return promise;
-  }
-
-  get(key: string): Promise<Versioned | null> {
-    return this.inner.get(key);
-  }
-  getMany(keys: readonly string[]): Promise<(Versioned | null)[]> {
-    return this.inner.getMany(keys);
-  }
-  journalVersion(key: string): Promise<number> {
-    return this.inner.journalVersion(key);
-  }
-  readJournal(key: string, afterSeq: number, limit?: number): Promise<JournalEntry[]> {
-    return this.inner.readJournal(key, afterSeq, limit);
-  }
-  keys(prefix: string): Promise<string[]> {
-    return this.inner.keys(prefix);
-  }
-  journalKeys(prefix: string): Promise<string[]> {
-    return this.inner.journalKeys(prefix);
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
 }
 
 /** Records onPassivate calls: `type/id` and the state at that moment. */

@@ -1,13 +1,9 @@
 import { journalEvents, storedState, strip } from "./helpers/stored.ts";
 import {
   type ActorContext,
-  type ActorDefinition,
-  ActorSystem,
-  type ActorSystemOptions,
+  type ActorSystem,
   type BusEvent,
-  createLogger,
   defineActor,
-  type JournalEntry,
   ManualClock,
   MemoryStore,
   type OpResult,
@@ -17,54 +13,11 @@ import {
   StoreError,
   type StoreOp,
   ValidationError,
-  type Versioned,
 } from "../runtime/mod.ts";
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
+import { flushMicrotasks, GatedStore, sample, setup, track } from "./helpers/system.ts";
 
 // ---------------------------------------------------------------- helpers
-
-// deno-lint-ignore no-explicit-any
-type AnyDefinition = ActorDefinition<any, any, any, any>;
-
-/** A system on a ManualClock at 0, with its log lines captured instead of printed. */
-function setup(
-  definitions: AnyDefinition[],
-  options: ActorSystemOptions = {},
-): { system: ActorSystem; clock: ManualClock; logs: string[] } {
-  const clock = (options.clock as ManualClock | undefined) ?? new ManualClock(0);
-  const logs: string[] = [];
-  const system = new ActorSystem({
-    store: new MemoryStore(),
-    logger: createLogger({ write: (line) => logs.push(line) }),
-    ...options,
-    clock,
-  });
-  for (const d of definitions) system.register(d);
-  return { system, clock, logs };
-}
-
-/** Lets queued microtasks (dispatch, loads, commits) run; waits for no timer. */
-async function flushMicrotasks(rounds = 50): Promise<void> {
-  for (let i = 0; i < rounds; i++) await Promise.resolve();
-}
-
-/** A promise with its settlement observable synchronously. */
-function track<T>(promise: Promise<T>): { promise: Promise<T>; settled: () => boolean } {
-  let settled = false;
-  const mark = () => {
-    settled = true;
-  };
-  promise.then(mark, mark);
-  return { promise, settled: () => settled };
-}
-
-/** The value of one sample line of the Prometheus text, or undefined when absent. */
-function sample(system: ActorSystem, series: string): number | undefined {
-  for (const line of system.metrics.render().split("\n")) {
-    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
-  }
-  return undefined;
-}
 
 /** Resolves with the data of the first `system` event of type `type`. */
 function nextSystemEvent(system: ActorSystem, type: string): Promise<Record<string, unknown>> {
@@ -77,77 +30,6 @@ function nextSystemEvent(system: ActorSystem, type: string): Promise<Record<stri
       }
     });
   });
-}
-
-/**
- * A real in-memory store whose commits the test can hold: while `hold` is set, a commit is
- * kept (its operations copied, as a store serialises them on the call) and becomes durable —
- * written to the inner MemoryStore and resolved — only when the test calls `release()`.
- */
-class GatedStore implements StateStore {
-  readonly name = "gated";
-  readonly inner = new MemoryStore();
-  /** Hold commits until {@link GatedStore.release}. */
-  hold = false;
-  /** The operations of every commit call, in call order. */
-  readonly batches: StoreOp[][] = [];
-  #held: { ops: StoreOp[]; resolve: (r: OpResult[]) => void; reject: (e: unknown) => void }[] = [];
-  #waiters: { count: number; resolve: () => void }[] = [];
-
-  /** Number of commits held now. */
-  get held(): number {
-    return this.#held.length;
-  }
-
-  /** Resolves once at least `count` commits are held. */
-  waitForHeld(count = 1): Promise<void> {
-    if (this.#held.length >= count) return Promise.resolve();
-    const { promise, resolve } = Promise.withResolvers<void>();
-    this.#waiters.push({ count, resolve });
-    return promise;
-  }
-
-  /** Makes every held commit durable, in order, and resolves it. */
-  release(): void {
-    const held = this.#held;
-    this.#held = [];
-    for (const h of held) this.inner.commit(h.ops).then(h.resolve, h.reject);
-  }
-
-  commit(ops: readonly StoreOp[]): Promise<OpResult[]> {
-    const copy = structuredClone(ops) as StoreOp[];
-    this.batches.push(copy);
-    if (!this.hold) return this.inner.commit(copy);
-    const { promise, resolve, reject } = Promise.withResolvers<OpResult[]>();
-    this.#held.push({ ops: copy, resolve, reject });
-    for (const w of this.#waiters.filter((w) => this.#held.length >= w.count)) {
-      this.#waiters.splice(this.#waiters.indexOf(w), 1);
-      w.resolve();
-    }
-    return promise;
-  }
-
-  get(key: string): Promise<Versioned | null> {
-    return this.inner.get(key);
-  }
-  getMany(keys: readonly string[]): Promise<(Versioned | null)[]> {
-    return this.inner.getMany(keys);
-  }
-  journalVersion(key: string): Promise<number> {
-    return this.inner.journalVersion(key);
-  }
-  readJournal(key: string, afterSeq: number, limit?: number): Promise<JournalEntry[]> {
-    return this.inner.readJournal(key, afterSeq, limit);
-  }
-  keys(prefix: string): Promise<string[]> {
-    return this.inner.keys(prefix);
-  }
-  journalKeys(prefix: string): Promise<string[]> {
-    return this.inner.journalKeys(prefix);
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
 }
 
 const counter = defineActor({

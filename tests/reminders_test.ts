@@ -5,8 +5,7 @@ import { storedState } from "./helpers/stored.ts";
  * cancellation, daily wall-clock schedules, and reminders of commands that never commit.
  */
 import {
-  ActorSystem,
-  createLogger,
+  type ActorSystem,
   defineActor,
   type JsonValue,
   ManualClock,
@@ -15,6 +14,7 @@ import {
   type Schedule,
 } from "../runtime/mod.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
+import { metric, setup } from "./helpers/system.ts";
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -80,20 +80,9 @@ function pinger(
   });
 }
 
+/** A system on `store` and `clock` whose log lines are dropped. */
 function makeSystem(store: MemoryStore, clock: ManualClock, sweepInterval?: number) {
-  return new ActorSystem({
-    clock,
-    store,
-    sweepInterval,
-    logger: createLogger({ level: "error", write: () => {} }),
-  });
-}
-
-function metric(system: ActorSystem, series: string): number {
-  for (const line of system.metrics.render().split("\n")) {
-    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
-  }
-  return 0;
+  return setup([], { store, clock, sweepInterval, logs: "discard" }).system;
 }
 
 async function advance(system: ActorSystem, clock: ManualClock, ms: number): Promise<void> {

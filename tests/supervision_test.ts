@@ -5,15 +5,15 @@ import { storedState } from "./helpers/stored.ts";
  */
 import {
   ActorCrashedError,
-  ActorSystem,
-  createLogger,
+  type ActorSystem,
   defineActor,
-  ManualClock,
+  type ManualClock,
   MemoryStore,
   type Persistence,
   type SupervisionPolicy,
 } from "../runtime/mod.ts";
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
+import { metric, setup } from "./helpers/system.ts";
 
 type SystemEvent = Record<string, unknown> & { type: string };
 
@@ -25,30 +25,20 @@ interface Harness {
   events: SystemEvent[];
 }
 
+/** A system on a ManualClock at 0 whose log lines are dropped, recording its system events. */
 function harness(
   options: { supervision?: Partial<SupervisionPolicy>; store?: MemoryStore } = {},
 ): Harness {
-  const clock = new ManualClock(0);
-  const store = options.store ?? new MemoryStore();
-  const system = new ActorSystem({
-    clock,
-    store,
-    logger: createLogger({ level: "error", write: () => {} }),
+  const { system, clock, store } = setup([], {
+    store: options.store,
     supervision: options.supervision,
+    logs: "discard",
   });
   const events: SystemEvent[] = [];
   system.events.subscribe({ topics: ["system"] }, (item) => {
     if (!("reset" in item)) events.push(item.data as SystemEvent);
   });
   return { system, clock, store, events };
-}
-
-/** The value of one rendered series, e.g. `flotilla_actor_crashes_total{type="w"}`; 0 if absent. */
-function metric(system: ActorSystem, series: string): number {
-  for (const line of system.metrics.render().split("\n")) {
-    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
-  }
-  return 0;
 }
 
 interface WorkerState {

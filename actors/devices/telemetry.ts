@@ -6,7 +6,7 @@
  */
 import { Temporal } from "@js-temporal/polyfill";
 import { z } from "zod";
-import { type FieldIssue, ValidationError } from "../runtime/mod.ts";
+import { type FieldIssue, ValidationError } from "../../runtime/mod.ts";
 
 /** Device ids: letters, digits, `_` and `-`, 1–128 of them (they become NATS subject tokens). */
 export const DEVICE_ID = /^[A-Za-z0-9_-]{1,128}$/;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { defineActor } from "../runtime/mod.ts";
+import { defineActor } from "../../runtime/mod.ts";
 import { applyTelemetry, type DeviceTwin, emptyTwin, type TelemetryRecord } from "./telemetry.ts";
 
 /** A device's twin as the API shows it. */
