@@ -1,16 +1,20 @@
 /**
  * Flotilla's entry point: reads the configuration from the environment, assembles a node
- * (store, actor system, HTTP app) and serves until SIGTERM or SIGINT, then drains mailboxes,
- * flushes state and exits 0.
+ * (store, transport, actor system, HTTP app) and serves until SIGTERM or SIGINT, then hands
+ * its partitions over (cluster mode), drains mailboxes, flushes state and exits 0.
  *
- * `deno task dev` passes `--embedded`: in-process transport and a Deno KV file store, no
- * external service. `deno task start` reads the same settings from the environment.
+ * - Embedded mode (`deno task dev`, or no `NATS_URL`): in-process transport, a Deno KV file
+ *   store, no external service.
+ * - Cluster mode (`NATS_URL` set): NATS JetStream transport and event stream, partitions
+ *   shared with the other nodes, state in Redis (`REDIS_URL`) or JetStream KV.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { COMMANDS_TOPIC, commandSubject } from "./actors/devices/commands.ts";
+import { deviceIngest } from "./actors/devices/ingest.ts";
 import { registerActors } from "./actors/mod.ts";
 import { createApp, type Readiness } from "./routes/app.ts";
 import {
@@ -19,6 +23,7 @@ import {
   createLogger,
   DenoKvStore,
   describeError,
+  type EventBus,
   type Logger,
   type LogLevel,
   MemoryStore,
@@ -27,15 +32,28 @@ import {
   RingEventBus,
   type StateStore,
   SystemClock,
+  toMillis,
+  type Transport,
 } from "./runtime/mod.ts";
+import {
+  checkPartitionMapping,
+  closeNats,
+  connectNats,
+  ensureStreams,
+  JetStreamEventBus,
+  type NatsClients,
+  NatsTransport,
+} from "./runtime/nats/mod.ts";
+import { NatsKvStore } from "./runtime/store_natskv.ts";
+import { RedisStore } from "./runtime/store_redis.ts";
 
-/** Stores this build can run on. */
-export const STORES = ["denokv", "memory"] as const;
+/** Stores a node can run on. */
+export const STORES = ["denokv", "memory", "redis", "natskv"] as const;
 
 /** A node's configuration. */
 export interface NodeConfig {
-  /** `"embedded"`: in-process transport. */
-  readonly mode: "embedded";
+  /** `"embedded"`: in-process transport; `"cluster"`: NATS. */
+  readonly mode: "embedded" | "cluster";
   readonly port: number;
   readonly host: string;
   readonly store: (typeof STORES)[number];
@@ -44,8 +62,17 @@ export interface NodeConfig {
   readonly nodeId: string;
   readonly logLevel: LogLevel;
   readonly logFormat: "json" | "pretty";
-  /** Events kept for SSE clients to resume from. */
+  /** Events kept in memory for SSE clients to resume from. */
   readonly eventRing: number;
+  /** NATS servers (cluster mode). */
+  readonly natsUrl: string | null;
+  readonly redisUrl: string | null;
+  /** Partitions (must match nats-server's subject mapping). */
+  readonly partitions: number;
+  readonly leaseMs: number;
+  /** How long the JetStream streams keep messages. */
+  readonly streamMaxAgeMs: number;
+  readonly streamReplicas: number;
 }
 
 /**
@@ -55,11 +82,25 @@ export interface NodeConfig {
 export function loadConfig(
   env: Record<string, string | undefined>,
   isTerminal = false,
+  embedded = false,
 ): NodeConfig {
-  const store = env.FLOTILLA_STORE ?? "denokv";
+  const natsUrl = embedded ? null : env.NATS_URL || null;
+  const redisUrl = env.REDIS_URL || null;
+  const mode = natsUrl === null ? "embedded" : "cluster";
+  const store = env.FLOTILLA_STORE ||
+    (mode === "embedded" ? "denokv" : redisUrl !== null ? "redis" : "natskv");
   if (!(STORES as readonly string[]).includes(store)) {
+    throw new ConfigError(`FLOTILLA_STORE=${store}: use one of ${STORES.join(", ")}`);
+  }
+  if (store === "redis" && redisUrl === null) {
+    throw new ConfigError("FLOTILLA_STORE=redis needs REDIS_URL, e.g. redis://127.0.0.1:6379");
+  }
+  if (store === "natskv" && natsUrl === null) {
+    throw new ConfigError("FLOTILLA_STORE=natskv needs NATS_URL (cluster mode)");
+  }
+  if (mode === "cluster" && (store === "memory" || store === "denokv")) {
     throw new ConfigError(
-      `FLOTILLA_STORE=${store} is not available in this build; use one of ${STORES.join(", ")}`,
+      `FLOTILLA_STORE=${store} keeps state on one node; in cluster mode (NATS_URL set) use redis or natskv`,
     );
   }
   const format = env.FLOTILLA_LOG_FORMAT ?? (isTerminal ? "pretty" : "json");
@@ -67,7 +108,7 @@ export function loadConfig(
     throw new ConfigError(`FLOTILLA_LOG_FORMAT=${format}: use json or pretty`);
   }
   return {
-    mode: "embedded",
+    mode,
     port: integer(env, "PORT", 8080, 0, 65535),
     host: env.HOST ?? "0.0.0.0",
     store: store as NodeConfig["store"],
@@ -76,6 +117,12 @@ export function loadConfig(
     logLevel: parseLogLevel(env.FLOTILLA_LOG_LEVEL, "info"),
     logFormat: format,
     eventRing: integer(env, "FLOTILLA_EVENT_RING", 10_000, 1, 10_000_000),
+    natsUrl,
+    redisUrl,
+    partitions: integer(env, "FLOTILLA_PARTITIONS", 64, 1, 4096),
+    leaseMs: integer(env, "FLOTILLA_LEASE_MS", 2000, 200, 600_000),
+    streamMaxAgeMs: toMillis(env.FLOTILLA_STREAM_MAX_AGE || "P1D", "FLOTILLA_STREAM_MAX_AGE"),
+    streamReplicas: integer(env, "FLOTILLA_STREAM_REPLICAS", 1, 1, 5),
   };
 }
 
@@ -103,7 +150,7 @@ export interface FlotillaNode {
   readonly logger: Logger;
   /** The URL the HTTP server listens on. */
   readonly url: string;
-  /** Graceful stop: end SSE streams, stop the server, drain and flush, close the store. */
+  /** Graceful stop: end SSE streams, stop the server, hand over, drain and flush, close. */
   stop(): Promise<boolean>;
 }
 
@@ -115,28 +162,89 @@ export async function startNode(config: NodeConfig): Promise<FlotillaNode> {
   const storePath = config.store === "denokv" ? join(config.dataDir, "flotilla.kv") : null;
   logger.info(`flotilla starting in ${config.mode} mode`, {
     mode: config.mode,
-    transport: "in-process",
+    transport: config.mode === "cluster" ? "nats" : "in-process",
     store: config.store,
     storePath,
     url: `http://${displayHost(config.host)}:${config.port}`,
+    ...(config.mode === "cluster"
+      ? { nats: redact(config.natsUrl!), partitions: config.partitions }
+      : {}),
+    ...(config.store === "redis" ? { redis: redact(config.redisUrl!) } : {}),
   });
-  const store: StateStore = storePath === null
-    ? new MemoryStore()
-    : await DenoKvStore.open(storePath);
   const clock = new SystemClock();
   const metrics = new MetricsRegistry();
-  const events = new RingEventBus({ capacity: config.eventRing });
-  const system = new ActorSystem({ store, clock, metrics, events, logger, nodeId: config.nodeId });
+
+  let nats: NatsClients | null = null;
+  let transport: Transport | undefined;
+  let events: EventBus;
+  let natsEvents: JetStreamEventBus | null = null;
+  if (config.mode === "cluster") {
+    nats = await connectNats(config.natsUrl!.split(","), {
+      name: `flotilla-${config.nodeId}`,
+      logger,
+    });
+    await checkPartitionMapping(nats.nc, config.partitions);
+    await ensureStreams(nats.jsm, {
+      ingestMaxAgeMs: config.streamMaxAgeMs,
+      messagesMaxAgeMs: config.streamMaxAgeMs,
+      eventsMaxAgeMs: config.streamMaxAgeMs,
+      replicas: config.streamReplicas,
+    });
+    natsEvents = new JetStreamEventBus({
+      ...nats,
+      logger,
+      capacity: config.eventRing,
+      // Commands for a device go out on its own subject, where it (and only it) may listen.
+      forward: { [COMMANDS_TOPIC]: (e) => (e.key === null ? null : commandSubject(e.key)) },
+    });
+    await natsEvents.start();
+    events = natsEvents;
+    transport = new NatsTransport({
+      ...nats,
+      nodeId: config.nodeId,
+      partitions: config.partitions,
+      leaseMs: config.leaseMs,
+      replicas: config.streamReplicas,
+      ingest: deviceIngest,
+      logger,
+      metrics,
+      events,
+    });
+  } else {
+    events = new RingEventBus({ capacity: config.eventRing });
+  }
+  const store = await openStore(config, storePath, nats);
+  const system = new ActorSystem({
+    store,
+    clock,
+    metrics,
+    events,
+    logger,
+    nodeId: config.nodeId,
+    ...(transport === undefined ? {} : { transport }),
+  });
   registerActors(system);
   await system.start();
 
   const readiness = async (): Promise<Readiness> => {
+    const checks: Record<string, string> = {};
     try {
       await withDeadline(store.get("health/probe"), 2000);
-      return { ready: true, checks: { store: "ok" } };
+      checks.store = "ok";
     } catch (error) {
-      return { ready: false, checks: { store: describeError(error) } };
+      checks.store = describeError(error);
     }
+    if (nats !== null) {
+      checks.nats = nats.nc.isClosed() ? "closed" : "ok";
+      if (transport instanceof NatsTransport) {
+        checks.partitions =
+          `${transport.placement.owned().length} of ${config.partitions} owned here`;
+      }
+    }
+    return {
+      ready: Object.entries(checks).every(([k, v]) => k === "partitions" || v === "ok"),
+      checks,
+    };
   };
   const { app, closeStreams } = createApp({ system, events, metrics, logger, clock, readiness });
   const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
@@ -161,8 +269,12 @@ export async function startNode(config: NodeConfig): Promise<FlotillaNode> {
         logger.info("stopping: draining mailboxes and flushing state");
         closeStreams();
         await server.shutdown();
+        // Hand the partitions over first, while the system still takes their last messages.
+        await transport?.stop();
         const flushed = await system.shutdown();
+        await natsEvents?.stop();
         await store.close();
+        if (nats !== null) await closeNats(nats.nc, logger);
         logger.info(
           flushed ? "stopped; all state flushed" : "stopped; some state was NOT flushed",
           {
@@ -176,9 +288,31 @@ export async function startNode(config: NodeConfig): Promise<FlotillaNode> {
   };
 }
 
+async function openStore(
+  config: NodeConfig,
+  storePath: string | null,
+  nats: NatsClients | null,
+): Promise<StateStore> {
+  switch (config.store) {
+    case "denokv":
+      return await DenoKvStore.open(storePath!);
+    case "memory":
+      return new MemoryStore();
+    case "redis":
+      return await RedisStore.connect(config.redisUrl!);
+    case "natskv":
+      return await NatsKvStore.connect(nats!.nc, { replicas: config.streamReplicas });
+  }
+}
+
 function displayHost(host: string): string {
   if (host === "0.0.0.0" || host === "::") return "localhost";
   return host.includes(":") ? `[${host}]` : host;
+}
+
+/** A URL without its password, for logs. */
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/g, "//$1:***@");
 }
 
 function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -203,7 +337,7 @@ if (import.meta.main) {
   }
   let node: FlotillaNode;
   try {
-    node = await startNode(loadConfig(env, Deno.stdout.isTerminal()));
+    node = await startNode(loadConfig(env, Deno.stdout.isTerminal(), values.embedded));
   } catch (error) {
     console.error(`flotilla: cannot start: ${describeError(error)}`);
     Deno.exit(1);

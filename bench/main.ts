@@ -13,6 +13,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 export const BENCHMARKS: Readonly<Record<string, string>> = {
   "tell": "tell.ts",
   "actor-memory": "actor_memory.ts",
+  "ingest": "ingest.ts",
 };
 
 if (import.meta.main) {

@@ -47,6 +47,8 @@ export const STOPPED = 128;
 export const PINNED = 256;
 /** A command of a persisted actor is running: its effects wait for the commit. */
 export const IN_COMMAND = 512;
+/** Its partition moved to another node: it finishes what it has, takes nothing new, and goes. */
+export const RELEASED = 1024;
 
 /**
  * Layout of an activation's log of applied commands: a flat array, one entry of
@@ -61,11 +63,15 @@ export const LOG_KIND = 0,
 /** Slots per command in an applied-command log. */
 export const LOG_STRIDE = 6;
 
-/** A journal event as stored: the event, and the command (sequence, writer) that recorded it. */
+/**
+ * A journal event as stored: the event, the command (sequence, writer) that recorded it, and
+ * on a command's last event the source position of the message the command came from.
+ */
 export interface JournalRecord {
   readonly e: JsonValue;
   readonly n: number;
   readonly w: string;
+  q?: [source: string, seq: number];
 }
 
 /**
@@ -77,6 +83,8 @@ export interface SnapshotEnvelope {
   readonly s: JsonValue;
   readonly n: number;
   readonly w: Readonly<Record<string, number>>;
+  /** Per message source, the last position applied (see `DeliveryOptions.source`). */
+  readonly q?: Readonly<Record<string, number>>;
   /** Journaled actors: the journal version the snapshot covers. */
   readonly j?: number;
 }
@@ -95,10 +103,18 @@ export type Effect =
     readonly message: string;
     readonly payload: unknown;
   }
-  | { readonly kind: "reminder"; readonly name: string; readonly record: ReminderRecord | null };
+  | {
+    readonly kind: "reminder";
+    readonly name: string;
+    /** The reminder's store key. */
+    readonly key: string;
+    readonly record: ReminderRecord | null;
+  };
 
 /** A durable reminder as stored. */
 export interface ReminderRecord {
+  /** The partition of its actor (embedded mode: 0). */
+  readonly partition: number;
   readonly type: string;
   readonly id: string;
   readonly name: string;
@@ -246,6 +262,8 @@ export class Activation<S = unknown> implements ActorContext<S, unknown>, Superv
   lastActive = 0;
   /** Sequence number of the last command applied to `state` (persisted actors). */
   seq = 0;
+  /** Per message source, the last position applied (transport deliveries); `null`: none. */
+  sources: Record<string, number> | null = null;
   /** Commands applied since the last commit (see {@link LOG_STRIDE}). */
   applied: unknown[] | null = null;
   /** Effects of the command running now; they move into its log entry when it returns. */

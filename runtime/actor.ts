@@ -70,9 +70,10 @@ export interface ReminderTick {
  * The context a handler receives. `state` may be mutated in place or replaced.
  *
  * Guarantees: handlers of one actor run one at a time, in message arrival order. For
- * persisted actors, everything a handler does besides changing state — replies, `emit`,
- * `tell`, `setReminder` — takes effect only once the state change is durable; if the handler
- * throws, none of it happens and the state is restored from the store.
+ * persisted actors, everything a command handler does besides changing state — replies,
+ * `emit`, `tell`, `setReminder` — takes effect only once the state change is durable; if the
+ * handler throws, none of it happens and the state is restored from the store. A query (and
+ * `onActivate`) changes nothing durable, so its effects take effect at once.
  */
 export interface ActorContext<S, E = never> {
   /** The actor type's name. */

@@ -27,7 +27,7 @@ import type { Clock, TimerHandle } from "./clock.ts";
 import { describeError } from "./errors.ts";
 import type { RuntimeInstruments } from "./instruments.ts";
 import type { Logger } from "./logger.ts";
-import { reminderKey, ReminderService } from "./reminders.ts";
+import { ReminderService } from "./reminders.ts";
 import type { JsonValue, OpResult, StateStore, StoreOp } from "./store.ts";
 
 /** The changes of one actor in one batch. */
@@ -41,8 +41,8 @@ export interface CommitEntry {
   readonly fromVersion: number;
   /** Index of the entry's state operation in the batch, -1 if it has none. */
   stateOp: number;
-  /** Reminder changes, written after the state: name and record (`null`: removed). */
-  readonly reminders: { name: string; record: ReminderRecord | null }[];
+  /** Reminder changes, written after the state: name, key and record (`null`: removed). */
+  readonly reminders: { name: string; key: string; record: ReminderRecord | null }[];
   /** Journaled actors crossing a snapshot boundary: the envelope as JSON, written once durable. */
   snapshot: string | null;
 }
@@ -65,6 +65,8 @@ export interface CommitHost {
   putBack(entry: CommitEntry): void;
   /** A commit involving `a` settled, successfully or not. */
   settled(a: Activation): void;
+  /** Something finished that `idle()` may be waiting for. */
+  idleCheck(): void;
 }
 
 /** Options of the committer. */
@@ -205,16 +207,16 @@ export class GroupCommitter {
     // succeeded (a batch is not atomic across keys), before anything is acknowledged.
     const log = entry.applied;
     if (log !== null) {
-      let last: Map<string, ReminderRecord | null> | null = null;
+      let last: Map<string, Effect & { kind: "reminder" }> | null = null;
       for (let i = LOG_EFFECTS; i < log.length; i += LOG_STRIDE) {
         const effects = log[i] as Effect[] | null;
         if (effects === null) continue;
-        for (const e of effects) {
-          if (e.kind === "reminder") (last ??= new Map()).set(e.name, e.record);
-        }
+        for (const e of effects) if (e.kind === "reminder") (last ??= new Map()).set(e.key, e);
       }
       if (last !== null) {
-        for (const [name, record] of last) entry.reminders.push({ name, record });
+        for (const e of last.values()) {
+          entry.reminders.push({ name: e.name, key: e.key, record: e.record });
+        }
       }
     }
     return entry;
@@ -277,9 +279,7 @@ export class GroupCommitter {
   /** Writes an entry's reminder changes, retrying on store failure, then completes it. */
   #writeReminders(entry: CommitEntry, version: number): void {
     const a = entry.a;
-    const ops = entry.reminders.map((r) =>
-      ReminderService.op(reminderKey(a.t.name, a.id, r.name), r.record)
-    );
+    const ops = entry.reminders.map((r) => ReminderService.op(r.key, r.record));
     this.#followUps++;
     const done = () => {
       this.#followUps--;
@@ -307,6 +307,7 @@ export class GroupCommitter {
         });
         this.#followUps--;
         this.#reminderRetries++;
+        this.#host.idleCheck();
         this.#host.clock.setTimeout(() => {
           this.#reminderRetries--;
           this.#writeReminders(entry, version);

@@ -43,8 +43,8 @@ export interface EventSubscription {
 
 /** Publishes and delivers events. */
 export interface EventBus {
-  /** Publishes an event and returns it with its id. */
-  publish(topic: string, data: JsonValue, key?: string | null): BusEvent;
+  /** Publishes an event (its id is assigned on the way: by the ring, or by the stream). */
+  publish(topic: string, data: JsonValue, key?: string | null): void;
   /**
    * Calls `listener` with every matching event published from now on — first, when `after` is
    * given, with every kept matching event after that id (or one {@link ResetNotice} when the

@@ -33,6 +33,7 @@ export interface RuntimeInstruments {
   readonly remindersFired: Counter;
   readonly remindersMissed: Counter;
   readonly events: Counter;
+  readonly duplicates: Counter;
 }
 
 /** Registers the runtime's metric families on `registry`. */
@@ -134,6 +135,11 @@ export function createInstruments(registry: MetricsRegistry): RuntimeInstruments
       name: "flotilla_events_published_total",
       help: "Events published on the event bus, by topic.",
       labels: ["topic"],
+    }),
+    duplicates: registry.counter({
+      name: "flotilla_duplicates_skipped_total",
+      help: "Redelivered messages an actor had already applied, acknowledged without applying.",
+      labels: type,
     }),
   };
 }

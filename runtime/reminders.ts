@@ -20,9 +20,19 @@ import type { JsonValue, StateStore, StoreOp } from "./store.ts";
 /** Prefix of reminder keys in the store. */
 export const REMINDER_PREFIX = "r/";
 
-/** Store key of a reminder. */
-export function reminderKey(type: string, id: string, name: string): string {
-  return `${REMINDER_PREFIX}${type}/${encodeURIComponent(id)}/${encodeURIComponent(name)}`;
+/**
+ * Store key of a reminder: grouped by partition, so the node that takes a partition over loads
+ * exactly that partition's reminders.
+ */
+export function reminderKey(partition: number, type: string, id: string, name: string): string {
+  return `${REMINDER_PREFIX}${partition}/${type}/${encodeURIComponent(id)}/${
+    encodeURIComponent(name)
+  }`;
+}
+
+/** The key of a stored reminder record. */
+function keyOf(record: ReminderRecord): string {
+  return reminderKey(record.partition, record.type, record.id, record.name);
 }
 
 /** What the reminder service needs from its system. */
@@ -47,6 +57,8 @@ export class ReminderService {
   #timer: TimerHandle | null = null;
   #armedFor = Infinity;
   #running = false;
+  /** Reminders whose last firing has not reached the actor yet, with what fell due since. */
+  #outstanding = new Map<string, { missed: number; due: number }>();
 
   constructor(host: ReminderHost) {
     this.#host = host;
@@ -57,17 +69,38 @@ export class ReminderService {
     return this.#byKey.size;
   }
 
-  /** Loads every stored reminder and starts firing. */
-  async start(): Promise<void> {
-    const keys = await this.#host.store.keys(REMINDER_PREFIX);
-    for (let i = 0; i < keys.length; i += 500) {
-      const chunk = keys.slice(i, i + 500);
-      const values = await this.#host.store.getMany(chunk);
-      values.forEach((v, j) => {
-        if (v !== null) this.#insert(chunk[j]!, v.value as unknown as ReminderRecord);
-      });
-    }
+  /** Starts firing the reminders of the partitions loaded. */
+  start(): void {
     this.#running = true;
+    this.#arm();
+  }
+
+  /** Loads (again) every stored reminder of a partition this node now hosts. */
+  async load(partition: number): Promise<void> {
+    const prefix = `${REMINDER_PREFIX}${partition}/`;
+    let after: string | undefined;
+    for (;;) {
+      const keys = await this.#host.store.keys(
+        prefix,
+        after === undefined ? { limit: 500 } : { after, limit: 500 },
+      );
+      if (keys.length === 0) break;
+      const values = await this.#host.store.getMany(keys);
+      values.forEach((v, j) => {
+        if (v === null) return;
+        this.#remove(keys[j]!);
+        this.#insert(keys[j]!, v.value as unknown as ReminderRecord);
+      });
+      after = keys.at(-1);
+    }
+    this.#arm();
+  }
+
+  /** Forgets the reminders of a partition this node no longer hosts (they stay stored). */
+  unload(partition: number): void {
+    for (const [key, record] of [...this.#byKey]) {
+      if (record.partition === partition) this.#remove(key);
+    }
     this.#arm();
   }
 
@@ -135,44 +168,78 @@ export class ReminderService {
     const ops: StoreOp[] = [];
     while (this.#queue.length > 0 && this.#queue[0]!.due <= now) {
       const record = this.#queue[0]!;
-      const key = reminderKey(record.type, record.id, record.name);
+      const key = keyOf(record);
       this.#remove(key);
       const { occurrences, next } = catchUp(record.schedule, record.due, now);
+      const after = next === null ? null : { ...record, due: next };
+      if (after !== null) this.#insert(key, after);
+      ops.push(ReminderService.op(key, after));
+      this.#host.instruments.remindersFired.inc();
+      const waiting = this.#outstanding.get(key);
+      if (waiting !== undefined) {
+        // The previous firing has not reached the actor yet (full mailbox, retry): this one
+        // joins it as missed instead of piling up behind it.
+        waiting.missed += occurrences;
+        waiting.due = record.due;
+        this.#host.instruments.remindersMissed.inc(occurrences);
+        continue;
+      }
       const tick: ReminderTick = {
         name: record.name,
         data: record.data,
         due: record.due,
         missed: Math.max(0, occurrences - 1),
       };
-      const after = next === null ? null : { ...record, due: next };
-      if (after !== null) this.#insert(key, after);
-      ops.push(ReminderService.op(key, after));
-      this.#host.instruments.remindersFired.inc();
       this.#host.instruments.remindersMissed.inc(tick.missed);
-      this.#deliver(record, tick);
+      this.#deliver(key, record, tick);
     }
     if (ops.length > 0) this.#persist(ops);
     this.#arm();
   }
 
-  #deliver(record: ReminderRecord, tick: ReminderTick): void {
-    const retry = (error: unknown) => {
-      this.#host.logger.warn("reminder delivery failed; retrying", {
-        actor: `${record.type}/${record.id}`,
-        reminder: record.name,
-        error: describeError(error),
-      });
-      // The same firing again (same due time and missed count), not a new one.
-      this.#host.clock.setTimeout(() => {
-        if (this.#running) this.#deliver(record, tick);
-      }, RETRY_MS);
-    };
+  #deliver(key: string, record: ReminderRecord, tick: ReminderTick): void {
+    let pending: void | Promise<void>;
     try {
-      const pending = this.#host.deliver(record, tick);
-      if (pending !== undefined) pending.catch(retry);
+      pending = this.#host.deliver(record, tick);
     } catch (error) {
-      retry(error);
+      this.#retry(key, record, tick, error);
+      return;
     }
+    if (pending === undefined) {
+      this.#delivered(key, record, tick);
+      return;
+    }
+    this.#wait(key, tick.due);
+    pending.then(
+      () => this.#delivered(key, record, tick),
+      (error) => this.#retry(key, record, tick, error),
+    );
+  }
+
+  /** A firing reached its actor: deliver, as one, whatever fell due while it waited. */
+  #delivered(key: string, record: ReminderRecord, tick: ReminderTick): void {
+    const waiting = this.#outstanding.get(key);
+    this.#outstanding.delete(key);
+    if (waiting !== undefined && waiting.missed > 0 && this.#running) {
+      this.#deliver(key, record, { ...tick, due: waiting.due, missed: waiting.missed - 1 });
+    }
+  }
+
+  #retry(key: string, record: ReminderRecord, tick: ReminderTick, error: unknown): void {
+    this.#host.logger.warn("reminder delivery failed; retrying", {
+      actor: `${record.type}/${record.id}`,
+      reminder: record.name,
+      error: describeError(error),
+    });
+    this.#wait(key, tick.due);
+    // The same firing again (same due time and missed count), not a new one.
+    this.#host.clock.setTimeout(() => {
+      if (this.#running) this.#deliver(key, record, tick);
+    }, RETRY_MS);
+  }
+
+  #wait(key: string, due: number): void {
+    if (!this.#outstanding.has(key)) this.#outstanding.set(key, { missed: 0, due });
   }
 
   #persist(ops: StoreOp[]): void {

@@ -11,6 +11,13 @@ import { TimeoutError } from "./errors.ts";
 export class PendingReply {
   readonly promise: Promise<unknown>;
   settled = false;
+  /**
+   * For a message from a durable transport: its source (a stream, say) and position there.
+   * An actor that has already applied that position of that source acknowledges the message
+   * without applying it again.
+   */
+  source: string | null = null;
+  seq = 0;
   #resolve: (value: unknown) => void;
   #reject: (error: unknown) => void;
   #timer: TimerHandle | null = null;

@@ -30,6 +30,7 @@ import {
   LOG_SEQ,
   LOG_STRIDE,
   PINNED,
+  RELEASED,
   type ReminderRecord,
   SCHEDULED,
   type SnapshotEnvelope,
@@ -71,6 +72,7 @@ import {
   SupervisorNode,
 } from "./supervisor.ts";
 import {
+  type DeliveryOptions,
   type Envelope,
   InProcessTransport,
   type LocalDelivery,
@@ -163,6 +165,11 @@ export class ActorSystem implements LocalDelivery {
   #stopped = false;
 
   #spareMailboxes: Mailbox<PendingReply>[] = [];
+  /** Dropped activations whose last write is still in flight, by store key. */
+  #ghosts = new Map<string, { of: Activation; promise: Promise<void>; resolve: () => void }>();
+  /** Actors of released partitions, draining. */
+  #releasing = new Set<Activation>();
+  #releaseListeners = new Set<() => void>();
   #runQueue: Activation[] = [];
   #runHead = 0;
   #drainScheduled = false;
@@ -226,6 +233,7 @@ export class ActorSystem implements LocalDelivery {
       refused: (entry, error) => this.#refused(entry, error),
       putBack: (entry) => this.#putBack(entry),
       settled: (a) => this.#settled(a),
+      idleCheck: () => this.#checkIdle(),
     }, options.commit);
     this.#reminders = new ReminderService({
       store: this.store,
@@ -304,8 +312,8 @@ export class ActorSystem implements LocalDelivery {
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
+    this.#reminders.start();
     await this.transport.start(this);
-    await this.#reminders.start();
     for (const list of this.#projections.values()) {
       for (const p of list) await p.rebuild();
     }
@@ -328,11 +336,19 @@ export class ActorSystem implements LocalDelivery {
    * Delivers a message from a transport to a local actor; resolves with the reply once the
    * state change is durable (see {@link LocalDelivery}).
    */
-  deliver(envelope: Envelope, timeoutMs: number): Promise<unknown> {
+  deliver(envelope: Envelope, options: DeliveryOptions = {}): Promise<unknown> {
     try {
       this.#open();
       const t = this.#type(envelope.type);
-      const reply = new PendingReply(this.clock, timeoutMs, () => `${t.name}/${envelope.id}`);
+      const reply = new PendingReply(
+        this.clock,
+        options.timeoutMs ?? Infinity,
+        () => `${t.name}/${envelope.id}`,
+      );
+      if (options.source !== undefined) {
+        reply.source = options.source;
+        reply.seq = options.seq ?? 0;
+      }
       const a = this.#local(t, envelope.id);
       const queued = this.#enqueue(a, envelope.kind, envelope.payload, reply);
       if (queued !== undefined) queued.catch((e) => reply.reject(e));
@@ -340,6 +356,51 @@ export class ActorSystem implements LocalDelivery {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * Called by the transport when this node starts hosting `partition`: loads its reminders and
+   * takes back actors of it that were still draining from an earlier release.
+   */
+  async acquired(partition: number): Promise<void> {
+    for (const a of [...this.#releasing]) {
+      if (this.transport.partitionOf(a.t.name, a.id) !== partition) continue;
+      a.flags &= ~RELEASED;
+      this.#releasing.delete(a);
+    }
+    await this.#reminders.load(partition);
+  }
+
+  /**
+   * Called by the transport when this node gives `partition` up (after it stopped delivering
+   * its messages): its actors take nothing new, finish what they hold, make it durable, and
+   * are dropped from memory; resolves when they are gone, or after `timeoutMs`, when the rest
+   * are dropped with their pending replies rejected (a durable transport redelivers those
+   * messages to the new owner).
+   */
+  async released(partition: number, timeoutMs = 10_000): Promise<void> {
+    this.#reminders.unload(partition);
+    for (const t of this.#types.values()) {
+      for (const a of t.activations.values()) {
+        if (this.transport.partitionOf(t.name, a.id) !== partition) continue;
+        a.flags |= RELEASED;
+        this.#releasing.add(a);
+      }
+    }
+    this.#evictReleased();
+    const remaining = () =>
+      [...this.#releasing].filter((a) => this.transport.partitionOf(a.t.name, a.id) === partition);
+    if (remaining().length === 0) return;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    const check = () => {
+      if (remaining().length === 0) resolve();
+    };
+    this.#releaseListeners.add(check);
+    const timer = setTimeout(resolve, timeoutMs);
+    await promise;
+    clearTimeout(timer);
+    this.#releaseListeners.delete(check);
+    for (const a of remaining()) this.#evict(a, true);
   }
 
   /**
@@ -415,7 +476,7 @@ export class ActorSystem implements LocalDelivery {
   #tellRef(ref: ActorRef, kind: string, payload: unknown): void | Promise<void> {
     this.#open();
     let a = ref.act;
-    if (a === null || (a.flags & STOPPED) !== 0) {
+    if (a === null || (a.flags & (STOPPED | RELEASED)) !== 0) {
       if (!this.transport.isLocal(ref.type, ref.id)) {
         return this.transport.send({
           type: ref.type,
@@ -443,7 +504,9 @@ export class ActorSystem implements LocalDelivery {
         );
       }
       let a = ref.act;
-      if (a === null || (a.flags & STOPPED) !== 0) a = ref.act = this.#local(t, ref.id);
+      if (a === null || (a.flags & (STOPPED | RELEASED)) !== 0) {
+        a = ref.act = this.#local(t, ref.id);
+      }
       const reply = new PendingReply(this.clock, timeoutMs, () => ref.path);
       const queued = this.#enqueue(a, kind, payload, reply);
       if (queued !== undefined) queued.catch((e) => reply.reject(e));
@@ -584,9 +647,26 @@ export class ActorSystem implements LocalDelivery {
     }
     const persisted = command && t.persistence !== "none";
     if (persisted) {
+      const source = reply?.source;
+      if (source != null && reply!.seq <= (a.sources?.[source] ?? 0)) {
+        // Applied before (a redelivery): not applied twice. If the state holding it may not be
+        // durable yet, the acknowledgement waits for the next commit like a command's would.
+        this.#m.duplicates.labels(t.name).inc();
+        if (a.applied === null && (a.flags & COMMITTING) === 0) {
+          reply!.resolve(undefined);
+        } else {
+          (a.applied ??= []).push(kind, payload, reply, undefined, a.seq, null);
+          if ((a.flags & DIRTY) === 0) {
+            a.flags |= DIRTY;
+            this.#committer.mark(a);
+          }
+        }
+        return;
+      }
       a.flags |= IN_COMMAND;
       a.seq++;
     }
+    const eventsBefore = a.events === null ? 0 : a.events.length;
     const sampled = (++t.tick & SAMPLE_MASK) === 0;
     const started = sampled ? performance.now() : 0;
     let result: unknown;
@@ -600,12 +680,20 @@ export class ActorSystem implements LocalDelivery {
       result !== null && typeof result === "object" &&
       typeof (result as PromiseLike<unknown>).then === "function"
     ) {
-      return this.#awaitHandler(a, kind, payload, reply, result as PromiseLike<unknown>, persisted);
+      return this.#awaitHandler(
+        a,
+        kind,
+        payload,
+        reply,
+        result as PromiseLike<unknown>,
+        persisted,
+        eventsBefore,
+      );
     }
     a.flags &= ~IN_COMMAND;
     if (sampled) t.latency.observe((performance.now() - started) / 1000);
     t.processed.value++;
-    if (persisted) this.#applied(a, kind, payload, reply, result);
+    if (persisted) this.#applied(a, kind, payload, reply, result, eventsBefore);
     else if (reply !== null) reply.resolve(result);
   }
 
@@ -616,6 +704,7 @@ export class ActorSystem implements LocalDelivery {
     reply: PendingReply | null,
     pending: PromiseLike<unknown>,
     persisted: boolean,
+    eventsBefore: number,
   ): void {
     const started = performance.now();
     a.flags |= BUSY;
@@ -635,7 +724,7 @@ export class ActorSystem implements LocalDelivery {
         done();
         a.t.latency.observe((performance.now() - started) / 1000);
         a.t.processed.value++;
-        if (persisted) this.#applied(a, kind, payload, reply, result);
+        if (persisted) this.#applied(a, kind, payload, reply, result, eventsBefore);
         else if (reply !== null) reply.resolve(result);
         restartIfAsked();
         this.#resume(a);
@@ -705,7 +794,7 @@ export class ActorSystem implements LocalDelivery {
         continue;
       }
       // Its record was to be written after the state: write it now.
-      const key = reminderKey(a.t.name, a.id, effect.name);
+      const key = effect.key;
       this.store.commit([ReminderService.op(key, effect.record)]).then(
         () => this.#reminders.apply(key, effect.record),
         (error) =>
@@ -736,9 +825,21 @@ export class ActorSystem implements LocalDelivery {
     payload: unknown,
     reply: PendingReply | null,
     result: unknown,
+    eventsBefore: number,
   ) {
     (a.applied ??= []).push(kind, payload, reply, result, a.seq, a.effects);
     a.effects = null;
+    // The source position goes into the next write, with the state it produced.
+    const source = reply?.source;
+    if (source != null) {
+      (a.sources ??= {})[source] = reply!.seq;
+      // A journaled actor keeps it on the command's last event (a command without events
+      // changed nothing durable: applying it again is harmless).
+      const events = a.events;
+      if (events !== null && events.length > eventsBefore) {
+        events[events.length - 1]!.q = [source, reply!.seq];
+      }
+    }
     if ((a.flags & DIRTY) === 0) {
       a.flags |= DIRTY;
       this.#committer.mark(a);
@@ -857,6 +958,16 @@ export class ActorSystem implements LocalDelivery {
       return;
     }
     this.#pending++;
+    const ghost = this.#ghosts.get(a.t.key(a.id));
+    if (ghost !== undefined) {
+      // A dropped activation of this actor still has a write in flight: load after it lands,
+      // so this one starts from it instead of racing it.
+      ghost.promise.then(() => {
+        this.#pending--;
+        if ((a.flags & STOPPED) === 0) this.#load(a);
+      });
+      return;
+    }
     this.#loadQueue.push(a);
     if (!this.#loadScheduled) {
       this.#loadScheduled = true;
@@ -897,6 +1008,7 @@ export class ActorSystem implements LocalDelivery {
       let state = stored === undefined ? t.def.initialState(a.id) : stored.s;
       let seq = stored?.n ?? 0;
       const writers: Record<string, number> = { ...stored?.w };
+      const sources: Record<string, number> = { ...stored?.q };
       version = stored?.j ?? 0;
       for (;;) {
         const entries = await this.store.readJournal(key, version, 1000);
@@ -907,10 +1019,11 @@ export class ActorSystem implements LocalDelivery {
           version = entry.seq;
           seq = Math.max(seq, record.n);
           writers[record.w] = Math.max(writers[record.w] ?? 0, record.n);
+          if (record.q !== undefined) sources[record.q[0]] = record.q[1];
         }
         if (entries.length < 1000) break;
       }
-      envelope = { s: state as JsonValue, n: seq, w: writers };
+      envelope = { s: state as JsonValue, n: seq, w: writers, q: sources };
     } catch (error) {
       this.#loadFailed(a, error);
       return;
@@ -926,6 +1039,8 @@ export class ActorSystem implements LocalDelivery {
     a.state = envelope === undefined ? a.t.def.initialState(a.id) : envelope.s;
     a.version = value?.version ?? 0;
     a.seq = envelope?.n ?? 0;
+    const sources = envelope?.q;
+    a.sources = sources !== undefined && Object.keys(sources).length > 0 ? { ...sources } : null;
     let foreign: Record<string, number> | undefined;
     if (envelope !== undefined) {
       // Keep the last sequences of the other writers (the three most advanced) in our writes.
@@ -1103,7 +1218,9 @@ export class ActorSystem implements LocalDelivery {
       ? {}
       : { ...a.ext.writers };
     writers[this.writerId] = a.seq;
-    return { s: a.state as JsonValue, n: a.seq, w: writers };
+    return a.sources === null
+      ? { s: a.state as JsonValue, n: a.seq, w: writers }
+      : { s: a.state as JsonValue, n: a.seq, w: writers, q: { ...a.sources } };
   }
 
   #release(a: Activation, effect: Effect): void {
@@ -1111,7 +1228,7 @@ export class ActorSystem implements LocalDelivery {
       case "emit":
         return this.#publish(effect.topic, effect.data, effect.key);
       case "reminder":
-        return this.#reminders.apply(reminderKey(a.t.name, a.id, effect.name), effect.record);
+        return this.#reminders.apply(effect.key, effect.record);
       case "tell":
         try {
           const queued = this.#sendInternal(effect.to, effect.message, effect.payload);
@@ -1186,10 +1303,18 @@ export class ActorSystem implements LocalDelivery {
   }
 
   #settled(a: Activation): void {
+    if ((a.flags & STOPPED) !== 0) {
+      const key = a.t.key(a.id);
+      const ghost = this.#ghosts.get(key);
+      if (ghost?.of === a) {
+        this.#ghosts.delete(key);
+        ghost.resolve();
+      }
+    }
     if (a.ext?.reloadAfterCommit) {
       a.ext.reloadAfterCommit = false;
       this.#load(a);
-    } else if ((a.flags & (DIRTY | SUSPENDED)) === DIRTY) {
+    } else if ((a.flags & (DIRTY | SUSPENDED | STOPPED)) === DIRTY) {
       this.#committer.mark(a);
     }
     this.#checkIdle();
@@ -1198,6 +1323,7 @@ export class ActorSystem implements LocalDelivery {
   // ---------------------------------------------------------------- idle, passivation
 
   #checkIdle(): void {
+    if (this.#releasing.size > 0) this.#evictReleased();
     if (this.#idleWaiters.length === 0 || this.#idleCheck || !this.#isIdle()) return;
     this.#idleCheck = true;
     // Confirm after a macrotask: replies released just now may make their callers send more.
@@ -1244,7 +1370,63 @@ export class ActorSystem implements LocalDelivery {
     }
   }
 
+  /** Drops every released actor that has nothing left to do. */
+  #evictReleased(): void {
+    for (const a of this.#releasing) {
+      if ((a.flags & SUSPENDED) !== 0) {
+        this.#evict(a, true);
+        continue;
+      }
+      const quiet =
+        (a.flags & (LOADING | SCHEDULED | BUSY | DIRTY | IN_COMMIT_QUEUE | COMMITTING)) === 0 &&
+        (a.mailbox === null || a.mailbox.size === 0) && !a.ext?.replay;
+      if (quiet) this.#evict(a, false);
+    }
+    for (const listener of this.#releaseListeners) listener();
+  }
+
+  /**
+   * Drops a released actor. `abandon`: it still holds work (a restart pending, a timeout):
+   * its waiting senders are told, and its durable state is what the next owner gets.
+   */
+  #evict(a: Activation, abandon: boolean): void {
+    this.#releasing.delete(a);
+    if ((a.flags & STOPPED) !== 0) return;
+    if (abandon) {
+      const error = new ShutdownError(`${a.childName} moved to another node; retry`);
+      const ext = a.ext;
+      if (ext?.restartTimer !== undefined) this.clock.clearTimeout(ext.restartTimer);
+      const log = concat(a.applied, ext?.replay ? ext.replay.slice(ext.replayAt ?? 0) : null) ?? [];
+      for (let i = LOG_REPLY; i < log.length; i += LOG_STRIDE) {
+        (log[i] as PendingReply | null)?.reject(error);
+      }
+      const mb = a.mailbox;
+      while (mb !== null && mb.shift()) {
+        mb.reply?.reject(error);
+        a.t.queued.value--;
+      }
+      for (const w of mb?.waiters ?? []) {
+        w.reply?.reject(error);
+        w.wake();
+      }
+      // Its unpersisted changes go with it: the next owner gets the messages again.
+      a.applied = null;
+      a.effects = null;
+      a.events = null;
+      if (ext !== null) ext.replay = null;
+      a.flags &= ~DIRTY;
+    }
+    this.#passivate(a);
+  }
+
+  /** Drops an activation from memory (its durable state stays in the store). */
   #passivate(a: Activation): void {
+    if ((a.flags & COMMITTING) !== 0) {
+      // Dropped with a write in flight (a partition given up in a hurry): a new activation of
+      // the actor waits for that write (see #load).
+      const { promise, resolve } = Promise.withResolvers<void>();
+      this.#ghosts.set(a.t.key(a.id), { of: a, promise, resolve });
+    }
     const t = a.t;
     if (t.def.onPassivate !== undefined) {
       try {
@@ -1340,6 +1522,7 @@ export class ActorSystem implements LocalDelivery {
         const valid = validateSchedule(schedule);
         const now = this.clock.now();
         return {
+          partition: this.transport.partitionOf(a.t.name, a.id),
           type: a.t.name,
           id: a.id,
           name,
@@ -1350,11 +1533,11 @@ export class ActorSystem implements LocalDelivery {
         };
       },
       setReminder: (a, name, record) => {
+        const key = reminderKey(this.transport.partitionOf(a.t.name, a.id), a.t.name, a.id, name);
         if ((a.flags & IN_COMMAND) !== 0) {
-          (a.effects ??= []).push({ kind: "reminder", name, record });
+          (a.effects ??= []).push({ kind: "reminder", name, key, record });
           return;
         }
-        const key = reminderKey(a.t.name, a.id, name);
         this.store.commit([ReminderService.op(key, record)]).then(
           () => this.#reminders.apply(key, record),
           (error) =>

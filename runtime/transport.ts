@@ -24,14 +24,37 @@ export interface Envelope {
   readonly msgId?: string;
 }
 
-/** What a node's actor system offers its transport: delivery to local actors. */
+/** How a transport delivers one message. */
+export interface DeliveryOptions {
+  /** Deadline for the reply; none when absent (a durable transport redelivers on its own). */
+  readonly timeoutMs?: number;
+  /**
+   * Where the message comes from (a stream and partition, say) and its position there.
+   * Positions of one source must reach an actor in increasing order; the actor records the
+   * last position it applied with its state, atomically, and acknowledges a message at or
+   * below it without applying it again (effectively once).
+   */
+  readonly source?: string;
+  readonly seq?: number;
+}
+
+/** What a node's actor system offers its transport. */
 export interface LocalDelivery {
   /**
    * Delivers `envelope` to a local actor and resolves with the handler's reply once the state
    * change it caused is durable — the moment a durable transport may acknowledge the message.
+   * A duplicate (see {@link DeliveryOptions.source}) resolves with `undefined` at once.
    * Rejects with the handler's error, a `TimeoutError`, or a `MailboxFullError`.
    */
-  deliver(envelope: Envelope, timeoutMs: number): Promise<unknown>;
+  deliver(envelope: Envelope, options?: DeliveryOptions): Promise<unknown>;
+  /** This node now hosts partition `partition`: load what it needs (its reminders). */
+  acquired(partition: number): Promise<void>;
+  /**
+   * This node is giving partition `partition` up: refuse new work for its actors, let the
+   * work they have finish and become durable (waiting at most `timeoutMs`), then drop them
+   * from memory.
+   */
+  released(partition: number, timeoutMs?: number): Promise<void>;
 }
 
 /** Moves messages between actor systems. */
@@ -42,6 +65,8 @@ export interface Transport {
   start(local: LocalDelivery): Promise<void>;
   /** Whether this node hosts `type/id` now. Must be cheap: it is asked on every send. */
   isLocal(type: string, id: string): boolean;
+  /** The partition of an actor (placement; 0 when there is one node). */
+  partitionOf(type: string, id: string): number;
   /** Sends a message to a remote actor; resolves once the transport holds it durably. */
   send(envelope: Envelope): Promise<void>;
   /** Asks a remote actor; resolves with its reply. */
@@ -55,21 +80,25 @@ export class InProcessTransport implements Transport {
   readonly name = "in-process";
   #local: LocalDelivery | null = null;
 
-  start(local: LocalDelivery): Promise<void> {
+  async start(local: LocalDelivery): Promise<void> {
     this.#local = local;
-    return Promise.resolve();
+    await local.acquired(0);
   }
 
   isLocal(): boolean {
     return true;
   }
 
+  partitionOf(): number {
+    return 0;
+  }
+
   async send(envelope: Envelope): Promise<void> {
-    await this.#delivery().deliver(envelope, 30_000);
+    await this.#delivery().deliver(envelope, { timeoutMs: 30_000 });
   }
 
   request(envelope: Envelope, timeoutMs: number): Promise<unknown> {
-    return this.#delivery().deliver(envelope, timeoutMs);
+    return this.#delivery().deliver(envelope, { timeoutMs });
   }
 
   stop(): Promise<void> {

@@ -58,14 +58,51 @@ Deno.test("POST telemetry answers 202 and the twin shows it", async () => {
   assertEquals(res.status, 200);
   assertEquals(await res.json(), {
     id: "robot-1",
+    registered: false,
+    type: null,
+    location: null,
+    sensors: null,
+    heartbeatTimeout: 60_000,
+    status: "online",
+    statusSince: now,
     reported: {
       temperature: { value: 22, ts: Date.UTC(2026, 10, 23, 12, 0, 1) },
       coordX: { value: 3, ts: now },
     },
+    desired: {},
+    delta: {},
     lastSeen: now,
     messageCount: 2,
     battery: 80,
     rssi: null,
+    thresholds: { temperature: { min: -10, max: 50 } },
+    analytics: {
+      temperature: {
+        trend: "stable",
+        anomalyScore: 0,
+        window: { count: 2, mean: 21.75, std: 0.25, min: 21.5, max: 22 },
+      },
+      coordX: {
+        trend: "stable",
+        anomalyScore: 0,
+        window: { count: 1, mean: 3, std: 0, min: 3, max: 3 },
+      },
+    },
+    // Both records come from an unregistered device: referential integrity flags them (7 of 8
+    // checks passed), and the score moves from 1 towards 0.875 by alpha 0.1 twice.
+    quality: {
+      score: 1 + 0.1 * (0.875 - 1) + 0.1 * (0.875 - (1 + 0.1 * (0.875 - 1))),
+      failedByType: {
+        schema: 0,
+        completeness: 0,
+        freshness: 0,
+        range: 0,
+        pattern: 0,
+        duplicates: 0,
+        referential: 2,
+        anomaly: 0,
+      },
+    },
   });
   await t.close();
 });

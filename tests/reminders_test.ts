@@ -5,7 +5,8 @@ import { storedState } from "./helpers/stored.ts";
  * cancellation, daily wall-clock schedules, and reminders of commands that never commit.
  */
 import {
-  type ActorSystem,
+  ActorSystem,
+  createLogger,
   defineActor,
   type JsonValue,
   ManualClock,
@@ -101,7 +102,8 @@ Deno.test("reminders after fires once, after the delay, with its name and data",
   system.register(def);
   await system.start();
   await system.ref(def, "a").ask("arm", { name: "r", schedule: { after: "PT1S" }, data: { x: 1 } });
-  assertEquals((await store.get("r/pinger/a/r"))?.value, {
+  assertEquals((await store.get("r/0/pinger/a/r"))?.value, {
+    partition: 0,
     type: "pinger",
     id: "a",
     name: "r",
@@ -119,7 +121,7 @@ Deno.test("reminders after fires once, after the delay, with its name and data",
     tick: { name: "r", data: { x: 1 }, due: 1000, missed: 0 },
     at: 1000,
   }]);
-  assertEquals(await store.get("r/pinger/a/r"), null, "a fired one-shot reminder is removed");
+  assertEquals(await store.get("r/0/pinger/a/r"), null, "a fired one-shot reminder is removed");
   await advance(system, clock, 10 * SECOND);
   assertEquals(log.length, 1);
   assertEquals(metric(system, "flotilla_reminders_fired_total"), 1);
@@ -150,7 +152,7 @@ Deno.test("reminders every delivers on each period, as the configured message ki
     ["wake", 5000, 0],
   ]);
   assertEquals(await ref.ask("ticks"), 5);
-  assertEquals(((await store.get("r/pinger/a/p"))?.value as { due: number }).due, 6000);
+  assertEquals(((await store.get("r/0/pinger/a/p"))?.value as { due: number }).due, 6000);
   assertEquals(metric(system, "flotilla_reminders_fired_total"), 5);
   await system.shutdown();
 });
@@ -223,7 +225,7 @@ Deno.test("reminders missed during downtime are coalesced into one delivery with
   first.register(def1);
   await first.start();
   await first.ref(def1, "a").ask("arm", { name: "p", schedule: { every: "PT5M" } });
-  assertEquals(((await store.get("r/pinger/a/p"))?.value as { due: number }).due, 5 * MINUTE);
+  assertEquals(((await store.get("r/0/pinger/a/p"))?.value as { due: number }).due, 5 * MINUTE);
   await first.shutdown();
 
   // One hour later: firings were due at 5, 10, …, 60 min (12 of them); one is delivered and
@@ -243,7 +245,7 @@ Deno.test("reminders missed during downtime are coalesced into one delivery with
   }]);
   assertEquals(metric(second, "flotilla_reminders_fired_total"), 1);
   assertEquals(metric(second, "flotilla_reminder_missed_ticks_total"), 11);
-  assertEquals(((await store.get("r/pinger/a/p"))?.value as { due: number }).due, 65 * MINUTE);
+  assertEquals(((await store.get("r/0/pinger/a/p"))?.value as { due: number }).due, 65 * MINUTE);
   await advance(second, clock2, 5 * MINUTE - 1);
   assertEquals(log.length, 1);
   await advance(second, clock2, 1);
@@ -267,8 +269,8 @@ Deno.test("reminders cancel removes a reminder from the store and stops its firi
   assertEquals(ticks(log).map((t) => t.name), ["p"]);
   await ref.ask("disarm", "p");
   await ref.ask("disarm", "never");
-  assertEquals(await store.get("r/pinger/a/p"), null);
-  assertEquals(await store.get("r/pinger/a/never"), null);
+  assertEquals(await store.get("r/0/pinger/a/p"), null);
+  assertEquals(await store.get("r/0/pinger/a/never"), null);
   await advance(system, clock, 10_000);
   assertEquals(log.length, 1);
   await ref.ask("disarm", "unknown"); // cancelling what does not exist is harmless
@@ -296,7 +298,8 @@ Deno.test("reminders daily fire at 02:00 Asia/Seoul each day", async () => {
   await system.start();
   const schedule = { daily: "02:00", timeZone: "Asia/Seoul" };
   await system.ref(def, "a").ask("arm", { name: "nightly", schedule });
-  assertEquals((await store.get("r/pinger/a/nightly"))?.value, {
+  assertEquals((await store.get("r/0/pinger/a/nightly"))?.value, {
+    partition: 0,
     type: "pinger",
     id: "a",
     name: "nightly",
@@ -346,7 +349,7 @@ Deno.test("reminders daily missed for several days are coalesced after downtime"
     due: Date.parse("2026-05-02T02:00:00+09:00"),
     missed: 2,
   }]);
-  const stored = (await store.get("r/pinger/a/nightly"))?.value as { due: number };
+  const stored = (await store.get("r/0/pinger/a/nightly"))?.value as { due: number };
   assertEquals(stored.due, Date.parse("2026-05-05T02:00:00+09:00"));
   await second.shutdown();
 });
@@ -361,7 +364,7 @@ Deno.test("reminders set by a command that crashes are neither stored nor schedu
   await system.start();
   system.ref(def, "a").tell("armThenCrash", "r");
   await system.idle();
-  assertEquals(await store.get("r/pinger/a/r"), null);
+  assertEquals(await store.get("r/0/pinger/a/r"), null);
   await advance(system, clock, 5000);
   assertEquals(log, []);
   assertEquals(metric(system, "flotilla_reminders_fired_total"), 0);
@@ -381,7 +384,7 @@ Deno.test({
     system.ref(def, "a").tell("armWithUnstorableState", "r");
     await system.idle();
     assertEquals(await storedState(store, "a/pinger/a"), null, "the state was refused");
-    assertEquals(await store.get("r/pinger/a/r"), null, "so was the reminder it set");
+    assertEquals(await store.get("r/0/pinger/a/r"), null, "so was the reminder it set");
     await system.shutdown();
 
     // Nor does it come back with a restart of the process.
@@ -393,4 +396,45 @@ Deno.test({
     assert(log.length === 0, `the reminder fired ${log.length} time(s)`);
     await second.shutdown();
   },
+});
+
+Deno.test("reminders firing while the previous tick waits for mailbox room are coalesced, not piled up", async () => {
+  const clock = new ManualClock(0);
+  const store = new MemoryStore();
+  const seen: ReminderTick[] = [];
+  const gate = Promise.withResolvers<void>();
+  const slow = defineActor({
+    name: "slow",
+    initialState: () => ({}),
+    handlers: {
+      arm(ctx) {
+        ctx.setReminder("t", { every: 1000 });
+      },
+      async reminder(_ctx, tick: ReminderTick) {
+        seen.push(tick);
+        await gate.promise;
+      },
+    },
+    options: { mailbox: { capacity: 2, overflow: "backpressure" } },
+  });
+  const system = new ActorSystem({
+    clock,
+    store,
+    logger: createLogger({ level: "error", write: () => {} }),
+  });
+  system.register(slow);
+  await system.start();
+  await system.ref(slow, "s").ask("arm");
+  // The first tick blocks the actor; the next two fill its mailbox; then a day goes by.
+  for (let i = 0; i < 3; i++) {
+    clock.advance(1000);
+    await Promise.resolve();
+  }
+  clock.advance(86_400_000);
+  gate.resolve();
+  await system.idle();
+  const missed = seen.reduce((sum, t) => sum + 1 + t.missed, 0);
+  assert(seen.length <= 5, `ticks delivered: ${seen.length}, not one per second`);
+  assertEquals(missed, 86_403, "every firing is accounted for, delivered or missed");
+  await system.shutdown();
 });

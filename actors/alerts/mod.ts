@@ -1,15 +1,28 @@
 /**
- * The alerts area of the domain actors.
+ * Alerts and analytics (SPEC §3.4): the alert books with their lifecycle, dedup, rules and
+ * webhook channel; the cross-source alert index; event-time watermarks and window
+ * aggregations; the per-minute transaction rollups.
  *
  * @module
  */
 import type { AnyActorDefinition } from "../../runtime/mod.ts";
+import { alertBook } from "./book.ts";
+import { type AlertsConfig, resolveAlertsConfig } from "./config.ts";
+import { txRollupActor } from "./tx_rollup.ts";
+import { webhookActor } from "./webhook.ts";
 
-/** Configuration of this area: every threshold and weight, defaulting to SPEC §3. */
-// deno-lint-ignore no-empty-interface
-export interface AlertsConfig {}
+export type { AlertsConfig, ResolvedAlertsConfig, RollupConfig, WebhookConfig } from "./config.ts";
+export { DEFAULT_ROLLUP, resolveAlertsConfig } from "./config.ts";
+export * from "./alert.ts";
+export { alertBook, type Announcement, type OperatorResult, type RaiseResult } from "./book.ts";
+export * from "./alert_index.ts";
+export type { AlertRule, Comparison, RuleAction, RuleCondition } from "./rules.ts";
+export { ALERT_WEBHOOK, webhookActor, type WebhookStatus } from "./webhook.ts";
+export { type RollupView, txRollupActor } from "./tx_rollup.ts";
+export type { Rollup } from "./rollup.ts";
 
 /** The actor types of this area, configured (defaults for whatever `config` leaves out). */
-export function actors(_config: Partial<AlertsConfig> = {}): AnyActorDefinition[] {
-  return [];
+export function actors(config: Partial<AlertsConfig> = {}): AnyActorDefinition[] {
+  const resolved = resolveAlertsConfig(config);
+  return [alertBook(resolved), webhookActor(resolved), txRollupActor(resolved)];
 }

@@ -1,15 +1,55 @@
 /**
- * The sessions area of the domain actors.
+ * Customer sessions (SPEC §3.3): the customer session actor with its event-time patterns,
+ * session windows and risk assessment; customer profiles; the smart-store inventory and
+ * checkout.
  *
  * @module
  */
 import type { AnyActorDefinition } from "../../runtime/mod.ts";
+import { resolveSessionsConfig, type SessionsConfig } from "./config.ts";
+import { inventoryActor } from "./inventory.ts";
+import { sessionActor } from "./session.ts";
 
-/** Configuration of this area: every threshold and weight, defaulting to SPEC §3. */
-// deno-lint-ignore no-empty-interface
-export interface SessionsConfig {}
+export type {
+  AnomalyConfig,
+  CheckoutConfig,
+  PatternsConfig,
+  ResolvedSessionsConfig,
+  RiskConfig,
+  SessionLimits,
+  SessionsConfig,
+} from "./config.ts";
+export { DEFAULT_SESSIONS, resolveSessionsConfig } from "./config.ts";
+export { checkSkew, type CustomerEvent, EVENT_SHAPE, parseEvent } from "./event.ts";
+export { type CustomerProfile, parseProfile, PROFILE_SHAPE } from "./profile.ts";
+export {
+  CHECKOUT_SHAPE,
+  type CheckoutItem,
+  type CheckoutRequest,
+  parseCheckout,
+} from "./checkout.ts";
+export type { PatternMatch, PatternName } from "./cep.ts";
+export type { RiskAssessment } from "./risk.ts";
+export type { SessionSummary } from "./session_window.ts";
+export {
+  type CheckoutCommand,
+  type CheckoutResult,
+  INVENTORY,
+  INVENTORY_ID,
+  inventoryActor,
+  InventoryFullError,
+} from "./inventory.ts";
+export {
+  type CheckoutRecord,
+  type EventReceipt,
+  SESSION,
+  sessionActor,
+  type SessionView,
+  severityOf,
+} from "./session.ts";
 
 /** The actor types of this area, configured (defaults for whatever `config` leaves out). */
-export function actors(_config: Partial<SessionsConfig> = {}): AnyActorDefinition[] {
-  return [];
+export function actors(config: Partial<SessionsConfig> = {}): AnyActorDefinition[] {
+  const resolved = resolveSessionsConfig(config);
+  return [sessionActor(resolved), inventoryActor(resolved)];
 }

@@ -6,27 +6,43 @@
  */
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SETPRIV } from "./servers.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 /** A running node process. */
 export interface NodeProcess {
   readonly child: Deno.ChildProcess;
+  readonly pid: number;
   /** Base URL from its "listening" log line. */
   readonly url: string;
   /** Every log line so far, parsed. */
   readonly lines: Record<string, unknown>[];
-  /** Sends a signal and resolves with the exit code and the remaining log lines. */
+  /** Everything the process wrote to stderr, once it exited. */
+  readonly stderr: Promise<string>;
+  /** Sends a signal without waiting (SIGSTOP/SIGCONT to freeze and thaw, say). */
+  signal(signal: Deno.Signal): void;
+  /** Sends a signal and resolves with the exit code once the process ended. */
   stop(signal: Deno.Signal): Promise<number>;
 }
 
-/** Starts `deno run main.ts --embedded` with `env` (no inherited NATS_URL or REDIS_URL). */
-export async function startNodeProcess(env: Record<string, string>): Promise<NodeProcess> {
+/**
+ * Starts `deno run main.ts` with `env` — `--embedded` unless `embedded` is false (cluster mode:
+ * pass NATS_URL and REDIS_URL in `env`). NATS_URL and REDIS_URL are never inherited. The node
+ * must log at level info (the default): its URL comes from its "listening" line.
+ */
+export async function startNodeProcess(
+  env: Record<string, string>,
+  { embedded = true }: { readonly embedded?: boolean } = {},
+): Promise<NodeProcess> {
   const inherited = Deno.env.toObject();
   delete inherited.NATS_URL;
   delete inherited.REDIS_URL;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", join(ROOT, "main.ts"), "--embedded"],
+  const args = ["run", "--allow-all", join(ROOT, "main.ts"), ...(embedded ? ["--embedded"] : [])];
+  // With setpriv, the node dies with the test process even if the test never stops it.
+  const command = SETPRIV === undefined ? Deno.execPath() : SETPRIV;
+  const child = new Deno.Command(command, {
+    args: SETPRIV === undefined ? args : ["--pdeathsig", "KILL", "--", Deno.execPath(), ...args],
     cwd: ROOT,
     env: { ...inherited, FLOTILLA_LOG_FORMAT: "json", PORT: "0", ...env },
     clearEnv: true,
@@ -34,31 +50,62 @@ export async function startNodeProcess(env: Record<string, string>): Promise<Nod
     stderr: "piped",
   }).spawn();
   const lines: Record<string, unknown>[] = [];
-  const stderr = new Response(child.stderr).text();
   const listening = Promise.withResolvers<Record<string, unknown>>();
-  const done = (async () => {
+  // Log records come on stdout (debug, info) and stderr (warn, error); anything else on stderr
+  // (a crash's stack) is kept as text.
+  let other = "";
+  const read = async (stream: ReadableStream<Uint8Array>, keepText: boolean) => {
     let buffer = "";
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
       buffer += chunk;
       let nl;
       while ((nl = buffer.indexOf("\n")) >= 0) {
         const line = buffer.slice(0, nl);
         buffer = buffer.slice(nl + 1);
         if (line.trim() === "") continue;
-        const record = JSON.parse(line) as Record<string, unknown>;
+        let record: Record<string, unknown> | null = null;
+        try {
+          record = line.startsWith("{") ? JSON.parse(line) : null;
+        } catch {
+          record = null;
+        }
+        if (record === null) {
+          if (keepText) other += line + "\n";
+          continue;
+        }
         lines.push(record);
         if (record.msg === "listening") listening.resolve(record);
       }
     }
-    listening.reject(new Error(`node exited before listening: ${await stderr}`));
+    if (keepText) other += buffer;
+  };
+  const stdoutDone = read(child.stdout, false);
+  const stderrDone = read(child.stderr, true);
+  const stderr = stderrDone.then(() => other);
+  const done = (async () => {
+    await Promise.all([stdoutDone, stderrDone]);
+    listening.reject(new Error(`node exited before listening: ${other}`));
   })();
   const ready = await listening.promise;
   return {
     child,
+    pid: child.pid,
     url: String(ready.url),
+    signal(signal) {
+      try {
+        child.kill(signal);
+      } catch {
+        // Already gone.
+      }
+    },
     lines,
+    stderr,
     async stop(signal) {
-      child.kill(signal);
+      try {
+        child.kill(signal);
+      } catch {
+        // Already gone.
+      }
       const status = await child.status;
       await done;
       await stderr;

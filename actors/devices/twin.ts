@@ -1,0 +1,177 @@
+/**
+ * The device twin beyond telemetry (SPEC §3.1): registration metadata, the desired state set
+ * through the API, and the delta between desired and reported — with the validation of what
+ * clients send for them.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { ConfigError, type FieldIssue, toMillis, ValidationError } from "../../runtime/mod.ts";
+import { type Reported, SENSOR_NAME } from "./telemetry.ts";
+import type { Thresholds } from "./thresholds.ts";
+
+/** Where a device is: a free-form place name, or coordinates. */
+export type DeviceLocation = string | { readonly lat: number; readonly lon: number };
+
+/** A validated registration (`PUT /api/devices/:id`). */
+export interface Registration {
+  readonly type: string;
+  readonly location?: DeviceLocation;
+  readonly sensors?: readonly string[];
+  readonly thresholds?: Thresholds;
+  /** ms */
+  readonly heartbeatTimeout?: number;
+}
+
+/** A desired value: what a setting or actuator should be. */
+export type DesiredValue = number | string | boolean;
+
+/** A command to a device (`POST /api/devices/:id/commands`). */
+export interface Command {
+  readonly name: string;
+  readonly params?: { readonly [key: string]: unknown };
+}
+
+/** Device types, like sensor names: letters, digits, `_` and `-`, 1–64. */
+export const TYPE_NAME = SENSOR_NAME;
+
+/** Most sensors a registration may list, and most desired keys. */
+export const MAX_KEYS = 64;
+
+/** Heartbeat timeouts accepted from a client: 1 s to 30 days. */
+export const HEARTBEAT_BOUNDS = { min: 1000, max: 30 * 86_400_000 } as const;
+
+const sensorName = z.string().regex(
+  SENSOR_NAME,
+  "sensor names hold letters, digits, _ or - (1-64)",
+);
+
+/** Coordinates: latitude and longitude in degrees. */
+export const coordinates = z.strictObject({
+  lat: z.number().min(-90).max(90),
+  lon: z.number().min(-180).max(180),
+});
+
+const range = z.strictObject({ min: z.number().optional(), max: z.number().optional() })
+  .refine((r) => r.min !== undefined || r.max !== undefined, "set min, max or both")
+  .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, "min exceeds max");
+
+/** A duration from a client: milliseconds or ISO-8601, within bounds. */
+export const durationMs = (min: number, max: number) =>
+  z.union([z.number(), z.string().max(64)]).transform((value, ctx) => {
+    let ms: number;
+    try {
+      ms = toMillis(value);
+    } catch (error) {
+      ctx.addIssue({
+        code: "custom",
+        message: error instanceof ConfigError ? error.message : "not a duration",
+      });
+      return z.NEVER;
+    }
+    if (ms < min || ms > max) {
+      ctx.addIssue({
+        code: "custom",
+        message: `must be between ${min} ms and ${max} ms (milliseconds or ISO-8601, e.g. "PT90S")`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const registration = z.strictObject({
+  type: z.string().regex(TYPE_NAME, "device types hold letters, digits, _ or - (1-64)"),
+  location: z.union([z.string().min(1).max(256), coordinates]).optional(),
+  sensors: z.array(sensorName).max(MAX_KEYS)
+    .refine((s) => new Set(s).size === s.length, "lists a sensor twice").optional(),
+  thresholds: z.record(sensorName, range)
+    .refine((t) => Object.keys(t).length <= MAX_KEYS, `at most ${MAX_KEYS} sensors`).optional(),
+  heartbeatTimeout: durationMs(HEARTBEAT_BOUNDS.min, HEARTBEAT_BOUNDS.max).optional(),
+});
+
+const desiredPatch = z.record(
+  z.string().regex(SENSOR_NAME, "keys hold letters, digits, _ or - (1-64)"),
+  z.union([z.number(), z.string().max(256), z.boolean(), z.null()], {
+    error: "must be a number, a string (at most 256 characters), a boolean, or null to remove",
+  }),
+).refine((p) => Object.keys(p).length > 0, "must set at least one key")
+  .refine((p) => Object.keys(p).length <= MAX_KEYS, `must set at most ${MAX_KEYS} keys`);
+
+const command = z.strictObject({
+  name: z.string().regex(TYPE_NAME, "command names hold letters, digits, _ or - (1-64)"),
+  params: z.record(z.string().max(64), z.unknown()).optional(),
+});
+
+/** Runs a zod schema; failures become a `ValidationError` listing every issue. */
+export function validate<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const issues: FieldIssue[] = parsed.error.issues.map((i) => ({
+    path: i.path.map(String).join("."),
+    message: i.message,
+  }));
+  throw new ValidationError(`${what} is not valid`, issues);
+}
+
+/**
+ * Validates a registration body `{type, location?, sensors?, thresholds?, heartbeatTimeout?}`.
+ * @throws {ValidationError}
+ */
+export function parseRegistration(body: unknown): Registration {
+  return validate(registration, body, "the registration") as Registration;
+}
+
+/**
+ * Validates a desired-state patch: keys to values, `null` removing a key (JSON merge patch).
+ * @throws {ValidationError}
+ */
+export function parseDesiredPatch(body: unknown): Record<string, DesiredValue | null> {
+  return validate(desiredPatch, body, "the desired state patch");
+}
+
+/** Validates a command body `{name, params?}`. @throws {ValidationError} */
+export function parseCommand(body: unknown): Command {
+  const parsed = validate(command, body, "the command");
+  return parsed.params === undefined
+    ? { name: parsed.name }
+    : { name: parsed.name, params: parsed.params };
+}
+
+/**
+ * Applies a patch to a desired state in place.
+ * @throws {ValidationError} when the result would hold more than {@link MAX_KEYS} keys (nothing
+ * is changed then)
+ */
+export function applyDesired(
+  desired: Record<string, DesiredValue>,
+  patch: Readonly<Record<string, DesiredValue | null>>,
+): void {
+  let size = Object.keys(desired).length;
+  for (const [key, value] of Object.entries(patch)) {
+    const has = Object.hasOwn(desired, key);
+    if (value === null && has) size--;
+    else if (value !== null && !has) size++;
+  }
+  if (size > MAX_KEYS) {
+    throw new ValidationError("the desired state would hold too many keys", [{
+      path: "",
+      message: `at most ${MAX_KEYS} desired keys; remove some with null`,
+    }]);
+  }
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete desired[key];
+    else desired[key] = value;
+  }
+}
+
+/** The desired keys whose value differs from the reported one (or that were never reported). */
+export function deltaOf(
+  desired: Readonly<Record<string, DesiredValue>>,
+  reported: Readonly<Record<string, Reported>>,
+): Record<string, DesiredValue> {
+  const delta: Record<string, DesiredValue> = {};
+  for (const [key, value] of Object.entries(desired)) {
+    if (!Object.hasOwn(reported, key) || reported[key]!.value !== value) delta[key] = value;
+  }
+  return delta;
+}

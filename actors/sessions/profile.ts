@@ -1,0 +1,38 @@
+/**
+ * Customer profiles (`PUT /api/customers/:id`): credit limit, risk and credit scores, and
+ * optionally the customer's time zone (for the UNUSUAL_TIME rule).
+ *
+ * @module
+ */
+import { z } from "zod";
+import { parseWith } from "../alerts/validation.ts";
+import { isTimeZone } from "./config.ts";
+
+/** A customer's profile. */
+export interface CustomerProfile {
+  /** Credit limit, in the currency's unit. */
+  readonly creditLimit: number;
+  /** Risk score 0–1 (above 0.7 is HIGH_RISK_USER). */
+  readonly riskScore: number;
+  /** Credit score 0–1 (below 0.3 needs approval for large checkouts). */
+  readonly creditScore: number;
+  /** IANA time zone; the configured default when absent. */
+  readonly timezone?: string;
+}
+
+/** The body's shape, for error messages. */
+export const PROFILE_SHAPE =
+  '{"creditLimit": number >= 0, "riskScore": 0..1, "creditScore": 0..1, "timezone"?: IANA zone}';
+
+const schema = z.strictObject({
+  creditLimit: z.number().min(0).max(1e15),
+  riskScore: z.number().min(0).max(1),
+  creditScore: z.number().min(0).max(1),
+  timezone: z.string().max(64).refine(isTimeZone, "an IANA time zone, e.g. Asia/Seoul")
+    .optional(),
+});
+
+/** Validates a profile body. @throws {ValidationError} listing every problem */
+export function parseProfile(body: unknown): CustomerProfile {
+  return parseWith(schema, body, PROFILE_SHAPE);
+}

@@ -1,0 +1,431 @@
+/**
+ * The NATS transport: cluster mode. Several nodes share one NATS; actors map to partitions
+ * (`partitionOf`), each partition owned by one node at a time (see `placement.ts`).
+ *
+ * What the owner of a partition consumes:
+ * - device telemetry from `FLOTILLA_INGEST` (`fl.in.<p>.…`, where nats-server's subject
+ *   mapping puts `iot.<id>.telemetry` and `sensors.<id>.<sensor>`), decoded by the
+ *   application's {@link IngestDecoder};
+ * - durable messages between actors from `FLOTILLA_MSGS` (`fl.msg.<p>`);
+ * - requests (`ask`) from other nodes on core subject `fl.rpc.<p>`.
+ *
+ * A message is acknowledged once the state change it caused is durable; an actor records the
+ * stream sequence it applied with its state, so a redelivered message never changes state twice.
+ * Messages whose payload is invalid are counted, reported and acknowledged: they never crash a
+ * node and never stall a partition.
+ *
+ * @module
+ */
+import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
+import {
+  headers as natsHeaders,
+  type Msg,
+  type NatsConnection,
+  type Subscription,
+} from "@nats-io/transport-node";
+import {
+  describeError,
+  FlotillaError,
+  MailboxFullError,
+  ShutdownError,
+  TimeoutError,
+} from "../errors.ts";
+import type { EventBus } from "../events.ts";
+import type { Logger } from "../logger.ts";
+import type { MetricsRegistry } from "../metrics.ts";
+import type { JsonValue } from "../store.ts";
+import type { Envelope, LocalDelivery, Transport } from "../transport.ts";
+import { partitionOf } from "./hash.ts";
+import { PartitionConsumer } from "./partition_consumer.ts";
+import { Placement } from "./placement.ts";
+import { STREAMS, SUBJECTS } from "./streams.ts";
+
+/** A device payload refused, with why. */
+export interface IngestRejection {
+  readonly reject: string;
+  /** The device it claims to come from, when known. */
+  readonly device?: string;
+}
+
+/** Turns an ingest message into a message for an actor. Supplied by the application. */
+export interface IngestDecoder {
+  /**
+   * @param tokens the subject after `fl.in.<partition>.`, e.g. `["robot1", "t"]` for
+   *   `iot.robot1.telemetry` or `["robot1", "s", "coordX"]` for `sensors.robot1.coordX`
+   * @param data the payload
+   * @param receivedAt when the node received it (epoch ms)
+   */
+  decode(
+    tokens: readonly string[],
+    data: Uint8Array,
+    receivedAt: number,
+  ): Envelope | IngestRejection;
+}
+
+/** Options of {@link NatsTransport}. */
+export interface NatsTransportOptions {
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly nodeId: string;
+  /** Must equal the partition count of nats-server's subject mapping. @default 64 */
+  readonly partitions?: number;
+  /** @default 2000 */
+  readonly leaseMs?: number;
+  /** Messages in flight per partition and stream. @default 1000 */
+  readonly maxAckPending?: number;
+  /** Copies of the lease buckets. @default 1 */
+  readonly replicas?: number;
+  readonly ingest?: IngestDecoder;
+  readonly logger: Logger;
+  readonly metrics: MetricsRegistry;
+  /** Where rejected payloads are reported (topic `system`). */
+  readonly events?: EventBus;
+}
+
+const HEADER = { type: "Fl-Type", id: "Fl-Id", kind: "Fl-Kind", timeout: "Fl-Timeout" } as const;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Cluster transport over NATS JetStream. */
+export class NatsTransport implements Transport {
+  readonly name = "nats";
+  readonly partitions: number;
+  readonly placement: Placement;
+  #o: NatsTransportOptions;
+  #local: LocalDelivery | null = null;
+  #consumers = new Map<number, PartitionConsumer[]>();
+  #rpc = new Map<number, Subscription>();
+  #sent = 0;
+  #stopping: Promise<void> | null = null;
+  #lifecycle = new Map<number, Promise<void>>();
+  #m;
+
+  constructor(options: NatsTransportOptions) {
+    this.#o = options;
+    this.partitions = options.partitions ?? 64;
+    const metrics = options.metrics;
+    this.#m = {
+      rejected: metrics.counter({
+        name: "flotilla_ingest_rejected_total",
+        help: "Device payloads refused (not JSON, not a number, too large, invalid), by reason.",
+        labels: ["reason"],
+      }),
+      ingested: metrics.counter({
+        name: "flotilla_ingest_messages_total",
+        help: "Messages consumed from JetStream, by stream.",
+        labels: ["stream"],
+      }),
+      redeliveries: metrics.counter({
+        name: "flotilla_redeliveries_total",
+        help: "Messages JetStream delivered more than once, by stream.",
+        labels: ["stream"],
+      }),
+      natsSeconds: metrics.histogram({
+        name: "flotilla_nats_seconds",
+        help: "NATS round trips: JetStream publish acks and requests to other nodes.",
+        labels: ["op"],
+      }),
+    };
+    this.placement = new Placement({
+      nc: options.nc,
+      nodeId: options.nodeId,
+      partitions: this.partitions,
+      ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
+      ...(options.replicas === undefined ? {} : { replicas: options.replicas }),
+      logger: options.logger,
+      metrics,
+      acquire: (p) => this.#serially(p, () => this.#acquire(p)),
+      release: (p, graceful) => this.#serially(p, () => this.#release(p, graceful)),
+    });
+  }
+
+  async start(local: LocalDelivery): Promise<void> {
+    this.#local = local;
+    await this.placement.start();
+  }
+
+  isLocal(_type: string, id: string): boolean {
+    return this.placement.owns(partitionOf(id, this.partitions));
+  }
+
+  partitionOf(_type: string, id: string): number {
+    return partitionOf(id, this.partitions);
+  }
+
+  async send(envelope: Envelope): Promise<void> {
+    const p = partitionOf(envelope.id, this.partitions);
+    const h = natsHeaders();
+    h.set(HEADER.type, envelope.type);
+    h.set(HEADER.id, envelope.id);
+    h.set(HEADER.kind, envelope.kind);
+    const started = performance.now();
+    await this.#o.js.publish(
+      `${SUBJECTS.messages}.${p}`,
+      encoder.encode(JSON.stringify(envelope.payload ?? null)),
+      {
+        headers: h,
+        msgID: envelope.msgId ?? `${this.#o.nodeId}:${Date.now().toString(36)}:${++this.#sent}`,
+      },
+    );
+    this.#m.natsSeconds.labels("publish").observe((performance.now() - started) / 1000);
+  }
+
+  async request(envelope: Envelope, timeoutMs: number): Promise<unknown> {
+    const p = partitionOf(envelope.id, this.partitions);
+    const deadline = performance.now() + timeoutMs;
+    const h = natsHeaders();
+    h.set(HEADER.type, envelope.type);
+    h.set(HEADER.id, envelope.id);
+    h.set(HEADER.kind, envelope.kind);
+    h.set(HEADER.timeout, String(timeoutMs));
+    const data = encoder.encode(JSON.stringify(envelope.payload ?? null));
+    for (;;) {
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        throw new TimeoutError(
+          `no reply from ${envelope.type}/${envelope.id} within ${timeoutMs} ms`,
+        );
+      }
+      const started = performance.now();
+      try {
+        const reply = await this.#o.nc.request(`${SUBJECTS.rpc}.${p}`, data, {
+          timeout: left,
+          headers: h,
+        });
+        this.#m.natsSeconds.labels("request").observe((performance.now() - started) / 1000);
+        return decodeReply(decoder.decode(reply.data));
+      } catch (error) {
+        if (error instanceof FlotillaError) throw error;
+        // No owner right now (a partition moving): ask again shortly.
+        if (isNoResponders(error)) {
+          await new Promise((r) =>
+            setTimeout(r, Math.min(100, Math.max(0, deadline - performance.now())))
+          );
+          continue;
+        }
+        throw new TimeoutError(
+          `no reply from ${envelope.type}/${envelope.id}: ${describeError(error)}`,
+          {
+            cause: error,
+          },
+        );
+      }
+    }
+  }
+
+  /** Hands every partition over (drained) and stops consuming. Safe to call twice. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      await this.placement.stop();
+      await Promise.all([...this.#consumers.keys()].map((p) => this.#release(p, false)));
+    })();
+    return this.#stopping;
+  }
+
+  /** Stops at once without handing over, as a crash would (for tests of failover). */
+  abandon(): void {
+    this.placement.abandon();
+  }
+
+  // ------------------------------------------------------------------ partitions
+
+  /** Runs acquisitions and releases of one partition one after the other, never interleaved. */
+  #serially(p: number, step: () => Promise<void>): Promise<void> {
+    const previous = this.#lifecycle.get(p) ?? Promise.resolve();
+    const next = previous.catch(() => {}).then(step);
+    this.#lifecycle.set(p, next);
+    next.finally(() => {
+      if (this.#lifecycle.get(p) === next) this.#lifecycle.delete(p);
+    }).catch(() => {});
+    return next;
+  }
+
+  async #acquire(p: number): Promise<void> {
+    const local = this.#local!;
+    // Reminders load while the consumers are set up: both before the partition counts as ours.
+    const reminders = local.acquired(p);
+    const { js, jsm, logger } = this.#o;
+    const maxAckPending = this.#o.maxAckPending ?? 1000;
+    const consumers: PartitionConsumer[] = [];
+    if (this.#o.ingest !== undefined) {
+      consumers.push(
+        new PartitionConsumer({
+          js,
+          jsm,
+          logger,
+          maxAckPending,
+          stream: STREAMS.ingest,
+          partition: p,
+          filter: `${SUBJECTS.ingest}.${p}.>`,
+          durable: `ingest-p${p}`,
+          handle: (msg, done) => this.#ingest(p, msg, done),
+        }),
+      );
+    }
+    consumers.push(
+      new PartitionConsumer({
+        js,
+        jsm,
+        logger,
+        maxAckPending,
+        stream: STREAMS.messages,
+        partition: p,
+        filter: `${SUBJECTS.messages}.${p}`,
+        durable: `msg-p${p}`,
+        handle: (msg, done) => this.#message(p, msg, done),
+      }),
+    );
+    this.#consumers.set(p, consumers);
+    this.#rpc.set(
+      p,
+      this.#o.nc.subscribe(`${SUBJECTS.rpc}.${p}`, {
+        callback: (error, msg) => {
+          if (error === null) this.#answer(msg);
+        },
+      }),
+    );
+    await Promise.all([reminders, ...consumers.map((c) => c.start())]);
+  }
+
+  async #release(p: number, graceful: boolean): Promise<void> {
+    this.#rpc.get(p)?.unsubscribe();
+    this.#rpc.delete(p);
+    const consumers = this.#consumers.get(p) ?? [];
+    this.#consumers.delete(p);
+    await Promise.all(consumers.map((c) => c.stop(graceful)));
+    // Acks are fire-and-forget publishes: make sure the server has them before the lease goes.
+    if (graceful) await this.#o.nc.flush().catch(() => {});
+    await this.#local?.released(p, graceful ? 10_000 : 0);
+  }
+
+  // ------------------------------------------------------------------ messages
+
+  #ingest(p: number, msg: JsMsg, done: () => void): void {
+    this.#m.ingested.labels("ingest").inc();
+    if (msg.redelivered) this.#m.redeliveries.labels("ingest").inc();
+    const tokens = msg.subject.split(".").slice(3);
+    let decoded: Envelope | IngestRejection;
+    try {
+      // The time the stream stored it: the same on every redelivery, so a replay is identical.
+      decoded = this.#o.ingest!.decode(
+        tokens,
+        msg.data,
+        Math.floor(msg.info.timestampNanos / 1_000_000),
+      );
+    } catch (error) {
+      decoded = { reject: `decoder failed: ${describeError(error)}` };
+    }
+    if ("reject" in decoded) {
+      this.#rejected(msg, decoded);
+      msg.ack();
+      done();
+      return;
+    }
+    this.#deliver(decoded, `in/${p}`, msg, done);
+  }
+
+  #message(p: number, msg: JsMsg, done: () => void): void {
+    this.#m.ingested.labels("messages").inc();
+    if (msg.redelivered) this.#m.redeliveries.labels("messages").inc();
+    const h = msg.headers;
+    let payload: JsonValue;
+    try {
+      payload = JSON.parse(decoder.decode(msg.data));
+    } catch {
+      payload = null;
+    }
+    const envelope: Envelope = {
+      type: h?.get(HEADER.type) ?? "",
+      id: h?.get(HEADER.id) ?? "",
+      kind: h?.get(HEADER.kind) ?? "",
+      payload,
+    };
+    this.#deliver(envelope, `msg/${p}`, msg, done);
+  }
+
+  /** Delivers to the local actor; acks once durable (or dead-lettered), never on a handover. */
+  #deliver(envelope: Envelope, source: string, msg: JsMsg, done: () => void): void {
+    this.#local!.deliver(envelope, { source, seq: msg.seq }).then(
+      () => {
+        msg.ack();
+        done();
+      },
+      (error) => {
+        if (error instanceof ShutdownError || error instanceof MailboxFullError) {
+          // Moving, stopping, or overloaded: leave it for redelivery, in order, from the ack floor.
+          done();
+          return;
+        }
+        // The actor refused or crashed on it: reported and dead-lettered by the runtime.
+        msg.ack();
+        done();
+      },
+    );
+  }
+
+  #rejected(msg: JsMsg, rejection: IngestRejection): void {
+    const reason = rejection.reject.split(":")[0]!.slice(0, 64);
+    this.#m.rejected.labels(reason).inc();
+    this.#o.events?.publish("system", {
+      type: "ingest.rejected",
+      subject: msg.subject,
+      reason: rejection.reject,
+      ...(rejection.device === undefined ? {} : { device: rejection.device }),
+    }, rejection.device ?? null);
+  }
+
+  #answer(msg: Msg): void {
+    const h = msg.headers;
+    const reply = (value: unknown) => msg.respond(encoder.encode(JSON.stringify(value)));
+    let envelope: Envelope;
+    try {
+      envelope = {
+        type: h?.get(HEADER.type) ?? "",
+        id: h?.get(HEADER.id) ?? "",
+        kind: h?.get(HEADER.kind) ?? "",
+        payload: JSON.parse(decoder.decode(msg.data)),
+      };
+    } catch (error) {
+      reply({
+        ok: false,
+        error: { code: "invalid_input", status: 400, message: describeError(error) },
+      });
+      return;
+    }
+    const timeoutMs = Number(h?.get(HEADER.timeout) || 5000);
+    this.#local!.deliver(envelope, { timeoutMs }).then(
+      (value) => reply({ ok: true, value: value ?? null }),
+      (error) => {
+        const e = error instanceof FlotillaError
+          ? { code: error.code, status: error.status, message: error.message }
+          : { code: "internal", status: 500, message: describeError(error) };
+        reply({ ok: false, error: e });
+      },
+    );
+  }
+}
+
+/** An error from another node, with its code and status kept. */
+export class RemoteError extends FlotillaError {
+  constructor(code: string, status: number, message: string) {
+    super(code, status, message);
+    this.name = "RemoteError";
+  }
+}
+
+function decodeReply(text: string): unknown {
+  const reply = JSON.parse(text) as
+    | { ok: true; value: unknown }
+    | { ok: false; error: { code: string; status: number; message: string } };
+  if (reply.ok) return reply.value;
+  throw new RemoteError(reply.error.code, reply.error.status, reply.error.message);
+}
+
+function isNoResponders(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const e = error as Error & { isNoResponders?: () => boolean };
+  return (typeof e.isNoResponders === "function" && e.isNoResponders()) ||
+    /no responders/i.test(e.message) ||
+    (e.cause instanceof Error && /no responders/i.test(e.cause.message));
+}

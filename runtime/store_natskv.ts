@@ -1,0 +1,722 @@
+/**
+ * A {@link StateStore} on NATS JetStream KV: one bucket (default `FLOTILLA`; history 1, file
+ * storage, replicas configurable) per store.
+ *
+ * Layout of the bucket (`<k>` is the store key, encoded as below):
+ * - `s.<k>` — a snapshot's head: `"<version>\n<json>"`, or `"<version>\n*<id>:<pieces>"` when the
+ *   JSON is too large for one KV value and lies in pieces at `c.<k>.<id>.0 … <pieces-1>`.
+ * - `c.<k>.<id>.<i>` — a piece of a large snapshot (UTF-8 bytes). `<id>` is random per write, so
+ *   two writers never write the same piece; the pieces are written before the head that names
+ *   them, and the old version's pieces are purged (no tombstones left) once a new head is in.
+ * - `h.<k>` — a journal's head: its event count (= its version); absent while empty.
+ * - `j.<k>.<seq>` — a journal event: `"<base>\n<json>"`, `<base>` being the revision of the head
+ *   the append that wrote it expected.
+ *
+ * Keys: NATS KV keys allow only `[-/_=.a-zA-Z0-9]`, so a store key becomes one token of its
+ * UTF-8 bytes where `A-Z a-z 0-9 - _ /` stay as they are and every other byte is `=` and two
+ * upper-case hex digits (`a.b` → `a=2Eb`, `é` → `=C3=A9`); the empty key is a lone `=`. The
+ * encoding is reversible; listings decode and sort in JavaScript's order.
+ *
+ * Compare-and-set: KV checks a key's revision (the stream sequence of its last write), not the
+ * store's version, which lives in the value. The store remembers the revision of every head
+ * version it has seen (a bounded cache, like store_denokv.ts with versionstamps); a write checks
+ * the remembered revision, and when the check fails (another handle wrote) it reads the head
+ * again and decides afresh — a stale memory costs a round trip, never a wrong answer. Conflicts
+ * are only ever reported from a fresh read.
+ *
+ * Journals: an append writes its events, then compare-and-sets the head from `<base>` to the
+ * new count; the head write is the commit point and readers read only up to the head, so events
+ * past the head are garbage the next append overwrites. Each event carries its append's
+ * `<base>`, which keeps two appends from overwriting each other's events:
+ * - an existing event with a smaller base belongs to an append that can no longer commit (the
+ *   head has moved past its base) — it is garbage and is overwritten (by revision);
+ * - an event with the same base belongs to a rival append on the same head: the first event
+ *   (`seq = version + 1`) is the claim, only one append can write it. The other waits for the
+ *   head to move (then reports a conflict, or retries if the rival died); a rival that never
+ *   commits is fenced off after {@link NatsKvStoreOptions.claimPatienceMs} by rewriting the head
+ *   with the same count (a new revision), which makes the rival's commit fail;
+ * - an event with a larger base means this append's head is stale: it reads the head again.
+ *
+ * Limits: keys up to {@link MAX_ENCODED_KEY} encoded characters and well-formed UTF-16; a value
+ * of any size (pieces of the bucket's value size); an append up to {@link MAX_APPEND_EVENTS}
+ * events, each event within one KV value. Beyond, an error result. Listing keys reads every
+ * snapshot (or journal) key of the bucket: O(keys in the bucket), not O(page).
+ *
+ * @module
+ */
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import {
+  jetstream,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamManager,
+  jetstreamManager,
+  StorageType,
+} from "@nats-io/jetstream";
+import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
+import { StoreError } from "./errors.ts";
+import {
+  assertDistinctKeys,
+  type JournalEntry,
+  type JsonValue,
+  type KeyPage,
+  type OpResult,
+  pageOf,
+  type StateStore,
+  type StoreOp,
+  type Versioned,
+} from "./store.ts";
+
+/** The longest encoded key: well inside NATS's 4 KiB control line with the subject prefix. */
+export const MAX_ENCODED_KEY = 2000;
+
+/** The most events one append may carry; a larger append gets an error result. */
+export const MAX_APPEND_EVENTS = 10_000;
+
+/** Options of {@link NatsKvStore.connect}. */
+export interface NatsKvStoreOptions {
+  /** The KV bucket (created if missing). @default "FLOTILLA" */
+  readonly bucket?: string;
+  /** Replicas of the bucket's stream when the store creates it (1, 3 or 5). @default 1 */
+  readonly replicas?: number;
+  /** Storage of the bucket when the store creates it. @default "file" */
+  readonly storage?: "file" | "memory";
+  /**
+   * The bucket's largest value in bytes when the store creates it; larger snapshots are stored
+   * in pieces of this size. Capped by the server's `max_payload`. @default 1048576
+   */
+  readonly maxValueBytes?: number;
+  /** Operations (and reads) of one call in flight at once. @default 100 */
+  readonly concurrency?: number;
+  /** How many head revisions to remember; each saves a read per write. @default 100000 */
+  readonly cacheSize?: number;
+  /** JetStream request timeout; a call waiting longer fails with StoreError. @default 5000 */
+  readonly timeoutMs?: number;
+  /**
+   * How long an append waits for a rival append on the same head to commit before fencing it
+   * off (a rival whose process died mid-append). @default 2000
+   */
+  readonly claimPatienceMs?: number;
+}
+
+/** A head as last seen: its version, its KV revision (0: never written), its pieces. */
+interface Head {
+  readonly version: number;
+  readonly revision: number;
+  readonly pieces?: { readonly id: string; readonly count: number };
+}
+
+const ABSENT: Head = { version: 0, revision: 0 };
+
+/** What writing one event found. */
+type EventWrite = "written" | "taken" | "stale";
+
+/** A write the server refused because the key's revision was not the expected one. */
+function isWrongRevision(e: unknown): boolean {
+  return e instanceof JetStreamApiError &&
+    (e.code === JetStreamApiCodes.StreamWrongLastSequence ||
+      e.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
+}
+
+/** An operation with its key encoded and its JSON serialised. */
+interface Plan {
+  readonly op: StoreOp;
+  /** The encoded key. */
+  readonly k: string;
+  /** A put's JSON, or an append's events' JSON; none for a delete. */
+  readonly texts: readonly string[];
+}
+
+/**
+ * Encodes an operation, or refuses it (an error result) when it cannot be stored; an event must
+ * fit in one KV value of `maxEventBytes`.
+ */
+function prepare(op: StoreOp, maxEventBytes: number): Plan | OpResult {
+  const k = encodeKey(op.key);
+  if (k === undefined) {
+    return refuse(
+      op.key,
+      op.key.isWellFormed()
+        ? `the key is longer than ${MAX_ENCODED_KEY} characters once encoded`
+        : "the key holds a lone surrogate",
+    );
+  }
+  if (op.op === "delete") return { op, k, texts: [] };
+  if (op.op === "append") {
+    if (op.events.length > MAX_APPEND_EVENTS) {
+      return refuse(op.key, `an append carries at most ${MAX_APPEND_EVENTS} events`);
+    }
+    const texts = op.events.map(encodeJson);
+    if (texts.includes(undefined)) return refuse(op.key, "an event is not JSON-serialisable");
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: measure only what might be too large.
+    const large = (texts as string[]).find((t) =>
+      t.length * 3 > maxEventBytes && utf8.encode(t).length > maxEventBytes
+    );
+    if (large !== undefined) {
+      return refuse(op.key, `an event's JSON is larger than ${maxEventBytes} bytes`);
+    }
+    return { op, k, texts: texts as string[] };
+  }
+  const json = encodeJson(op.value);
+  if (json === undefined) return refuse(op.key, "the value is not JSON-serialisable");
+  return { op, k, texts: [json] };
+}
+
+/**
+ * A {@link StateStore} on a NATS JetStream KV bucket. Open it with {@link NatsKvStore.connect}.
+ *
+ * Every operation is checked and applied atomically on its own key, also against other handles
+ * and processes on the same bucket. The operations of a batch run concurrently (up to
+ * `concurrency` at once): a batch is not atomic as a whole.
+ *
+ * @example
+ * ```ts
+ * const store = await NatsKvStore.connect("nats://127.0.0.1:4222", { bucket: "APP" });
+ * await store.commit([{ op: "put", key: "k", value: 1, expectedVersion: 0 }]);
+ * await store.close();
+ * ```
+ */
+export class NatsKvStore implements StateStore {
+  readonly name = "natskv";
+  readonly #nc: NatsConnection;
+  readonly #owned: boolean;
+  readonly #kv: KV;
+  readonly #jsm: JetStreamManager;
+  readonly #bucket: string;
+  readonly #pieceBytes: number;
+  readonly #concurrency: number;
+  readonly #cacheSize: number;
+  readonly #patience: number;
+  #heads = new Map<string, Head>();
+  #closed = false;
+
+  /**
+   * Connects to NATS (a URL, or a connection the caller owns and closes) and opens the bucket,
+   * creating it if missing. Rejects with a {@link StoreError} when NATS or JetStream cannot be
+   * reached.
+   */
+  static async connect(
+    natsUrlOrConnection: string | NatsConnection,
+    options: NatsKvStoreOptions = {},
+  ): Promise<NatsKvStore> {
+    const owned = typeof natsUrlOrConnection === "string";
+    const where = owned ? natsUrlOrConnection : "the given connection";
+    let nc: NatsConnection | undefined;
+    try {
+      nc = owned
+        ? await connect({
+          servers: natsUrlOrConnection,
+          name: "flotilla-store",
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: 250,
+          timeout: options.timeoutMs ?? 5000,
+        })
+        : natsUrlOrConnection;
+      const timeout = options.timeoutMs ?? 5000;
+      const js = jetstream(nc, { timeout });
+      const jsm = await jetstreamManager(nc, { timeout });
+      const bucket = options.bucket ?? "FLOTILLA";
+      const replicas = options.replicas ?? 1;
+      const maxPayload = nc.info?.max_payload ?? 1024 * 1024;
+      const kv = await new Kvm(js).create(bucket, {
+        history: 1,
+        replicas,
+        storage: options.storage === "memory" ? StorageType.Memory : StorageType.File,
+        maxValueSize: Math.min(options.maxValueBytes ?? 1024 * 1024, maxPayload),
+        // Direct gets may be answered by a lagging replica: only with one replica.
+        allow_direct: replicas === 1,
+        timeout,
+      });
+      const status = await kv.status();
+      const limit = status.maxValueSize > 0 ? status.maxValueSize : maxPayload;
+      // Room for the head's version and the message's headers.
+      const pieceBytes = Math.min(limit, maxPayload) - 1024;
+      return new NatsKvStore(nc, owned, kv, jsm, bucket, pieceBytes, options);
+    } catch (e) {
+      if (owned) await nc?.close().catch(() => {});
+      throw new StoreError(
+        `cannot open the JetStream KV bucket at ${where}: ${describe(e)}; is nats-server ` +
+          "running with JetStream enabled?",
+        { cause: e },
+      );
+    }
+  }
+
+  private constructor(
+    nc: NatsConnection,
+    owned: boolean,
+    kv: KV,
+    jsm: JetStreamManager,
+    bucket: string,
+    pieceBytes: number,
+    options: NatsKvStoreOptions,
+  ) {
+    this.#nc = nc;
+    this.#owned = owned;
+    this.#kv = kv;
+    this.#jsm = jsm;
+    this.#bucket = bucket;
+    this.#pieceBytes = pieceBytes;
+    this.#concurrency = Math.max(1, options.concurrency ?? 100);
+    this.#cacheSize = options.cacheSize ?? 100_000;
+    this.#patience = options.claimPatienceMs ?? 2000;
+  }
+
+  async get(key: string): Promise<Versioned | null> {
+    return (await this.getMany([key]))[0] ?? null;
+  }
+
+  getMany(keys: readonly string[]): Promise<(Versioned | null)[]> {
+    return this.#call("read", () => pool(keys, this.#concurrency, (key) => this.#read(key)));
+  }
+
+  async commit(ops: readonly StoreOp[]): Promise<OpResult[]> {
+    this.#assertOpen();
+    assertDistinctKeys(ops);
+    // Every value is serialised here, before the first await: the caller may reuse its objects.
+    const plans = ops.map((op) => prepare(op, this.#pieceBytes));
+    return await this.#call(
+      "commit",
+      () =>
+        pool(plans, this.#concurrency, async (plan): Promise<OpResult> => {
+          if ("ok" in plan) return plan;
+          try {
+            return await this.#apply(plan);
+          } catch (e) {
+            // The server refused this op (a size limit, say), not the connection.
+            if (e instanceof JetStreamApiError && !isWrongRevision(e)) {
+              return refuse(plan.op.key, e.message, e);
+            }
+            throw e;
+          }
+        }),
+    );
+  }
+
+  journalVersion(key: string): Promise<number> {
+    return this.#call("read", async () => {
+      const k = encodeKey(key);
+      return k === undefined ? 0 : (await this.#readHead(`h.${k}`)).version;
+    });
+  }
+
+  readJournal(key: string, afterSeq: number, limit = Infinity): Promise<JournalEntry[]> {
+    return this.#call("read", async () => {
+      const k = encodeKey(key);
+      if (k === undefined || !(limit > 0)) return [];
+      const { version } = await this.#readHead(`h.${k}`);
+      const from = Math.max(0, Math.floor(afterSeq)) + 1;
+      const to = Math.min(version, Number.isFinite(limit) ? from + Math.ceil(limit) - 1 : version);
+      const seqs = Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+      return await pool(seqs, this.#concurrency, async (seq) => {
+        const entry = await this.#kv.get(`j.${k}.${seq}`);
+        if (entry === null || entry.operation !== "PUT") {
+          throw new StoreError(`event ${seq} of journal ${JSON.stringify(key)} is missing`);
+        }
+        const text = entry.string();
+        return { seq, event: JSON.parse(text.slice(text.indexOf("\n") + 1)) as JsonValue };
+      });
+    });
+  }
+
+  keys(prefix: string, page?: KeyPage): Promise<string[]> {
+    return this.#call("list", async () => pageOf(await this.#list("s", prefix), page));
+  }
+
+  journalKeys(prefix: string): Promise<string[]> {
+    return this.#call("list", () => this.#list("h", prefix));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#heads.clear();
+    if (this.#owned) await this.#nc.close().catch(() => {});
+  }
+
+  // ------------------------------------------------------------ snapshots
+
+  async #read(key: string): Promise<Versioned | null> {
+    const k = encodeKey(key);
+    if (k === undefined) return null;
+    for (;;) {
+      const entry = await this.#kv.get(`s.${k}`);
+      const head = this.#learnEntry(`s.${k}`, entry);
+      if (head.version === 0) return null;
+      const text = entry!.string();
+      const body = text.slice(text.indexOf("\n") + 1);
+      if (head.pieces === undefined) return { version: head.version, value: JSON.parse(body) };
+      const { id, count } = head.pieces;
+      const pieces = await Promise.all(
+        Array.from({ length: count }, (_, i) => this.#kv.get(`c.${k}.${id}.${i}`)),
+      );
+      // A later write replaced this version and purged its pieces: read the head again.
+      if (pieces.some((p) => p === null || p.operation !== "PUT")) continue;
+      const json = new TextDecoder().decode(concat(pieces.map((p) => p!.value)));
+      return { version: head.version, value: JSON.parse(json) };
+    }
+  }
+
+  #apply(plan: Plan): Promise<OpResult> {
+    const { op, k, texts } = plan;
+    if (op.op === "append") return this.#append(k, texts, op.expectedVersion);
+    if (op.op === "delete") return this.#delete(k, op.expectedVersion);
+    return this.#put(k, texts[0]!, op.expectedVersion);
+  }
+
+  async #put(k: string, json: string, expected: number | null): Promise<OpResult> {
+    const subject = `s.${k}`;
+    const bytes = utf8.encode(json);
+    let pieces: Head["pieces"];
+    if (bytes.length > this.#pieceBytes) {
+      pieces = { id: randomId(), count: Math.ceil(bytes.length / this.#pieceBytes) };
+    }
+    let written = false;
+    let head = this.#remembered(subject, expected);
+    for (let attempt = 0;; attempt++) {
+      head ??= await this.#readHead(subject);
+      if (expected !== null && expected !== head.version) {
+        // A remembered head is checked by the write; a conflict is decided on a fresh read.
+        if (pieces !== undefined && written) await this.#purgePieces(k, pieces.id);
+        return { ok: false, conflict: true, actualVersion: head.version };
+      }
+      if (pieces !== undefined && !written) {
+        await this.#writePieces(k, pieces.id, bytes);
+        written = true;
+      }
+      const version = head.version + 1;
+      const body = pieces === undefined ? json : `*${pieces.id}:${pieces.count}`;
+      try {
+        const revision = await this.#kv.put(subject, `${version}\n${body}`, {
+          previousSeq: head.revision,
+        });
+        this.#learn(subject, { version, revision, pieces });
+        if (head.pieces !== undefined) await this.#purgePieces(k, head.pieces.id);
+        return { ok: true, version };
+      } catch (e) {
+        if (!isWrongRevision(e)) throw e;
+        this.#heads.delete(subject);
+        head = undefined;
+        if (attempt > 2) await backoff(attempt);
+      }
+    }
+  }
+
+  async #delete(k: string, expected: number | null): Promise<OpResult> {
+    const subject = `s.${k}`;
+    let head = this.#remembered(subject, expected);
+    for (let attempt = 0;; attempt++) {
+      const fresh = head === undefined;
+      head ??= await this.#readHead(subject);
+      if (expected !== null && expected !== head.version) {
+        return { ok: false, conflict: true, actualVersion: head.version };
+      }
+      if (head.version === 0) {
+        // Deleting nothing writes nothing, so "nothing" must come from a fresh read.
+        if (fresh) return { ok: true, version: 0 };
+        head = undefined;
+        continue;
+      }
+      try {
+        await this.#kv.delete(subject, { previousSeq: head.revision });
+        // The delete marker's revision is not returned: the next write reads it.
+        this.#heads.delete(subject);
+        if (head.pieces !== undefined) await this.#purgePieces(k, head.pieces.id);
+        return { ok: true, version: 0 };
+      } catch (e) {
+        if (!isWrongRevision(e)) throw e;
+        this.#heads.delete(subject);
+        head = undefined;
+        if (attempt > 2) await backoff(attempt);
+      }
+    }
+  }
+
+  async #writePieces(k: string, id: string, bytes: Uint8Array): Promise<void> {
+    const starts: number[] = [];
+    for (let at = 0; at < bytes.length; at += this.#pieceBytes) starts.push(at);
+    await pool(starts, 8, async (at) => {
+      const i = at / this.#pieceBytes;
+      await this.#kv.put(`c.${k}.${id}.${i}`, bytes.subarray(at, at + this.#pieceBytes));
+    });
+  }
+
+  /** Removes a version's pieces without leaving delete markers; a failure leaves garbage only. */
+  async #purgePieces(k: string, id: string): Promise<void> {
+    try {
+      await this.#jsm.streams.purge(`KV_${this.#bucket}`, {
+        filter: `$KV.${this.#bucket}.c.${k}.${id}.>`,
+      });
+    } catch { /* unreferenced pieces are harmless */ }
+  }
+
+  // ------------------------------------------------------------ journals
+
+  async #append(k: string, texts: readonly string[], expected: number): Promise<OpResult> {
+    const subject = `h.${k}`;
+    if (texts.length === 0) {
+      // Nothing is written, so the version is checked on a fresh read.
+      const { version } = await this.#readHead(subject);
+      return version === expected
+        ? { ok: true, version }
+        : { ok: false, conflict: true, actualVersion: version };
+    }
+    let head = this.#remembered(subject, expected);
+    for (let attempt = 0;; attempt++) {
+      head ??= await this.#readHead(subject);
+      if (head.version !== expected) {
+        return { ok: false, conflict: true, actualVersion: head.version };
+      }
+      const base = head.revision;
+      const seq = (i: number) => `j.${k}.${expected + i + 1}`;
+      // The first event is the claim: of the appends on one head, one writes it.
+      const claim = await this.#writeEvent(seq(0), base, texts[0]!);
+      if (claim === "taken") {
+        head = await this.#awaitRival(subject, base);
+        continue;
+      }
+      let fresh = claim === "written";
+      if (fresh && texts.length > 1) {
+        const rest = await pool(
+          texts.slice(1),
+          this.#concurrency,
+          (text, i) => this.#writeEvent(seq(i + 1), base, text!),
+        );
+        fresh = rest.every((r) => r === "written");
+      }
+      if (fresh) {
+        try {
+          const version = expected + texts.length;
+          const revision = await this.#kv.put(subject, String(version), { previousSeq: base });
+          this.#learn(subject, { version, revision });
+          return { ok: true, version };
+        } catch (e) {
+          if (!isWrongRevision(e)) throw e;
+        }
+      }
+      // The head moved (another append, or a fence): read it and decide again.
+      this.#heads.delete(subject);
+      head = undefined;
+      if (attempt > 2) await backoff(attempt);
+    }
+  }
+
+  /** Writes one event of an append on the head revision `base`, unless a rival owns the slot. */
+  async #writeEvent(subject: string, base: number, text: string): Promise<EventWrite> {
+    let previous = 0; // first guess: the slot is empty
+    for (;;) {
+      try {
+        await this.#kv.put(subject, `${base}\n${text}`, { previousSeq: previous });
+        return "written";
+      } catch (e) {
+        if (!isWrongRevision(e)) throw e;
+      }
+      const entry = await this.#kv.get(subject);
+      if (entry === null) {
+        previous = 0;
+        continue;
+      }
+      if (entry.operation === "PUT") {
+        const theirs = Number(entry.string().slice(0, entry.string().indexOf("\n")));
+        if (theirs === base) return "taken";
+        if (theirs > base) return "stale";
+      }
+      previous = entry.revision; // garbage of an append that can no longer commit
+    }
+  }
+
+  /**
+   * Waits until the head leaves revision `base` (a rival append committed or was fenced) and
+   * returns it; after the patience runs out, fences the rival off by rewriting the head.
+   */
+  async #awaitRival(subject: string, base: number): Promise<Head> {
+    const deadline = Date.now() + this.#patience;
+    for (let attempt = 0;; attempt++) {
+      await backoff(attempt, 50);
+      const head = await this.#readHead(subject);
+      if (head.revision !== base) return head;
+      if (Date.now() < deadline) continue;
+      try {
+        const revision = await this.#kv.put(subject, String(head.version), { previousSeq: base });
+        const fenced = { version: head.version, revision };
+        this.#learn(subject, fenced);
+        return fenced;
+      } catch (e) {
+        if (!isWrongRevision(e)) throw e;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ heads
+
+  /**
+   * The head to check a write against without reading: remembered when it agrees with the
+   * expected version (or any is fine), guessed absent for a create of a key never seen; else
+   * undefined (read it).
+   */
+  #remembered(subject: string, expected: number | null): Head | undefined {
+    const known = this.#heads.get(subject);
+    if (known === undefined) return expected === 0 ? ABSENT : undefined;
+    return expected === null || expected === known.version ? known : undefined;
+  }
+
+  async #readHead(subject: string): Promise<Head> {
+    return this.#learnEntry(subject, await this.#kv.get(subject));
+  }
+
+  #learnEntry(subject: string, entry: KvEntry | null): Head {
+    const head = headOf(entry);
+    if (entry !== null) this.#learn(subject, head);
+    else this.#heads.delete(subject);
+    return head;
+  }
+
+  #learn(subject: string, head: Head): void {
+    this.#heads.delete(subject);
+    this.#heads.set(subject, head);
+    if (this.#heads.size > this.#cacheSize) {
+      const oldest = this.#heads.keys().next();
+      if (!oldest.done) this.#heads.delete(oldest.value);
+    }
+  }
+
+  // ------------------------------------------------------------ listing and plumbing
+
+  async #list(space: "s" | "h", prefix: string): Promise<string[]> {
+    const out: string[] = [];
+    const keys = await this.#kv.keys(`${space}.>`);
+    for await (const subject of keys) {
+      const key = decodeKey(subject.slice(2));
+      if (key.startsWith(prefix)) out.push(key);
+    }
+    return out.sort();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new StoreError("the NATS KV store is closed");
+  }
+
+  async #call<T>(what: string, run: () => Promise<T>): Promise<T> {
+    this.#assertOpen();
+    try {
+      return await run();
+    } catch (e) {
+      if (e instanceof StoreError) throw e;
+      const ambiguous = what === "commit" ? " (some of its operations may have been applied)" : "";
+      throw new StoreError(
+        `NATS KV bucket ${this.#bucket} failed a ${what}${ambiguous}: ${describe(e)}`,
+        { cause: e },
+      );
+    }
+  }
+}
+
+// ---------------------------------------------------------------- keys and values
+
+const utf8 = new TextEncoder();
+const PLAIN = /^[A-Za-z0-9_/-]$/;
+const HEX = "0123456789ABCDEF";
+
+/**
+ * Encodes a store key as one KV key token (see the module doc); `undefined` when it cannot be
+ * stored (a lone surrogate, or too long).
+ */
+export function encodeKey(key: string): string | undefined {
+  if (!key.isWellFormed()) return undefined;
+  if (key === "") return "=";
+  let out = "";
+  for (const byte of utf8.encode(key)) {
+    const char = String.fromCharCode(byte);
+    out += byte < 0x80 && PLAIN.test(char) ? char : `=${HEX[byte >> 4]}${HEX[byte & 15]}`;
+    if (out.length > MAX_ENCODED_KEY) return undefined;
+  }
+  return out;
+}
+
+/** Decodes a token written by {@link encodeKey}. */
+export function decodeKey(token: string): string {
+  if (token === "=") return "";
+  const bytes: number[] = [];
+  for (let i = 0; i < token.length; i++) {
+    if (token[i] === "=") {
+      bytes.push(parseInt(token.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else {
+      bytes.push(token.charCodeAt(i));
+    }
+  }
+  return new TextDecoder().decode(new Uint8Array(bytes));
+}
+
+function headOf(entry: KvEntry | null): Head {
+  if (entry === null) return ABSENT;
+  if (entry.operation !== "PUT") return { version: 0, revision: entry.revision };
+  const text = entry.string();
+  const nl = text.indexOf("\n");
+  const version = Number(nl < 0 ? text : text.slice(0, nl));
+  if (nl >= 0 && text[nl + 1] === "*") {
+    const [id, count] = text.slice(nl + 2).split(":");
+    return { version, revision: entry.revision, pieces: { id: id!, count: Number(count) } };
+  }
+  return { version, revision: entry.revision };
+}
+
+function encodeJson(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return undefined; // a cycle or a BigInt
+  }
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+function randomId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function refuse(key: string, why: string, cause?: unknown): OpResult {
+  const shown = JSON.stringify(key.length > 80 ? `${key.slice(0, 80)}…` : key);
+  return {
+    ok: false,
+    conflict: false,
+    error: new StoreError(`NATS KV cannot store ${shown}: ${why}`, { cause }),
+  };
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Sleeps a jittered, growing delay (ms) before retrying a write that lost a race. */
+function backoff(attempt: number, max = 100): Promise<void> {
+  const ms = Math.random() * Math.min(2 ** attempt, max);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Runs `run` over `items` with at most `limit` in flight; results in item order. */
+async function pool<T, R>(
+  items: readonly T[],
+  limit: number,
+  run: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await run(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

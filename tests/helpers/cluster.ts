@@ -1,0 +1,191 @@
+/**
+ * A Flotilla cluster for tests: a nats-server (JetStream, Flotilla's partition mappings,
+ * optionally MQTT) and a redis-server on free loopback ports, and node processes running
+ * `main.ts` in cluster mode — real processes, so tests can SIGKILL, SIGSTOP and restart them.
+ *
+ * @module
+ */
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { partitionMappings } from "../../runtime/nats/mod.ts";
+import { type NodeProcess, startNodeProcess } from "./process.ts";
+import {
+  type NatsServerHandle,
+  type RedisServerHandle,
+  startNatsServer,
+  startRedisServer,
+} from "./servers.ts";
+
+/** Partitions of test clusters (the mappings below use the same number). */
+export const PARTITIONS = 64;
+
+/** The `mappings` block a nats-server needs for Flotilla with `partitions` partitions. */
+export function mappingsConfig(partitions = PARTITIONS): string {
+  const lines = Object.entries(partitionMappings(partitions)).map(([from, to]) =>
+    `  "${from}": "${to}"`
+  );
+  return `mappings = {\n${lines.join("\n")}\n}\n`;
+}
+
+/** Options of {@link startCluster}. */
+export interface ClusterOptions {
+  /** Nodes to start. @default 3 */
+  readonly nodes?: number;
+  /** @default "redis" */
+  readonly store?: "redis" | "natskv";
+  /** Lease length, ms. @default 2000 (the production default) */
+  readonly leaseMs?: number;
+  /** Open nats-server's MQTT listener. */
+  readonly mqtt?: boolean;
+  /** Redis with an append-only file (for Redis restart tests). */
+  readonly durableRedis?: boolean;
+  /** Extra environment for every node. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** A running test cluster. */
+export class Cluster {
+  readonly nats: NatsServerHandle;
+  readonly redis: RedisServerHandle | null;
+  readonly nodes: NodeProcess[] = [];
+  readonly names: string[] = [];
+  #options: ClusterOptions;
+  #clients: NatsConnection[] = [];
+
+  constructor(nats: NatsServerHandle, redis: RedisServerHandle | null, options: ClusterOptions) {
+    this.nats = nats;
+    this.redis = redis;
+    this.#options = options;
+  }
+
+  /** Starts one more node (`node-<n>`). */
+  async addNode(): Promise<NodeProcess> {
+    const name = `node-${this.nodes.length + 1}`;
+    const env: Record<string, string> = {
+      NATS_URL: this.nats.url,
+      FLOTILLA_NODE_ID: name,
+      FLOTILLA_STORE: this.#options.store ?? "redis",
+      FLOTILLA_PARTITIONS: String(PARTITIONS),
+      FLOTILLA_LEASE_MS: String(this.#options.leaseMs ?? 2000),
+      FLOTILLA_LOG_LEVEL: "info",
+      FLOTILLA_CARD_KEY: "test-card-key-test-card-key-test-card-key",
+      ...this.#options.env,
+    };
+    if (this.redis !== null) env.REDIS_URL = this.redis.url;
+    const node = await startNodeProcess(env, { embedded: false });
+    this.nodes.push(node);
+    this.names.push(name);
+    return node;
+  }
+
+  /** Partitions each running node reports owning (from `/readyz`). */
+  async owned(nodes: readonly NodeProcess[] = this.nodes): Promise<number[]> {
+    return await Promise.all(nodes.map(async (node) => {
+      try {
+        const body = await (await fetch(`${node.url}/readyz`)).json();
+        return Number(/^(\d+) of/.exec(body.checks?.partitions ?? "")?.[1] ?? 0);
+      } catch {
+        return 0;
+      }
+    }));
+  }
+
+  /**
+   * Waits until `nodes` together own every partition, each at least one when `balanced`.
+   * Polls the nodes' `/readyz`: the nodes' own timers decide; the test only observes.
+   */
+  async settled(
+    nodes: readonly NodeProcess[] = this.nodes,
+    balanced = true,
+    timeoutMs = 30_000,
+  ): Promise<number[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const owned = await this.owned(nodes);
+      const total = owned.reduce((a, b) => a + b, 0);
+      if (total === PARTITIONS && (!balanced || owned.every((n) => n > 0))) return owned;
+      if (Date.now() > deadline) throw new Error(`partitions never settled: ${owned.join("/")}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** A NATS client, as a device or a test publisher (closed with the cluster). */
+  async client(options: { user?: string; pass?: string } = {}): Promise<NatsConnection> {
+    const nc = await connect({
+      servers: this.nats.url,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 100,
+      ...options,
+    });
+    this.#clients.push(nc);
+    return nc;
+  }
+
+  /**
+   * Waits until every partition consumer of the ingest and message streams has nothing
+   * pending or unacknowledged — every message published so far applied and durable.
+   * @returns how long it took, ms
+   */
+  async drained(timeoutMs = 60_000): Promise<number> {
+    const started = Date.now();
+    const jsm = await jetstreamManager(await this.client());
+    for (;;) {
+      let open = 0;
+      let consumers = 0;
+      for (const stream of ["FLOTILLA_INGEST", "FLOTILLA_MSGS"]) {
+        for await (const info of jsm.consumers.list(stream)) {
+          consumers++;
+          open += info.num_pending + info.num_ack_pending;
+        }
+      }
+      if (open === 0 && consumers > 0) return Date.now() - started;
+      if (Date.now() - started > timeoutMs) {
+        throw new Error(`streams not drained: ${open} messages open`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Fetches a device twin from `node` (any node answers for any device). */
+  async twin(
+    id: string,
+    node: NodeProcess = this.nodes[0]!,
+  ): Promise<Record<string, unknown> | null> {
+    const res = await fetch(`${node.url}/api/devices/${id}`);
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return null;
+    }
+    if (!res.ok) throw new Error(`GET twin ${id}: ${res.status} ${await res.text()}`);
+    return await res.json();
+  }
+
+  /** Stops everything, nodes first. */
+  async stop(): Promise<void> {
+    for (const nc of this.#clients) await nc.close().catch(() => {});
+    await Promise.all(this.nodes.map(async (node) => {
+      node.signal("SIGCONT");
+      const timer = setTimeout(() => node.signal("SIGKILL"), 15_000);
+      await node.stop("SIGTERM");
+      clearTimeout(timer);
+    }));
+    await this.nats.stop();
+    await this.redis?.stop();
+  }
+}
+
+/** Starts servers and `nodes` node processes. */
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  const nats = await startNatsServer({ mqtt: options.mqtt ?? false, config: mappingsConfig() });
+  const redis = (options.store ?? "redis") === "redis"
+    ? await startRedisServer({ durable: options.durableRedis ?? false })
+    : null;
+  const cluster = new Cluster(nats, redis, options);
+  try {
+    for (let i = 0; i < (options.nodes ?? 3); i++) await cluster.addNode();
+  } catch (error) {
+    await cluster.stop();
+    throw error;
+  }
+  return cluster;
+}
