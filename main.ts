@@ -17,6 +17,7 @@ import { COMMANDS_TOPIC, commandSubject } from "./actors/devices/commands.ts";
 import { deviceIngest } from "./actors/devices/ingest.ts";
 import { registerActors } from "./actors/mod.ts";
 import { createApp, type Readiness } from "./routes/app.ts";
+import { generateToken } from "./routes/auth.ts";
 import {
   ActorSystem,
   ConfigError,
@@ -73,6 +74,12 @@ export interface NodeConfig {
   /** How long the JetStream streams keep messages. */
   readonly streamMaxAgeMs: number;
   readonly streamReplicas: number;
+  /** Bearer token for the whole API; generated (and printed once) when not configured. */
+  readonly apiToken: string | null;
+  /** Bearer token for reads only; reads are open when not configured. */
+  readonly readToken: string | null;
+  /** Origins allowed to call the API from a browser. */
+  readonly corsOrigins: string[];
 }
 
 /**
@@ -123,7 +130,19 @@ export function loadConfig(
     leaseMs: integer(env, "FLOTILLA_LEASE_MS", 2000, 200, 600_000),
     streamMaxAgeMs: toMillis(env.FLOTILLA_STREAM_MAX_AGE || "P1D", "FLOTILLA_STREAM_MAX_AGE"),
     streamReplicas: integer(env, "FLOTILLA_STREAM_REPLICAS", 1, 1, 5),
+    apiToken: token(env, "FLOTILLA_API_TOKEN"),
+    readToken: token(env, "FLOTILLA_READ_TOKEN"),
+    corsOrigins: (env.FLOTILLA_CORS_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean),
   };
+}
+
+function token(env: Record<string, string | undefined>, name: string): string | null {
+  const value = env[name];
+  if (value === undefined || value === "") return null;
+  if (value.length < 16 || /\s/.test(value)) {
+    throw new ConfigError(`${name} must be at least 16 characters without spaces`);
+  }
+  return value;
 }
 
 function integer(
@@ -201,6 +220,16 @@ export async function startNode(config: NodeConfig): Promise<FlotillaNode> {
     events = natsEvents;
     transport = new NatsTransport({
       ...nats,
+      // Leases and heartbeats are kept on a thread (and a connection) of their own: a busy
+      // event loop must never delay a renewal.
+      leaseServers: config.natsUrl!.split(","),
+      onLeaseFailure: (error) => {
+        // Nothing renews this node's leases any more: it owns nothing and cannot take work.
+        // Exit, so that a supervisor (systemd, Docker, Kubernetes) starts it afresh; what was
+        // acknowledged is durable and the rest is redelivered to the nodes taking over.
+        logger.error("lease keeper failed; exiting", { error: describeError(error) });
+        Deno.exit(70);
+      },
       nodeId: config.nodeId,
       partitions: config.partitions,
       leaseMs: config.leaseMs,
@@ -246,7 +275,17 @@ export async function startNode(config: NodeConfig): Promise<FlotillaNode> {
       checks,
     };
   };
-  const { app, closeStreams } = createApp({ system, events, metrics, logger, clock, readiness });
+  const apiToken = config.apiToken ?? generateToken();
+  const { app, closeStreams } = createApp({
+    system,
+    events,
+    metrics,
+    logger,
+    clock,
+    readiness,
+    auth: config.readToken === null ? { apiToken } : { apiToken, readToken: config.readToken },
+    corsOrigins: config.corsOrigins,
+  });
   const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
     port: config.port,
@@ -255,7 +294,19 @@ export async function startNode(config: NodeConfig): Promise<FlotillaNode> {
   }, app.fetch);
   const addr = await listening;
   const url = `http://${displayHost(addr.hostname)}:${addr.port}`;
-  logger.info("listening", { url });
+  logger.info("listening", {
+    url,
+    dashboard: `${url}/`,
+    auth: config.apiToken === null ? "API token generated for this run" : "API token configured",
+  });
+  if (config.apiToken === null) {
+    // Never an open API by accident: a token made up for this run, shown once, on the console
+    // only (not in the structured log). The fragment is not sent to servers or proxies.
+    console.error(
+      `\nflotilla: no FLOTILLA_API_TOKEN set; this run's API token is\n  ${apiToken}\n` +
+        `open the dashboard with it: ${url}/#token=${apiToken}\n`,
+    );
+  }
 
   let stopping: Promise<boolean> | null = null;
   return {

@@ -14,6 +14,7 @@ export const BENCHMARKS: Readonly<Record<string, string>> = {
   "tell": "tell.ts",
   "actor-memory": "actor_memory.ts",
   "ingest": "ingest.ts",
+  "sse": "sse.ts",
 };
 
 if (import.meta.main) {

@@ -6,14 +6,14 @@
  *
  * @module
  */
-import { Hono } from "hono";
+import { z } from "zod";
 import {
+  ALERT_ID,
   ALERT_TYPE,
   AlertClearedError,
   alertIndex,
   type AlertQuery,
   type AlertStatus,
-  isSeverity,
   type OperatorResult,
   parseAlertId,
   queryAlerts,
@@ -21,47 +21,112 @@ import {
   SOURCE,
   STATUSES,
 } from "../actors/alerts/mod.ts";
-import {
-  ALERT_BOOK,
-  ROLLUP_ID,
-  SEVERITIES,
-  type Severity,
-  TRANSACTION_ROLLUP,
-} from "../actors/contracts.ts";
+import { ALERT_BOOK, ROLLUP_ID, SEVERITIES, TRANSACTION_ROLLUP } from "../actors/contracts.ts";
 import { ENTITY_ID } from "../actors/alerts/validation.ts";
-import { type FieldIssue, NotFoundError, ValidationError } from "../runtime/mod.ts";
+import { NotFoundError } from "../runtime/mod.ts";
 import type { AppDeps } from "./deps.ts";
+import { queryInt } from "./params.ts";
+import { ApiRoutes } from "./spec.ts";
 
-const PARAMS = ["device", "source", "status", "severity", "minSeverity", "type", "limit", "offset"];
+const params = z.strictObject({
+  id: z.string().regex(
+    ALERT_ID,
+    "alert ids look like <source type>.<source id>.<n>, e.g. device.robot-1.3",
+  ).describe("<source type>.<source id>.<n>, e.g. device.robot-1.3"),
+});
+
+const severity = z.enum(SEVERITIES);
+
+const alertQuery = z.strictObject({
+  device: z.string().regex(ENTITY_ID, "one device id: 1-128 letters, digits, _ or -").optional()
+    .describe("alerts about this entity: robot-1 matches device/robot-1 (and terminal/robot-1)"),
+  source: z.array(
+    z.string().regex(SOURCE, "sources look like <type>/<id>, e.g. device/robot-1"),
+  ).optional().describe("exact sources, e.g. device/robot-1"),
+  status: z.array(z.enum(["open", ...STATUSES])).optional().describe(
+    "open is raised and acknowledged",
+  ),
+  severity: z.array(severity).optional(),
+  minSeverity: severity.optional().describe("this severity or higher"),
+  type: z.array(z.string().regex(ALERT_TYPE, "an alert type, e.g. device_offline")).optional(),
+  limit: queryInt(1, 1000, 100, "page size, 1-1000"),
+  offset: queryInt(0, Number.MAX_SAFE_INTEGER, 0, "alerts to skip"),
+});
 
 /** Routes under `/api`. */
-export function alertRoutes(deps: AppDeps): Hono {
+export function alertRoutes(deps: AppDeps): ApiRoutes {
   const { system } = deps;
-  const routes = new Hono();
+  const routes = new ApiRoutes(
+    "alerts",
+    "Alerts across every source and their lifecycle (raised, acknowledged, cleared); rollups.",
+  );
 
-  routes.get("/alerts", async (c) => {
-    const query = parseQuery(c.req.queries());
+  routes.add({
+    method: "get",
+    path: "/alerts",
+    summary: "Alerts across every source",
+    description: "Newest raised first. List filters take repeated or comma-separated values.",
+    query: alertQuery,
+    responses: { 200: { description: "`{alerts, total, next}`; `next` is the next offset" } },
+  }, async (c, { query }) => {
+    const statuses = query.status?.flatMap((s): AlertStatus[] =>
+      s === "open" ? ["raised", "acknowledged"] : [s]
+    );
+    const filter: AlertQuery = {
+      ...(query.device === undefined ? {} : { device: query.device }),
+      ...(query.source === undefined ? {} : { source: query.source }),
+      ...(statuses === undefined ? {} : { status: statuses }),
+      ...(query.severity === undefined ? {} : { severity: query.severity }),
+      ...(query.minSeverity === undefined ? {} : { minSeverity: query.minSeverity }),
+      ...(query.type === undefined ? {} : { type: query.type }),
+      limit: query.limit,
+      offset: query.offset,
+    };
     const index = await alertIndex(system);
-    return c.json(queryAlerts(index.view, query));
+    return c.json(queryAlerts(index.view, filter));
   });
 
-  routes.get("/alerts/:id", async (c) => {
-    const id = checkAlertId(c.req.param("id"));
-    const alert = (await alertIndex(system)).view.byId.get(id.id);
-    if (alert === undefined) throw new NotFoundError(`no alert ${id.id}`);
+  routes.add({
+    method: "get",
+    path: "/alerts/:id",
+    summary: "An alert",
+    params,
+    responses: { 200: { description: "the alert" }, 404: { description: "no such alert" } },
+  }, async (c, { params: { id } }) => {
+    const alert = (await alertIndex(system)).view.byId.get(id);
+    if (alert === undefined) throw new NotFoundError(`no alert ${id}`);
     return c.json(alert);
   });
 
-  routes.post("/alerts/:id/ack", async (c) => {
-    const { id, source } = checkAlertId(c.req.param("id"));
+  routes.add({
+    method: "post",
+    path: "/alerts/:id/ack",
+    summary: "Acknowledge an alert",
+    description: "Answers once the change is durable. No body.",
+    params,
+    responses: {
+      200: { description: "the alert" },
+      404: { description: "no such alert" },
+      409: { description: "`alert_cleared`: the alert is already cleared" },
+    },
+  }, async (c, { params: { id } }) => {
+    const source = parseAlertId(id)!.source;
     const r = await system.ref(ALERT_BOOK, source).ask("ack", { id }) as OperatorResult;
     if (r.result === "not_found") throw new NotFoundError(`no alert ${id}`);
     if (r.result === "cleared") throw new AlertClearedError(id);
     return c.json(r.alert);
   });
 
-  routes.post("/alerts/:id/clear", async (c) => {
-    const { id, source } = checkAlertId(c.req.param("id"));
+  routes.add({
+    method: "post",
+    path: "/alerts/:id/clear",
+    summary: "Clear an alert",
+    description:
+      "Answers once the change is durable; clearing a cleared alert is no error. No body.",
+    params,
+    responses: { 200: { description: "the alert" }, 404: { description: "no such alert" } },
+  }, async (c, { params: { id } }) => {
+    const source = parseAlertId(id)!.source;
     const r = await system.ref(ALERT_BOOK, source).ask("clear", { id }) as OperatorResult;
     if (r.result === "not_found") throw new NotFoundError(`no alert ${id}`);
     if (r.alert !== null) return c.json(r.alert);
@@ -70,88 +135,15 @@ export function alertRoutes(deps: AppDeps): Hono {
     return c.json(kept ?? { id, source, status: "cleared" as AlertStatus });
   });
 
-  // The latest closed minutes, the open ones (provisional), and late/dropped counts.
-  routes.get("/rollups", async (c) => {
+  routes.add({
+    method: "get",
+    path: "/rollups",
+    summary: "Per-minute transaction rollups",
+    description: "The latest closed minutes, the open ones (provisional), late and dropped counts.",
+    responses: { 200: { description: "the rollups" } },
+  }, async (c) => {
     return c.json(await system.ref(TRANSACTION_ROLLUP, ROLLUP_ID).ask("view") as RollupView);
   });
 
   return routes;
-}
-
-function checkAlertId(id: string): { id: string; source: string } {
-  const parsed = parseAlertId(id);
-  if (parsed === null) {
-    throw new ValidationError("invalid alert id", [{
-      path: "id",
-      message: "alert ids look like <source type>.<source id>.<n>, e.g. device.robot-1.3",
-    }]);
-  }
-  return { id, source: parsed.source };
-}
-
-/** Parses the list filters; comma-separated values and repeated parameters both work. */
-function parseQuery(params: Record<string, string[]>): AlertQuery {
-  const issues: FieldIssue[] = [];
-  const values = (name: string): string[] | undefined => {
-    const raw = params[name];
-    if (raw === undefined) return undefined;
-    return raw.flatMap((v) => v.split(",")).map((v) => v.trim()).filter((v) => v !== "");
-  };
-  const check = (name: string, ok: (v: string) => boolean, message: string) => {
-    const list = values(name);
-    const bad = list?.find((v) => !ok(v));
-    if (bad !== undefined) {
-      issues.push({ path: name, message: `${JSON.stringify(bad)}: ${message}` });
-    }
-    return list;
-  };
-  for (const name of Object.keys(params)) {
-    if (!PARAMS.includes(name)) {
-      issues.push({ path: name, message: `unknown parameter; use ${PARAMS.join(", ")}` });
-    }
-  }
-  const device = check("device", (v) => ENTITY_ID.test(v), "1-128 letters, digits, _ or -");
-  const source = check("source", (v) => SOURCE.test(v), "sources look like <type>/<id>");
-  const status = check(
-    "status",
-    (v) => v === "open" || (STATUSES as readonly string[]).includes(v),
-    `one of open, ${STATUSES.join(", ")}`,
-  );
-  const severity = check("severity", isSeverity, `one of ${SEVERITIES.join(", ")}`);
-  const minSeverity = check("minSeverity", isSeverity, `one of ${SEVERITIES.join(", ")}`);
-  const type = check("type", (v) => ALERT_TYPE.test(v), "an alert type, e.g. device_offline");
-  const integer = (name: string, min: number, max: number, fallback: number) => {
-    const list = values(name);
-    if (list === undefined || list.length === 0) return fallback;
-    const n = Number(list[0]);
-    if (list.length > 1 || !Number.isInteger(n) || n < min || n > max) {
-      issues.push({ path: name, message: `a whole number ${min}-${max}` });
-      return fallback;
-    }
-    return n;
-  };
-  const limit = integer("limit", 1, 1000, 100);
-  const offset = integer("offset", 0, Number.MAX_SAFE_INTEGER, 0);
-  if (device !== undefined && device.length > 1) {
-    issues.push({ path: "device", message: "one device at a time" });
-  }
-  if (minSeverity !== undefined && minSeverity.length > 1) {
-    issues.push({ path: "minSeverity", message: "one severity" });
-  }
-  if (issues.length > 0) throw new ValidationError("invalid alert query", issues);
-  const statuses = status?.flatMap((s): AlertStatus[] =>
-    s === "open" ? ["raised", "acknowledged"] : [s as AlertStatus]
-  );
-  return {
-    ...(device?.[0] === undefined ? {} : { device: device[0] }),
-    ...(source === undefined || source.length === 0 ? {} : { source }),
-    ...(statuses === undefined || statuses.length === 0 ? {} : { status: statuses }),
-    ...(severity === undefined || severity.length === 0
-      ? {}
-      : { severity: severity as Severity[] }),
-    ...(minSeverity?.[0] === undefined ? {} : { minSeverity: minSeverity[0] as Severity }),
-    ...(type === undefined || type.length === 0 ? {} : { type }),
-    limit,
-    offset,
-  };
 }

@@ -1,27 +1,38 @@
 /**
- * The HTTP app (Hono): health and metrics, the device API and server-sent events. Every
- * error is rendered once, by `onError`, as `application/problem+json`.
+ * The HTTP app (Hono): health and metrics, the API, server-sent events, the dashboard, and the
+ * API's OpenAPI document and reference page. Every route of the API is declared in the route
+ * registry (`spec.ts`), which validates its input and documents it. Every error is rendered
+ * once, by `onError` (or `notFound`: 404, or 405 with `Allow` for a known path), as
+ * `application/problem+json`.
  *
  * @module
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { requireToken } from "./auth.ts";
 import type { AppDeps } from "./deps.ts";
 import { alertRoutes } from "./alerts.ts";
+import { dashboardRoutes } from "./dashboard.ts";
 import { deviceRoutes } from "./devices.ts";
+import { docsRoutes } from "./docs.ts";
 import { edgeRoutes } from "./edge.ts";
 import { eventRoutes, type StreamRegistry } from "./events.ts";
+import { EVENTS_ROUTE } from "./events_doc.ts";
 import { healthRoutes } from "./health.ts";
 import { paymentRoutes } from "./payments.ts";
 import { problem, renderError } from "./problem.ts";
 import { qualityRoutes } from "./quality.ts";
 import { sessionRoutes } from "./sessions.ts";
+import { ApiRegistry } from "./spec.ts";
 
 export type { AppDeps, Readiness } from "./deps.ts";
 
 /** The app and a way to end its long-lived streams (for a graceful shutdown). */
 export interface FlotillaApp {
   readonly app: Hono;
+  /** Every route of the API with its schemas: what `/openapi.json` is built from. */
+  readonly api: ApiRegistry;
   /** Ends every open SSE stream. */
   closeStreams(): void;
 }
@@ -29,6 +40,7 @@ export interface FlotillaApp {
 /** Builds the HTTP app. */
 export function createApp(deps: AppDeps): FlotillaApp {
   const app = new Hono();
+  const api = new ApiRegistry();
   const streams: StreamRegistry = new Set();
   const maxBody = deps.bodyLimit ?? 65_536;
   const requests = deps.metrics.counter({
@@ -49,6 +61,16 @@ export function createApp(deps: AppDeps): FlotillaApp {
     requests.labels(c.req.method, route, String(c.res.status)).inc();
     seconds.labels(route).observe((performance.now() - started) / 1000);
   });
+  if (deps.corsOrigins !== undefined && deps.corsOrigins.length > 0) {
+    app.use(
+      "/api/*",
+      cors({
+        origin: [...deps.corsOrigins],
+        allowHeaders: ["Authorization", "Content-Type", "Last-Event-ID"],
+      }),
+    );
+  }
+  if (deps.auth !== null) app.use("/api/*", requireToken(deps.auth));
   app.use(
     "/api/*",
     bodyLimit({
@@ -58,20 +80,36 @@ export function createApp(deps: AppDeps): FlotillaApp {
     }),
   );
 
-  app.route("/", healthRoutes(deps));
-  app.route("/api/devices", deviceRoutes(deps));
+  api.mount(app, "/", healthRoutes(deps));
+  app.route("/", dashboardRoutes(deps));
+  api.mount(app, "/", docsRoutes(deps, api));
+  api.mount(app, "/api/devices", deviceRoutes(deps));
   app.route("/api/events", eventRoutes(deps, streams));
-  app.route("/api", edgeRoutes(deps));
-  app.route("/api", qualityRoutes(deps));
-  app.route("/api", paymentRoutes(deps));
-  app.route("/api", sessionRoutes(deps));
-  app.route("/api", alertRoutes(deps));
+  api.describe("events", "Live events over server-sent events, resumable by id.", EVENTS_ROUTE);
+  api.mount(app, "/api", edgeRoutes(deps));
+  api.mount(app, "/api", qualityRoutes(deps));
+  api.mount(app, "/api", paymentRoutes(deps));
+  api.mount(app, "/api", sessionRoutes(deps));
+  api.mount(app, "/api", alertRoutes(deps));
 
-  app.notFound((c) => problem(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
+  app.notFound((c) => {
+    const allowed = api.allowedMethods(c.req.path);
+    if (allowed.length === 0) {
+      return problem(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`);
+    }
+    c.header("Allow", allowed.join(", "));
+    return problem(
+      c,
+      405,
+      "method_not_allowed",
+      `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(", ")}`,
+    );
+  });
   app.onError((error, c) => renderError(error, c, deps.logger));
 
   return {
     app,
+    api,
     closeStreams() {
       for (const close of [...streams]) close();
     },

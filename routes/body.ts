@@ -1,11 +1,11 @@
 /**
  * Reading JSON request bodies with errors a client can act on: a wrong content type is a
- * 415, unparsable JSON a 400 saying where it broke.
+ * 415, unparsable JSON a 400 saying where it broke, a `__proto__` key a 400 `invalid_input`.
  *
  * @module
  */
 import type { Context } from "hono";
-import { FlotillaError } from "../runtime/mod.ts";
+import { FlotillaError, ValidationError } from "../runtime/mod.ts";
 
 /** The body was not JSON, or not labelled as JSON. */
 export class BodyError extends FlotillaError {
@@ -19,7 +19,7 @@ export class BodyError extends FlotillaError {
   }
 }
 
-/** Reads and parses a JSON body. @throws {BodyError} */
+/** Reads and parses a JSON body. @throws {BodyError} @throws {ValidationError} for `__proto__` */
 export async function readJson(c: Context): Promise<unknown> {
   const type = c.req.header("Content-Type") ?? "";
   if (!/^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i.test(type)) {
@@ -32,10 +32,23 @@ export async function readJson(c: Context): Promise<unknown> {
     );
   }
   const text = await c.req.text();
+  let prototypeKey = false;
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text, (key, value) => {
+      if (key === "__proto__") prototypeKey = true;
+      return value;
+    });
   } catch (error) {
     const reason = text.trim() === "" ? "the body is empty" : (error as Error).message;
     throw new BodyError("malformed_json", 400, `the body is not valid JSON: ${reason}`);
   }
+  if (prototypeKey) {
+    // Zod drops such a key silently, and code that copies objects may act on it: refuse it.
+    throw new ValidationError('a key "__proto__" is not accepted anywhere in a body', [{
+      path: "",
+      message: 'holds a key "__proto__"',
+    }]);
+  }
+  return body;
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import type { ActorSystem, Clock, EventBus, Logger, MetricsRegistry } from "../runtime/mod.ts";
+import type { AuthTokens } from "./auth.ts";
 
 /** The result of a readiness check. */
 export interface Readiness {
@@ -21,6 +22,13 @@ export interface AppDeps {
   readonly clock: Clock;
   /** Checks the store (and, in cluster mode, NATS and partition ownership). */
   readonly readiness: () => Promise<Readiness>;
+  /**
+   * The tokens the API requires; `null` turns authentication off (tests of other concerns only:
+   * a node always has a token, generated when none is configured).
+   */
+  readonly auth: AuthTokens | null;
+  /** Origins allowed to call the API from a browser (CORS); none when empty. */
+  readonly corsOrigins?: readonly string[];
   /** Interval of SSE heartbeat comments. @default 15000 */
   readonly heartbeatMs?: number;
   /** Largest request body accepted, in bytes. @default 65536 */

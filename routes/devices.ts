@@ -4,97 +4,68 @@
  *
  * @module
  */
-import { Hono } from "hono";
-import type { Context } from "hono";
+import { z } from "zod";
 import {
-  checkDeviceId,
+  type Command,
+  COMMAND_SCHEMA,
+  DESIRED_PATCH_SCHEMA,
   device,
   DEVICE_HISTORY,
   type HistoryItem,
   mergeHistory,
-  parseCommand,
-  parseDesiredPatch,
-  parseRegistration,
-  parseTelemetry,
   RecordRejectedError,
-  SENSOR_NAME,
+  type Registration,
+  REGISTRATION_SCHEMA,
+  TELEMETRY_SCHEMA,
+  telemetryRecord,
 } from "../actors/mod.ts";
-import { type FieldIssue, NotFoundError, ValidationError } from "../runtime/mod.ts";
+import { type FieldIssue, NotFoundError } from "../runtime/mod.ts";
 import type { AppDeps } from "./deps.ts";
-import { readJson } from "./body.ts";
-import { Temporal } from "@js-temporal/polyfill";
+import {
+  deviceId,
+  idParams,
+  instant,
+  pageAfter,
+  pageLimit,
+  queryInt,
+  sensorName,
+} from "./params.ts";
+import { ApiRoutes } from "./spec.ts";
 
-/** Largest page of `GET /api/devices` (and of other listings). */
-export const MAX_PAGE = 500;
 /** Most history items in one answer. */
 export const MAX_HISTORY = 10_000;
 
-/**
- * Reads an optional integer query parameter within bounds.
- * @throws {ValidationError}
- */
-export function intParam(
-  c: Context,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  const raw = c.req.query(name);
-  if (raw === undefined || raw === "") return fallback;
-  const n = /^-?\d+$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new ValidationError(`invalid ${name}`, [{
-      path: name,
-      message: `must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`,
-    }]);
-  }
-  return n;
-}
+const params = idParams(deviceId);
 
-/**
- * Reads an optional instant query parameter: epoch milliseconds or ISO-8601 with an offset.
- * @throws {ValidationError}
- */
-export function instantParam(c: Context, name: string, fallback: number): number {
-  const raw = c.req.query(name);
-  if (raw === undefined || raw === "") return fallback;
-  if (/^\d{1,16}$/.test(raw)) return Number(raw);
-  try {
-    return Temporal.Instant.from(raw).epochMilliseconds;
-  } catch {
-    throw new ValidationError(`invalid ${name}`, [{
-      path: name,
-      message: `must be epoch milliseconds or an ISO-8601 instant with an offset, got ${
-        JSON.stringify(raw)
-      }`,
-    }]);
-  }
-}
+const NOT_FOUND = { description: "the device was never registered and never sent telemetry" };
 
-/** Reads the `after` cursor of a page: an id like the listed ones. @throws {ValidationError} */
-export function afterParam(c: Context, check: (id: string) => string): string | undefined {
-  const raw = c.req.query("after");
-  if (raw === undefined || raw === "") return undefined;
-  try {
-    return check(raw);
-  } catch {
-    throw new ValidationError("invalid after", [{
-      path: "after",
-      message: "must be an id from a previous page (1-128 letters, digits, _ or -)",
-    }]);
+const historyQuery = z.strictObject({
+  sensor: sensorName.optional().describe("one sensor; all when absent"),
+  from: instant.optional().describe("from this instant, inclusive (epoch ms or ISO-8601)"),
+  to: instant.optional().describe("until this instant, inclusive (epoch ms or ISO-8601)"),
+  limit: queryInt(1, MAX_HISTORY, 1000, `most items, 1-${MAX_HISTORY}`),
+}).superRefine((q, ctx) => {
+  if (q.from !== undefined && q.to !== undefined && q.from > q.to) {
+    ctx.addIssue({ code: "custom", path: ["from"], message: "is after to" });
   }
-}
+});
 
 /** The device routes. */
-export function deviceRoutes(deps: AppDeps): Hono {
+export function deviceRoutes(deps: AppDeps): ApiRoutes {
   const { system, clock } = deps;
-  const routes = new Hono();
+  const routes = new ApiRoutes(
+    "devices",
+    "Device twins: registration, reported and desired state, commands, telemetry, history.",
+  );
 
-  // A page of devices, ascending by id: {items, next}; pass next as ?after= for the next page.
-  routes.get("/", async (c) => {
-    const limit = intParam(c, "limit", 50, 1, MAX_PAGE);
-    const after = afterParam(c, checkDeviceId);
+  routes.add({
+    method: "get",
+    path: "/",
+    summary: "A page of devices",
+    description: "Ascending by id; pass `next` as `?after=` for the next page.",
+    query: z.strictObject({ limit: pageLimit(50), after: pageAfter(deviceId) }),
+    responses: { 200: { description: "`{items, next}`: device summaries" } },
+  }, async (c, { query: { limit, after } }) => {
     const ids = await system.list(device.name, { after, limit });
     const summaries = await Promise.all(ids.map((id) => system.ref(device, id).ask("summary")));
     return c.json({
@@ -103,16 +74,39 @@ export function deviceRoutes(deps: AppDeps): Hono {
     });
   });
 
-  // Register or update: 201 with the twin when new, 200 when updated.
-  routes.put("/:id", async (c) => {
-    const id = checkDeviceId(c.req.param("id"));
-    const registration = parseRegistration(await readJson(c));
-    const { created, twin } = await system.ref(device, id).ask("register", registration);
+  routes.add({
+    method: "put",
+    path: "/:id",
+    summary: "Register or update a device",
+    description: "`heartbeatTimeout` is milliseconds or an ISO-8601 duration (1 s to 30 days).",
+    params,
+    body: REGISTRATION_SCHEMA,
+    example: {
+      type: "robot",
+      location: { lat: 37.5665, lon: 126.978 },
+      sensors: ["coordX", "coordY", "motorRPM"],
+      thresholds: { motorRPM: { max: 3000 } },
+      heartbeatTimeout: "PT90S",
+    },
+    responses: {
+      200: { description: "updated: the twin" },
+      201: { description: "registered: the twin" },
+    },
+  }, async (c, { params: { id }, body }) => {
+    const { created, twin } = await system.ref(device, id).ask("register", body as Registration);
     return c.json(twin, created ? 201 : 200);
   });
 
-  routes.get("/:id", async (c) => {
-    const id = checkDeviceId(c.req.param("id"));
+  routes.add({
+    method: "get",
+    path: "/:id",
+    summary: "A device's twin",
+    description:
+      "Reported and desired state, the delta, status, last seen, analytics per sensor and the " +
+      "data quality score.",
+    params,
+    responses: { 200: { description: "the twin" }, 404: NOT_FOUND },
+  }, async (c, { params: { id } }) => {
     const twin = await system.ref(device, id).ask("twin");
     if (twin === null) {
       throw new NotFoundError(`device ${id} is not registered and has never sent telemetry`);
@@ -120,47 +114,74 @@ export function deviceRoutes(deps: AppDeps): Hono {
     return c.json(twin);
   });
 
-  // Desired state as a JSON merge patch: null removes a key. 200 with desired, delta, version.
-  routes.patch("/:id/desired", async (c) => {
-    const id = checkDeviceId(c.req.param("id"));
-    const patch = parseDesiredPatch(await readJson(c));
-    return c.json(await system.ref(device, id).ask("desired", patch));
+  routes.add({
+    method: "patch",
+    path: "/:id/desired",
+    summary: "Change the desired state",
+    description: "A JSON merge patch: `null` removes a key. The change is pushed to the device.",
+    params,
+    body: DESIRED_PATCH_SCHEMA,
+    example: { motorRPM: 1200, mode: "eco", led: null },
+    responses: { 200: { description: "`{device, desired, delta, version}`" }, 404: NOT_FOUND },
+  }, async (c, { params: { id }, body }) => {
+    return c.json(await system.ref(device, id).ask("desired", body));
   });
 
-  // A command, pushed to the device: 202 with its id once durable.
-  routes.post("/:id/commands", async (c) => {
-    const id = checkDeviceId(c.req.param("id"));
-    const command = parseCommand(await readJson(c));
+  routes.add({
+    method: "post",
+    path: "/:id/commands",
+    summary: "Send a command",
+    description: "Pushed to the device (`cmd.<id>` in cluster mode); 202 once durable.",
+    params,
+    body: COMMAND_SCHEMA,
+    example: { name: "move", params: { x: 3, y: -1 } },
+    responses: { 202: { description: "`{device, commandId}`" }, 404: NOT_FOUND },
+  }, async (c, { params: { id }, body }) => {
+    const command: Command = body.params === undefined
+      ? { name: body.name }
+      : { name: body.name, params: body.params };
     return c.json(await system.ref(device, id).ask("command", command), 202);
   });
 
-  // 202 once the twin's new state is durable; 400 (nothing changed) for invalid input; 422 when
-  // the data quality schema rejects the record (counted in the quality report).
-  routes.post("/:id/telemetry", async (c) => {
-    const id = checkDeviceId(c.req.param("id"));
-    const record = parseTelemetry(await readJson(c), clock.now());
+  routes.add({
+    method: "post",
+    path: "/:id/telemetry",
+    summary: "Ingest telemetry",
+    description:
+      "202 once the twin's new state is durable. A well-formed record that the device's data " +
+      "quality schema rejects is a 422 (and counted in the quality report).",
+    params,
+    body: TELEMETRY_SCHEMA,
+    example: { ts: "2026-05-01T02:00:00Z", readings: { temperature: 21.5, coordX: 3.2 } },
+    responses: {
+      202: {
+        description: "applied",
+        schema: z.object({ device: z.string(), messageCount: z.number().int() }),
+      },
+      422: { description: "`record_rejected`: the data quality schema rejected the record" },
+    },
+  }, async (c, { params: { id }, body }) => {
+    const record = telemetryRecord(body, clock.now());
     const result = await system.ref(device, id).ask("telemetry", record);
     if ("rejected" in result) throw new RecordRejectedError(id, result.rejected as FieldIssue[]);
     return c.json(result, 202);
   });
 
-  // Readings over a time range: ?sensor=&from=&to=&limit= (from and to inclusive).
-  routes.get("/:id/history", async (c) => {
-    const id = checkDeviceId(c.req.param("id"));
-    const sensorParam = c.req.query("sensor");
-    if (sensorParam !== undefined && !SENSOR_NAME.test(sensorParam)) {
-      throw new ValidationError("invalid sensor", [{
-        path: "sensor",
-        message: "sensor names hold 1-64 letters, digits, _ or -",
-      }]);
-    }
-    const from = instantParam(c, "from", 0);
-    const to = instantParam(c, "to", 8.64e15);
-    if (from > to) {
-      throw new ValidationError("invalid time range", [{ path: "from", message: "is after to" }]);
-    }
-    const limit = intParam(c, "limit", 1000, 1, MAX_HISTORY);
-    const query = sensorParam === undefined ? { from, to } : { sensor: sensorParam, from, to };
+  routes.add({
+    method: "get",
+    path: "/:id/history",
+    summary: "Readings over a time range",
+    description: "Oldest first; `truncated` says the limit cut the answer short.",
+    params,
+    query: historyQuery,
+    responses: {
+      200: { description: "`{device, sensor, from, to, items: [{ts, sensor, value}], truncated}`" },
+      404: NOT_FOUND,
+    },
+  }, async (c, { params: { id }, query: q }) => {
+    const from = q.from ?? 0;
+    const to = q.to ?? 8.64e15;
+    const query = q.sensor === undefined ? { from, to } : { sensor: q.sensor, from, to };
     const plan = await system.ref(device, id).ask("historyPlan", query);
     if (plan === null) {
       throw new NotFoundError(`device ${id} is not registered and has never sent telemetry`);
@@ -172,8 +193,8 @@ export function deviceRoutes(deps: AppDeps): Hono {
         >
       ),
     );
-    const { items, truncated } = mergeHistory(plan.items.concat(...chunks), limit);
-    return c.json({ device: id, sensor: sensorParam ?? null, from, to, items, truncated });
+    const { items, truncated } = mergeHistory(plan.items.concat(...chunks), q.limit);
+    return c.json({ device: id, sensor: q.sensor ?? null, from, to, items, truncated });
   });
 
   return routes;

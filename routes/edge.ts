@@ -3,74 +3,123 @@
  *
  * @module
  */
-import { Hono } from "hono";
+import { z } from "zod";
 import {
+  EDGE_HEARTBEAT_SCHEMA,
+  EDGE_REGISTRATION_SCHEMA,
   edgeNode,
+  type EdgeRegistration,
   edgeRegistry,
   NoEdgeNodeError,
-  parseEdgeHeartbeat,
-  parseEdgeRegistration,
-  parseRouteRequest,
   REGISTRY_ID,
+  ROUTE_REQUEST_SCHEMA,
 } from "../actors/mod.ts";
-import { NotFoundError, ValidationError } from "../runtime/mod.ts";
+import { NotFoundError } from "../runtime/mod.ts";
 import type { AppDeps } from "./deps.ts";
-import { readJson } from "./body.ts";
-import { afterParam, intParam, MAX_PAGE } from "./devices.ts";
+import { idOf, idParams, pageAfter, pageLimit } from "./params.ts";
+import { ApiRoutes } from "./spec.ts";
 
-const NODE_ID = /^[A-Za-z0-9_-]{1,128}$/;
+/** An edge node id: 1–128 letters, digits, `_` or `-`. */
+export const nodeId: z.ZodString = idOf("edge node");
 
-/** Checks an edge node id from a URL. @throws {ValidationError} */
-export function checkNodeId(id: string): string {
-  if (!NODE_ID.test(id)) {
-    throw new ValidationError("invalid edge node id", [{
-      path: "id",
-      message: "edge node ids hold 1-128 letters, digits, _ or -",
-    }]);
-  }
-  return id;
-}
+const params = idParams(nodeId);
 
 /** Routes under `/api`. */
-export function edgeRoutes(deps: AppDeps): Hono {
+export function edgeRoutes(deps: AppDeps): ApiRoutes {
   const { system } = deps;
-  const routes = new Hono();
+  const routes = new ApiRoutes(
+    "edge",
+    "Edge nodes of the device / edge / fog / cloud tiers, their health, and routing to them.",
+  );
   const registry = () => system.ref(edgeRegistry, REGISTRY_ID);
 
-  // Register or update: 201 with the node when new, 200 when updated.
-  routes.put("/edge-nodes/:id", async (c) => {
-    const id = checkNodeId(c.req.param("id"));
-    const registration = parseEdgeRegistration(await readJson(c));
-    const { created, node } = await system.ref(edgeNode, id).ask("register", registration);
+  routes.add({
+    method: "put",
+    path: "/edge-nodes/:id",
+    summary: "Register or update an edge node",
+    description: "`heartbeatTimeout` is milliseconds or an ISO-8601 duration (1 s to 30 days).",
+    params,
+    body: EDGE_REGISTRATION_SCHEMA,
+    example: {
+      tier: "edge",
+      location: { lat: 37.5665, lon: 126.978 },
+      capabilities: ["inference", "storage"],
+      limits: { cpu: 80 },
+    },
+    responses: {
+      200: { description: "updated: the node" },
+      201: { description: "registered: the node" },
+    },
+  }, async (c, { params: { id }, body }) => {
+    const { created, node } = await system.ref(edgeNode, id).ask(
+      "register",
+      body as EdgeRegistration,
+    );
     return c.json(node, created ? 201 : 200);
   });
 
-  // A heartbeat {cpu, memory, storage, load}: 200 with the node; 404 for an unregistered node.
-  routes.post("/edge-nodes/:id/heartbeat", async (c) => {
-    const id = checkNodeId(c.req.param("id"));
-    const heartbeat = parseEdgeHeartbeat(await readJson(c));
-    return c.json(await system.ref(edgeNode, id).ask("heartbeat", heartbeat));
+  routes.add({
+    method: "post",
+    path: "/edge-nodes/:id/heartbeat",
+    summary: "A heartbeat with the node's load",
+    description: "Percentages of CPU, memory and storage in use, and the load.",
+    params,
+    body: EDGE_HEARTBEAT_SCHEMA,
+    example: { cpu: 42.5, memory: 61, storage: 30, load: 0.7 },
+    responses: {
+      200: { description: "the node" },
+      404: { description: "the node is not registered" },
+    },
+  }, async (c, { params: { id }, body }) => {
+    return c.json(await system.ref(edgeNode, id).ask("heartbeat", body));
   });
 
-  // Every node, a page at a time: {items, next}.
-  routes.get("/edge-nodes", async (c) => {
-    const limit = intParam(c, "limit", 100, 1, MAX_PAGE);
-    const after = afterParam(c, checkNodeId);
+  routes.add({
+    method: "get",
+    path: "/edge-nodes",
+    summary: "Every edge node, a page at a time",
+    query: z.strictObject({ limit: pageLimit(100), after: pageAfter(nodeId) }),
+    responses: { 200: { description: "`{items, next}`" } },
+  }, async (c, { query: { limit, after } }) => {
     return c.json(await registry().ask("list", after === undefined ? { limit } : { after, limit }));
   });
 
-  routes.get("/edge-nodes/:id", async (c) => {
-    const id = checkNodeId(c.req.param("id"));
+  routes.add({
+    method: "get",
+    path: "/edge-nodes/:id",
+    summary: "An edge node",
+    description: "Tier, location, capabilities, limits, load, and health from its heartbeats.",
+    params,
+    responses: {
+      200: { description: "the node" },
+      404: { description: "the node is not registered" },
+    },
+  }, async (c, { params: { id } }) => {
     const node = await system.ref(edgeNode, id).ask("view");
     if (node === null) throw new NotFoundError(`edge node ${id} is not registered`);
     return c.json(node);
   });
 
-  // {capability, location: {lat, lon}} → {nodeId, score}, or 503 when no node is available.
-  routes.post("/route", async (c) => {
-    const request = parseRouteRequest(await readJson(c));
-    const result = await registry().ask("route", request);
-    if (result === null) throw new NoEdgeNodeError(request.capability);
+  routes.add({
+    method: "post",
+    path: "/route",
+    summary: "Choose a node for a task",
+    description: "The active node with the capability scoring best on distance and load.",
+    body: ROUTE_REQUEST_SCHEMA,
+    example: { capability: "inference", location: { lat: 37.5, lon: 127 } },
+    responses: {
+      200: {
+        description: "the chosen node",
+        schema: z.object({ nodeId: z.string(), score: z.number() }),
+      },
+      503: {
+        description:
+          "`no_available_edge_node`: no active node with the capability is under its limits",
+      },
+    },
+  }, async (c, { body }) => {
+    const result = await registry().ask("route", body);
+    if (result === null) throw new NoEdgeNodeError(body.capability);
     return c.json(result);
   });
 

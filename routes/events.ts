@@ -4,15 +4,17 @@
  * Every event carries `id:` (resume with `Last-Event-ID`, or `?lastEventId=` where a client
  * cannot set headers) and `event:` (its topic). Events the server no longer keeps come back as
  * one `event: reset` instead of a silent gap. Idle connections get a `: heartbeat` comment.
- * A client that falls too far behind gets `event: dropped` and is disconnected; it never
- * slows the actors or other clients (the bus only enqueues into each client's bounded queue).
+ * A client that falls behind gets device telemetry coalesced (the latest readings per device);
+ * one that falls too far behind gets `event: dropped` and is disconnected. It never slows the
+ * actors or other clients: the bus only enqueues into each client's bounded queue.
  *
  * @module
  */
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { checkDeviceId } from "../actors/mod.ts";
-import { type BusEvent, type ResetNotice, ValidationError } from "../runtime/mod.ts";
+import { ValidationError } from "../runtime/mod.ts";
+import { ClientQueue } from "./sse_queue.ts";
 import type { AppDeps } from "./deps.ts";
 
 /** Topic names: letters, digits, `_`, `-` and `.`. */
@@ -34,6 +36,10 @@ export function eventRoutes(deps: AppDeps, streams: StreamRegistry): Hono {
     name: "flotilla_sse_dropped_total",
     help: "SSE clients disconnected for falling behind.",
   });
+  const coalesced = deps.metrics.counter({
+    name: "flotilla_sse_coalesced_total",
+    help: "Telemetry events merged into a later one for SSE clients that fell behind.",
+  });
   const routes = new Hono();
 
   routes.get("/", (c) => {
@@ -50,15 +56,15 @@ export function eventRoutes(deps: AppDeps, streams: StreamRegistry): Hono {
     const after = c.req.header("Last-Event-ID") ?? c.req.query("lastEventId");
 
     return streamSSE(c, async (stream) => {
-      const queue: (BusEvent | ResetNotice)[] = [];
-      let overflow = false;
+      const queue = new ClientQueue({ limit, coalesceAfter: Math.max(1, Math.floor(limit / 4)) });
       let closed = false;
       let wake: (() => void) | null = null;
       const subscription = events.subscribe(
         key === undefined ? { topics } : { topics, key },
         (item) => {
-          if (queue.length >= limit) overflow = true;
-          else queue.push(item);
+          const before = queue.coalesced;
+          queue.push(item);
+          if (queue.coalesced !== before) coalesced.inc();
           wake?.();
         },
         after === undefined || after === "" ? undefined : after,
@@ -73,7 +79,7 @@ export function eventRoutes(deps: AppDeps, streams: StreamRegistry): Hono {
       try {
         await stream.write("retry: 2000\n\n");
         while (!closed) {
-          if (queue.length === 0) {
+          if (queue.size === 0 && !queue.overflowed) {
             const { promise, resolve } = Promise.withResolvers<void>();
             wake = resolve;
             const timer = clock.setTimeout(resolve, heartbeatMs);
@@ -81,34 +87,25 @@ export function eventRoutes(deps: AppDeps, streams: StreamRegistry): Hono {
             clock.clearTimeout(timer);
             wake = null;
             if (closed) break;
-            if (queue.length === 0) {
+            if (queue.size === 0 && !queue.overflowed) {
               await stream.write(": heartbeat\n\n");
               continue;
             }
           }
-          if (overflow) {
+          if (queue.overflowed) {
             dropped.inc();
-            await stream.writeSSE({
-              event: "dropped",
-              data: JSON.stringify({ reason: `fell more than ${limit} events behind; reconnect` }),
-            });
+            const reason = `fell more than ${limit} events behind; reconnect`;
+            await stream.write(frame("dropped", JSON.stringify({ reason }), null));
             break;
           }
-          for (const item of queue.splice(0)) {
-            if ("reset" in item) {
-              await stream.writeSSE({
-                event: "reset",
-                data: JSON.stringify({ reason: item.reason }),
-                ...(item.lastId === null ? {} : { id: item.lastId }),
-              });
-            } else {
-              await stream.writeSSE({
-                id: item.id,
-                event: item.topic,
-                data: JSON.stringify(item.data),
-              });
-            }
+          // Everything waiting goes out in one write: one await per wake-up, not per event.
+          let frames = "";
+          for (const item of queue.take()) {
+            frames += "reset" in item
+              ? frame("reset", JSON.stringify({ reason: item.reason }), item.lastId)
+              : frame(item.topic, JSON.stringify(item.data), item.id);
           }
+          await stream.write(frames);
         }
       } finally {
         subscription.close();
@@ -119,4 +116,14 @@ export function eventRoutes(deps: AppDeps, streams: StreamRegistry): Hono {
   });
 
   return routes;
+}
+
+/**
+ * One SSE frame: `event:`, `data:` (JSON has no raw newlines, so one line), then `id:` when
+ * there is one — the order Hono's `writeSSE` uses.
+ */
+function frame(event: string, data: string, id: string | null): string {
+  return id === null
+    ? `event: ${event}\ndata: ${data}\n\n`
+    : `event: ${event}\ndata: ${data}\nid: ${id}\n\n`;
 }

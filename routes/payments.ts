@@ -7,25 +7,31 @@
  *
  * @module
  */
-import { Hono } from "hono";
+import { z } from "zod";
 import {
   CARD_KEY_ENV,
   CardHasher,
   cardKeyFromEnv,
+  CARDS_SCHEMA,
   type CardStatus,
-  checkTerminalId,
   defaultFraudModel,
   DEV_CARD_KEY,
-  parseCardList,
-  parsePaymentRequest,
-  parseTerminalSettings,
+  ID,
+  PAYMENT_SCHEMA,
   type PaymentReply,
+  paymentRequest,
+  SETTINGS_SCHEMA,
   TERMINAL,
   type TerminalView,
 } from "../actors/payments/mod.ts";
 import { NotFoundError } from "../runtime/mod.ts";
 import type { AppDeps } from "./deps.ts";
-import { readJson } from "./body.ts";
+import { idOf, idParams } from "./params.ts";
+import { ApiRoutes } from "./spec.ts";
+
+const params = idParams(idOf("terminal", ID));
+
+const NOT_REGISTERED = { description: "the terminal is not registered" };
 
 /** Options of {@link paymentRoutes} beyond the app's dependencies. */
 export interface PaymentRouteOptions {
@@ -37,9 +43,12 @@ export interface PaymentRouteOptions {
  * `PUT /api/terminals/:id`, `PUT /api/terminals/:id/cards`, `POST /api/terminals/:id/payments`,
  * `GET /api/terminals/:id`.
  */
-export function paymentRoutes(deps: AppDeps, options: PaymentRouteOptions = {}): Hono {
+export function paymentRoutes(deps: AppDeps, options: PaymentRouteOptions = {}): ApiRoutes {
   const { system, clock, logger, metrics } = deps;
-  const routes = new Hono();
+  const routes = new ApiRoutes(
+    "payments",
+    "Payment terminals: settings, card status cache, payments decided by rules and a fraud model.",
+  );
   let secret = options.cardKey ?? cardKeyFromEnv();
   if (secret === null) {
     logger.warn(
@@ -59,29 +68,67 @@ export function paymentRoutes(deps: AppDeps, options: PaymentRouteOptions = {}):
 
   const terminal = (id: string) => system.ref(TERMINAL, id);
 
-  // Registers a terminal or changes its settings; going online flushes its offline queue.
-  routes.put("/terminals/:id", async (c) => {
-    const id = checkTerminalId(c.req.param("id"));
-    const settings = parseTerminalSettings(await readJson(c));
-    const view = await terminal(id).ask("configure", settings) as TerminalView;
-    return c.json(view);
+  routes.add({
+    method: "put",
+    path: "/terminals/:id",
+    summary: "Register a terminal or change its settings",
+    description: "Going online flushes the terminal's offline queue.",
+    params,
+    body: SETTINGS_SCHEMA,
+    example: { timezone: "Asia/Seoul", online: true },
+    responses: { 200: { description: "the terminal" } },
+  }, async (c, { params: { id }, body }) => {
+    return c.json(await terminal(id).ask("configure", body) as TerminalView);
   });
 
-  // Replaces the terminal's card status cache; tokens are hashed before they leave this route.
-  routes.put("/terminals/:id/cards", async (c) => {
-    const id = checkTerminalId(c.req.param("id"));
-    const entries = parseCardList(await readJson(c));
+  routes.add({
+    method: "put",
+    path: "/terminals/:id/cards",
+    summary: "Replace the terminal's card status cache",
+    description: "Tokens are hashed before they leave this route; errors name entries by position.",
+    params,
+    body: CARDS_SCHEMA,
+    example: { cards: { "tok-4111": "valid", "tok-4000": "blocked" } },
+    responses: { 200: { description: "the cache's size" }, 404: NOT_REGISTERED },
+  }, async (c, { params: { id }, body }) => {
     const cards: Record<string, CardStatus> = {};
-    for (const { token, status } of entries) cards[await hasher.hash(token)] = status;
+    for (const { token, status } of body) cards[await hasher.hash(token)] = status;
     return c.json(await terminal(id).ask("replaceCards", { cards }));
   });
 
-  // Decides a payment. A retry with the same transactionId gets the first result again
-  // (marked by the header Idempotent-Replayed: true).
-  routes.post("/terminals/:id/payments", async (c) => {
-    const id = checkTerminalId(c.req.param("id"));
-    const request = parsePaymentRequest(await readJson(c), clock.now());
-    const { cardToken, ...rest } = request;
+  routes.add({
+    method: "post",
+    path: "/terminals/:id/payments",
+    summary: "Decide a payment",
+    description:
+      "Idempotent by `transactionId`: a retry gets the first result again, marked by the header " +
+      "`Idempotent-Replayed: true`; the same id with a different payment is a 409.",
+    params,
+    body: PAYMENT_SCHEMA,
+    example: {
+      transactionId: "tx-1001",
+      amount: 12000,
+      currency: "KRW",
+      cardToken: "tok-4111",
+    },
+    responses: {
+      200: {
+        description: "the decision",
+        schema: z.object({
+          transactionId: z.string(),
+          status: z.string().describe("approved, approved_offline, rejected or pending"),
+          reason: z.string().optional(),
+          fraudScore: z.number(),
+          approvalCode: z.string().optional(),
+        }),
+      },
+      404: NOT_REGISTERED,
+      409: {
+        description: "`idempotency_conflict`: the transaction id was used for another payment",
+      },
+    },
+  }, async (c, { params: { id }, body }) => {
+    const { cardToken, ...rest } = paymentRequest(body, clock.now());
     const reply = await terminal(id).ask("pay", {
       ...rest,
       card: await hasher.hash(cardToken),
@@ -90,8 +137,14 @@ export function paymentRoutes(deps: AppDeps, options: PaymentRouteOptions = {}):
     return c.json(reply.result);
   });
 
-  routes.get("/terminals/:id", async (c) => {
-    const id = checkTerminalId(c.req.param("id"));
+  routes.add({
+    method: "get",
+    path: "/terminals/:id",
+    summary: "A terminal",
+    description: "Its settings, card cache size, offline queue and counts.",
+    params,
+    responses: { 200: { description: "the terminal" }, 404: NOT_REGISTERED },
+  }, async (c, { params: { id } }) => {
     const view = await terminal(id).ask("view") as TerminalView | null;
     if (view === null) {
       throw new NotFoundError(

@@ -4,38 +4,47 @@
  *
  * @module
  */
-import { Hono } from "hono";
-import { checkDeviceId, device } from "../actors/mod.ts";
-import { NotFoundError, ValidationError } from "../runtime/mod.ts";
+import { z } from "zod";
+import { device, DEVICE_ID } from "../actors/mod.ts";
+import { NotFoundError } from "../runtime/mod.ts";
 import type { AppDeps } from "./deps.ts";
-import { afterParam, intParam, MAX_PAGE } from "./devices.ts";
+import { deviceId, pageAfter, pageLimit } from "./params.ts";
+import { ApiRoutes } from "./spec.ts";
+
+const query = z.strictObject({
+  stream: z.string().regex(
+    DEVICE_ID,
+    "a stream is a device id: 1-128 letters, digits, _ or -",
+  ).optional().describe("a device id: that stream's full report"),
+  limit: pageLimit(50),
+  after: pageAfter(deviceId),
+});
 
 /** Routes under `/api`. */
-export function qualityRoutes(deps: AppDeps): Hono {
+export function qualityRoutes(deps: AppDeps): ApiRoutes {
   const { system } = deps;
-  const routes = new Hono();
+  const routes = new ApiRoutes("quality", "Data quality of each device's telemetry stream.");
 
-  // ?stream=<device id>: that stream's report. Without: every stream's score, a page at a time.
-  routes.get("/quality", async (c) => {
-    const stream = c.req.query("stream");
+  routes.add({
+    method: "get",
+    path: "/quality",
+    summary: "Data quality reports",
+    description:
+      "With `?stream=<device id>`: that stream's report (score, checks failed by type, recent " +
+      "failures). Without: every stream's score, a page at a time (`limit`, `after`).",
+    query,
+    responses: {
+      200: { description: "a report, or `{items: [{stream, score, records, rejected}], next}`" },
+      404: { description: "no such stream" },
+    },
+  }, async (c, { query: { stream, limit, after } }) => {
     if (stream !== undefined) {
-      let id: string;
-      try {
-        id = checkDeviceId(stream);
-      } catch {
-        throw new ValidationError("invalid stream", [{
-          path: "stream",
-          message: "a stream is a device id: 1-128 letters, digits, _ or -",
-        }]);
-      }
-      const report = await system.ref(device, id).ask("quality");
+      const report = await system.ref(device, stream).ask("quality");
       if (report === null) {
-        throw new NotFoundError(`no quality data for stream ${id}: no such device`);
+        throw new NotFoundError(`no quality data for stream ${stream}: no such device`);
       }
       return c.json(report);
     }
-    const limit = intParam(c, "limit", 50, 1, MAX_PAGE);
-    const after = afterParam(c, checkDeviceId);
     const ids = await system.list(device.name, { after, limit });
     const reports = await Promise.all(ids.map((id) => system.ref(device, id).ask("quality")));
     return c.json({

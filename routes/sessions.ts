@@ -12,61 +12,97 @@
  *
  * @module
  */
-import { Hono } from "hono";
 import { z } from "zod";
 import {
+  CHECKOUT_SCHEMA,
   type CheckoutCommand,
   type CheckoutResult,
-  type CustomerEvent,
+  customerEvent,
   type CustomerProfile,
+  EVENT_SCHEMA,
   type EventReceipt,
   INVENTORY,
   INVENTORY_ID,
-  parseCheckout,
-  parseEvent,
-  parseProfile,
+  PROFILE_SCHEMA,
   type RiskAssessment,
   SESSION,
   type SessionView,
 } from "../actors/sessions/mod.ts";
-import { checkId, parseWith } from "../actors/alerts/validation.ts";
 import { NotFoundError } from "../runtime/mod.ts";
-import { readJson } from "./body.ts";
 import type { AppDeps } from "./deps.ts";
+import { idOf, idParams } from "./params.ts";
+import { ApiRoutes } from "./spec.ts";
 
-const stockSchema = z.strictObject({
-  available: z.number().int("a whole number").min(0).max(1e12),
+const customer = idParams(idOf("customer"));
+const sku = z.strictObject({ sku: idOf("sku") });
+
+const STOCK_SCHEMA = z.strictObject({
+  available: z.number().int("a whole number").min(0).max(1e12).describe("units in stock"),
 });
 
 /** Routes under `/api`. */
-export function sessionRoutes(deps: AppDeps): Hono {
+export function sessionRoutes(deps: AppDeps): ApiRoutes {
   const { system, clock } = deps;
-  const routes = new Hono();
+  const routes = new ApiRoutes(
+    "sessions",
+    "Customer sessions in event time, complex-event patterns and risk; checkout, inventory, " +
+      "customer profiles.",
+  );
   const session = (id: string) => system.ref(SESSION, id);
   const inventory = () => system.ref(INVENTORY, INVENTORY_ID);
 
-  routes.post("/sessions/:id/events", async (c) => {
-    const id = checkId(c.req.param("id"), "customer id");
-    const event = parseEvent(await readJson(c), clock.now());
-    const receipt = await session(id).ask("event", event satisfies CustomerEvent);
+  routes.add({
+    method: "post",
+    path: "/sessions/:id/events",
+    summary: "Record a customer event",
+    description:
+      "In event time: late events within the allowed lateness still count. 202 once durable.",
+    params: customer,
+    body: EVENT_SCHEMA,
+    example: {
+      type: "login",
+      ts: "2026-05-01T02:00:00Z",
+      properties: { location: { lat: 37.5, lon: 127 } },
+    },
+    responses: { 202: { description: "the receipt" } },
+  }, async (c, { params: { id }, body }) => {
+    const receipt = await session(id).ask("event", customerEvent(body, clock.now()));
     return c.json(receipt as EventReceipt, 202);
   });
 
-  routes.get("/sessions/:id", async (c) => {
-    const id = checkId(c.req.param("id"), "customer id");
+  routes.add({
+    method: "get",
+    path: "/sessions/:id",
+    summary: "A customer's sessions",
+    description: "Sessions, matched patterns and risk assessments.",
+    params: customer,
+    responses: {
+      200: { description: "the customer's sessions" },
+      404: { description: "the customer has sent no event" },
+    },
+  }, async (c, { params: { id } }) => {
     const view = await session(id).ask("view") as SessionView | null;
     if (view === null) throw new NotFoundError(`customer ${id} has sent no event`);
     return c.json(view);
   });
 
-  routes.post("/sessions/:id/checkout", async (c) => {
-    const id = checkId(c.req.param("id"), "customer id");
-    const request = parseCheckout(await readJson(c));
+  routes.add({
+    method: "post",
+    path: "/sessions/:id/checkout",
+    summary: "Check out a basket",
+    description:
+      "All or nothing: `approved`, `approval_required` (a large total with a low credit score) " +
+      "or `inventory_error` (nothing taken). Idempotent by `checkoutId`.",
+    params: customer,
+    body: CHECKOUT_SCHEMA,
+    example: { checkoutId: "co-1", items: [{ sku: "sku-1", price: 12.5, quantity: 2 }] },
+    responses: { 200: { description: "`{status, total, unavailable, risk, replayed, …}`" } },
+  }, async (c, { params: { id }, body }) => {
     const profile = await session(id).ask("profile") as CustomerProfile | null;
     const command: CheckoutCommand = {
-      checkoutId: request.checkoutId ?? crypto.randomUUID(),
+      checkoutId: body.checkoutId ?? crypto.randomUUID(),
       customer: id,
-      items: request.items,
+      items: body.items,
       creditScore: profile?.creditScore ?? null,
     };
     const { replayed, ...result } = await inventory().ask("checkout", command) as
@@ -76,27 +112,54 @@ export function sessionRoutes(deps: AppDeps): Hono {
     return c.json({ ...result, risk, replayed });
   });
 
-  routes.put("/inventory/:sku", async (c) => {
-    const sku = checkId(c.req.param("sku"), "sku");
-    const { available } = parseWith(stockSchema, await readJson(c), '{"available": integer >= 0}');
-    return c.json(await inventory().ask("set", { sku, available }));
+  routes.add({
+    method: "put",
+    path: "/inventory/:sku",
+    summary: "Set a sku's stock",
+    params: sku,
+    body: STOCK_SCHEMA,
+    example: { available: 40 },
+    responses: { 200: { description: "`{sku, available}`" } },
+  }, async (c, { params, body: { available } }) => {
+    return c.json(await inventory().ask("set", { sku: params.sku, available }));
   });
 
-  routes.get("/inventory/:sku", async (c) => {
-    const sku = checkId(c.req.param("sku"), "sku");
-    const stock = await inventory().ask("get", sku);
-    if (stock === null) throw new NotFoundError(`sku ${sku} has no stock record`);
+  routes.add({
+    method: "get",
+    path: "/inventory/:sku",
+    summary: "A sku's stock",
+    params: sku,
+    responses: {
+      200: { description: "`{sku, available}`" },
+      404: { description: "no stock record" },
+    },
+  }, async (c, { params }) => {
+    const stock = await inventory().ask("get", params.sku);
+    if (stock === null) throw new NotFoundError(`sku ${params.sku} has no stock record`);
     return c.json(stock);
   });
 
-  routes.put("/customers/:id", async (c) => {
-    const id = checkId(c.req.param("id"), "customer id");
-    const profile = parseProfile(await readJson(c));
-    return c.json({ customer: id, ...await session(id).ask("setProfile", profile) as object });
+  routes.add({
+    method: "put",
+    path: "/customers/:id",
+    summary: "Set a customer's profile",
+    description: "Used by the risk rules and the checkout of `/api/sessions/:id`.",
+    params: customer,
+    body: PROFILE_SCHEMA,
+    example: { creditLimit: 500000, riskScore: 0.2, creditScore: 0.8, timezone: "Asia/Seoul" },
+    responses: { 200: { description: "the profile" } },
+  }, async (c, { params: { id }, body }) => {
+    const profile = await session(id).ask("setProfile", body as CustomerProfile) as object;
+    return c.json({ customer: id, ...profile });
   });
 
-  routes.get("/customers/:id", async (c) => {
-    const id = checkId(c.req.param("id"), "customer id");
+  routes.add({
+    method: "get",
+    path: "/customers/:id",
+    summary: "A customer's profile",
+    params: customer,
+    responses: { 200: { description: "the profile" }, 404: { description: "no profile" } },
+  }, async (c, { params: { id } }) => {
     const profile = await session(id).ask("profile") as CustomerProfile | null;
     if (profile === null) throw new NotFoundError(`customer ${id} has no profile`);
     return c.json({ customer: id, ...profile });

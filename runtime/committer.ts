@@ -242,8 +242,10 @@ export class GroupCommitter {
       },
     ).finally(() => {
       if (this.#head < this.#queue.length && !this.#scheduled) {
+        // A new task, not a microtask: preparing the next batch (serialising hundreds of
+        // states) must not extend the task that just released this one's replies.
         this.#scheduled = true;
-        queueMicrotask(this.#flush);
+        setTimeout(this.#flush, 0);
       }
     });
   }

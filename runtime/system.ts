@@ -167,9 +167,9 @@ export class ActorSystem implements LocalDelivery {
   #spareMailboxes: Mailbox<PendingReply>[] = [];
   /** Dropped activations whose last write is still in flight, by store key. */
   #ghosts = new Map<string, { of: Activation; promise: Promise<void>; resolve: () => void }>();
-  /** Actors of released partitions, draining. */
-  #releasing = new Set<Activation>();
-  #releaseListeners = new Set<() => void>();
+  /** Actors of released partitions, draining, by partition; and who waits for each to empty. */
+  #releasing = new Map<number, Set<Activation>>();
+  #releaseDone = new Map<number, () => void>();
   #runQueue: Activation[] = [];
   #runHead = 0;
   #drainScheduled = false;
@@ -363,11 +363,8 @@ export class ActorSystem implements LocalDelivery {
    * takes back actors of it that were still draining from an earlier release.
    */
   async acquired(partition: number): Promise<void> {
-    for (const a of [...this.#releasing]) {
-      if (this.transport.partitionOf(a.t.name, a.id) !== partition) continue;
-      a.flags &= ~RELEASED;
-      this.#releasing.delete(a);
-    }
+    for (const a of this.#releasing.get(partition) ?? []) a.flags &= ~RELEASED;
+    this.#releasing.delete(partition);
     await this.#reminders.load(partition);
   }
 
@@ -380,27 +377,25 @@ export class ActorSystem implements LocalDelivery {
    */
   async released(partition: number, timeoutMs = 10_000): Promise<void> {
     this.#reminders.unload(partition);
+    const leaving = new Set<Activation>();
     for (const t of this.#types.values()) {
       for (const a of t.activations.values()) {
         if (this.transport.partitionOf(t.name, a.id) !== partition) continue;
         a.flags |= RELEASED;
-        this.#releasing.add(a);
+        leaving.add(a);
       }
     }
-    this.#evictReleased();
-    const remaining = () =>
-      [...this.#releasing].filter((a) => this.transport.partitionOf(a.t.name, a.id) === partition);
-    if (remaining().length === 0) return;
+    if (leaving.size === 0) return;
     const { promise, resolve } = Promise.withResolvers<void>();
-    const check = () => {
-      if (remaining().length === 0) resolve();
-    };
-    this.#releaseListeners.add(check);
+    this.#releasing.set(partition, leaving);
+    this.#releaseDone.set(partition, resolve);
+    for (const a of [...leaving]) this.#maybeEvict(a);
     const timer = setTimeout(resolve, timeoutMs);
     await promise;
     clearTimeout(timer);
-    this.#releaseListeners.delete(check);
-    for (const a of remaining()) this.#evict(a, true);
+    this.#releaseDone.delete(partition);
+    if (this.#releasing.get(partition) === leaving) this.#releasing.delete(partition);
+    for (const a of [...leaving]) this.#evict(a, true);
   }
 
   /**
@@ -634,6 +629,7 @@ export class ActorSystem implements LocalDelivery {
       a.mailbox = null;
       if (this.#spareMailboxes.length < SPARE_MAILBOXES) this.#spareMailboxes.push(mb);
     }
+    if ((a.flags & RELEASED) !== 0) this.#maybeEvict(a);
   }
 
   #invoke(a: Activation, kind: string, payload: unknown, reply: PendingReply | null): void {
@@ -809,6 +805,7 @@ export class ActorSystem implements LocalDelivery {
 
   /** Schedules an actor that may have become runnable again. */
   #resume(a: Activation): void {
+    if ((a.flags & RELEASED) !== 0) this.#maybeEvict(a);
     if (
       ((a.mailbox !== null && a.mailbox.size > 0) || a.ext?.replay) &&
       (a.flags & (SCHEDULED | UNRUNNABLE)) === 0
@@ -1317,13 +1314,13 @@ export class ActorSystem implements LocalDelivery {
     } else if ((a.flags & (DIRTY | SUSPENDED | STOPPED)) === DIRTY) {
       this.#committer.mark(a);
     }
+    if ((a.flags & RELEASED) !== 0) this.#maybeEvict(a);
     this.#checkIdle();
   }
 
   // ---------------------------------------------------------------- idle, passivation
 
   #checkIdle(): void {
-    if (this.#releasing.size > 0) this.#evictReleased();
     if (this.#idleWaiters.length === 0 || this.#idleCheck || !this.#isIdle()) return;
     this.#idleCheck = true;
     // Confirm after a macrotask: replies released just now may make their callers send more.
@@ -1370,19 +1367,17 @@ export class ActorSystem implements LocalDelivery {
     }
   }
 
-  /** Drops every released actor that has nothing left to do. */
-  #evictReleased(): void {
-    for (const a of this.#releasing) {
-      if ((a.flags & SUSPENDED) !== 0) {
-        this.#evict(a, true);
-        continue;
-      }
-      const quiet =
-        (a.flags & (LOADING | SCHEDULED | BUSY | DIRTY | IN_COMMIT_QUEUE | COMMITTING)) === 0 &&
-        (a.mailbox === null || a.mailbox.size === 0) && !a.ext?.replay;
-      if (quiet) this.#evict(a, false);
+  /** Drops a released actor once it has nothing left to do (called as its work finishes). */
+  #maybeEvict(a: Activation): void {
+    if ((a.flags & RELEASED) === 0 || (a.flags & STOPPED) !== 0) return;
+    if ((a.flags & SUSPENDED) !== 0) {
+      this.#evict(a, true);
+      return;
     }
-    for (const listener of this.#releaseListeners) listener();
+    const quiet =
+      (a.flags & (LOADING | SCHEDULED | BUSY | DIRTY | IN_COMMIT_QUEUE | COMMITTING)) === 0 &&
+      (a.mailbox === null || a.mailbox.size === 0) && !a.ext?.replay;
+    if (quiet) this.#evict(a, false);
   }
 
   /**
@@ -1390,7 +1385,12 @@ export class ActorSystem implements LocalDelivery {
    * its waiting senders are told, and its durable state is what the next owner gets.
    */
   #evict(a: Activation, abandon: boolean): void {
-    this.#releasing.delete(a);
+    const p = this.transport.partitionOf(a.t.name, a.id);
+    const leaving = this.#releasing.get(p);
+    if (leaving !== undefined && leaving.delete(a) && leaving.size === 0) {
+      this.#releasing.delete(p);
+      this.#releaseDone.get(p)?.();
+    }
     if ((a.flags & STOPPED) !== 0) return;
     if (abandon) {
       const error = new ShutdownError(`${a.childName} moved to another node; retry`);
@@ -1428,7 +1428,7 @@ export class ActorSystem implements LocalDelivery {
       this.#ghosts.set(a.t.key(a.id), { of: a, promise, resolve });
     }
     const t = a.t;
-    if (t.def.onPassivate !== undefined) {
+    if (t.def.onPassivate !== undefined && (a.flags & LOADING) === 0) {
       try {
         t.def.onPassivate(a);
       } catch (error) {

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Cluster, PARTITIONS, startCluster } from "./helpers/cluster.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
@@ -182,6 +183,47 @@ Deno.test({
 });
 
 Deno.test({
+  name: "cluster devices: a partition consumer deleted under the node is created again",
+  ...unsanitized,
+  async fn() {
+    const nc = await cluster.client();
+    try {
+      const p = partitionOf("vanish1", PARTITIONS);
+      const jsm = await jetstreamManager(nc);
+      const send = async (value: number) => {
+        nc.publish("iot.vanish1.telemetry", JSON.stringify({ readings: { level: value } }));
+        await nc.flush();
+      };
+      await send(1);
+      await waitFor(
+        "the first reading",
+        () => cluster.twin("vanish1") as Promise<Twin | null>,
+        (t) => t?.messageCount === 1,
+      );
+      // As after a nats-server crash that lost it: the durable consumer is gone.
+      await jsm.consumers.delete("FLOTILLA_INGEST", `ingest-p${p}`);
+      await send(2);
+      await send(3);
+      const twin = await waitFor(
+        "the readings after the consumer vanished",
+        () => cluster.twin("vanish1") as Promise<Twin | null>,
+        (t) => t?.messageCount === 3,
+        15_000,
+      );
+      assertEquals(twin!.reported!.level!.value, 3);
+      const info = await jsm.consumers.info("FLOTILLA_INGEST", `ingest-p${p}`);
+      assertEquals(info.num_ack_pending + info.num_pending, 0, "nothing left in the partition");
+      assert(
+        node.lines.some((l) => l.msg === "a partition consumer vanished; creating it again"),
+        "the node said what it did",
+      );
+    } finally {
+      await nc.close();
+    }
+  },
+});
+
+Deno.test({
   name: "cluster devices: desired-state changes and commands go out on cmd.<deviceId>",
   ...unsanitized,
   async fn() {
@@ -192,21 +234,21 @@ Deno.test({
         callback: (_error, msg) => void received.push(msg.json()),
       });
       await nc.flush();
-      const seen = await fetch(`${node.url}/api/devices/cmd1/telemetry`, {
+      const seen = await node.api(`/api/devices/cmd1/telemetry`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ readings: { speed: 1 } }),
       });
       assertEquals(seen.status, 202, await seen.text());
 
-      const desired = await fetch(`${node.url}/api/devices/cmd1/desired`, {
+      const desired = await node.api(`/api/devices/cmd1/desired`, {
         method: "PATCH",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ speed: 3, mode: "eco" }),
       });
       assertEquals(desired.status, 200, await desired.clone().text());
       const { version } = await desired.json();
-      const command = await fetch(`${node.url}/api/devices/cmd1/commands`, {
+      const command = await node.api(`/api/devices/cmd1/commands`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ name: "reboot", params: { delay: 5 } }),
@@ -333,7 +375,7 @@ Deno.test({
       const own: Record<string, unknown>[] = [];
       robot1.subscribe("cmd.robot1", { callback: (_e, msg) => void own.push(msg.json()) });
       await robot1.flush();
-      const res = await fetch(`${secure.nodes[0]!.url}/api/devices/robot1/commands`, {
+      const res = await secure.nodes[0]!.api(`/api/devices/robot1/commands`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ name: "stop" }),

@@ -13,7 +13,10 @@ async function expectCounts(cluster: Cluster, prefix: string, expected: number):
   const wrong: string[] = [];
   await Promise.all(Array.from({ length: DEVICES }, async (_, d) => {
     const twin = await cluster.twin(`${prefix}-${d}`, cluster.nodes[d % cluster.nodes.length]!);
-    if (twin?.messageCount !== expected) wrong.push(`${prefix}-${d}: ${twin?.messageCount}`);
+    if (twin?.messageCount !== expected) {
+      const reported = twin?.reported as Record<string, { value: number }> | undefined;
+      wrong.push(`${prefix}-${d}: ${twin?.messageCount} (last seq ${reported?.seq?.value})`);
+    }
   }));
   assertEquals(wrong, [], `every device counts ${expected}`);
 }

@@ -159,14 +159,12 @@ Deno.test("GET an unknown device is a 404 problem", async () => {
   await t.close();
 });
 
-Deno.test("unknown routes and methods are 404 problems", async () => {
+Deno.test("unknown routes are 404 problems, unknown methods of a known path 405 with Allow", async () => {
   const t = await testApp();
   await problemOf(await t.app.request("/api/nothing"), 404, "not_found");
-  await problemOf(
-    await t.app.request("/api/devices/x/telemetry", { method: "DELETE" }),
-    404,
-    "not_found",
-  );
+  const res = await t.app.request("/api/devices/x/telemetry", { method: "DELETE" });
+  assertEquals(res.headers.get("allow"), "POST");
+  await problemOf(res, 405, "method_not_allowed");
   await t.close();
 });
 

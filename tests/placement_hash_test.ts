@@ -25,3 +25,27 @@ Deno.test("ownerOf spreads partitions evenly and moves only the leaver's share",
   assertEquals(ownerOf(7, ["c", "a", "b"]), ownerOf(7, ["a", "b", "c"]));
   assertEquals(ownerOf(7, []), undefined);
 });
+
+Deno.test("fnv1a32 hashes the UTF-8 bytes, as TextEncoder would encode them", () => {
+  const reference = (text: string) => {
+    let hash = 0x811c9dc5;
+    for (const b of new TextEncoder().encode(text)) hash = Math.imul(hash ^ b, 0x01000193) >>> 0;
+    return hash >>> 0;
+  };
+  for (
+    const text of [
+      "",
+      "robot1",
+      "é",
+      "설비-1",
+      "😀x",
+      "a\u0000b",
+      "\uffff",
+      "\ud800",
+      "x\udc00y",
+      "\u07ff\u0800",
+    ]
+  ) {
+    assertEquals(fnv1a32(text), reference(text), JSON.stringify(text));
+  }
+});

@@ -1,10 +1,10 @@
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
-import { startNodeProcess } from "./helpers/process.ts";
+import { startNodeProcess, TEST_API_TOKEN } from "./helpers/process.ts";
 
 async function post(url: string, id: string, body: unknown): Promise<Response> {
   return await fetch(`${url}/api/devices/${id}/telemetry`, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${TEST_API_TOKEN}` },
     body: JSON.stringify(body),
   });
 }
@@ -89,4 +89,31 @@ Deno.test("a bad configuration stops the node with a message naming the variable
   const { code, stderr } = await command.output();
   assertEquals(code, 1);
   assertMatch(new TextDecoder().decode(stderr), /PORT=eighty must be a whole number/);
+});
+
+Deno.test("a node started without FLOTILLA_API_TOKEN makes one up, prints it, and requires it", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "flotilla-process-" });
+  try {
+    const node = await startNodeProcess({ FLOTILLA_DATA_DIR: dataDir, FLOTILLA_API_TOKEN: "" });
+    const body = JSON.stringify({ readings: { t: 1 } });
+    const headers = { "Content-Type": "application/json" };
+    const refused = await fetch(`${node.url}/api/devices/d1/telemetry`, {
+      method: "POST",
+      headers,
+      body,
+    });
+    assertEquals(refused.status, 401);
+    await refused.body?.cancel();
+    assertEquals(await node.stop("SIGTERM"), 0);
+    const printed = /this run's API token is\n {2}(\S+)\n/.exec(await node.stderr);
+    assert(printed !== null, "the generated token is printed on the console");
+    const token = printed[1]!;
+    assert(token.length >= 32, "and it is long");
+    assert(
+      node.lines.every((l) => !JSON.stringify(l).includes(token)),
+      "it never appears in the structured log",
+    );
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
 });

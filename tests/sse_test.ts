@@ -144,3 +144,34 @@ Deno.test("SSE drops a client that falls behind, without holding up the others",
   await fast.close();
   await t.close();
 });
+
+Deno.test("SSE gives a slow client the latest readings per device instead of every event", async () => {
+  const t = await testApp({ sseQueueLimit: 8 });
+  const slow = await connect(t, "?topics=telemetry");
+  const fast = await connect(t, "?topics=telemetry");
+  for (let i = 1; i <= 40; i++) {
+    assertEquals(
+      (await t.post("robot", { ts: i, readings: { coordX: i, coordY: -i } })).status,
+      202,
+    );
+    await fast.take(1); // the fast client keeps up
+  }
+  // The slow client was not dropped: it gets fewer events, the last with the newest readings.
+  const frames: string[] = [];
+  for (;;) {
+    const frame = (await slow.take(1))[0]!;
+    frames.push(frame);
+    if (idOf(frame) === "t-40") break;
+  }
+  assert(frames.length < 40, `coalesced: ${frames.length} frames for 40 events`);
+  assert(!frames.some((f) => f.startsWith("event: dropped")), "not dropped");
+  assertEquals(JSON.parse(/^data: (.*)$/m.exec(frames.at(-1)!)![1]!).readings, {
+    coordX: 40,
+    coordY: -40,
+  });
+  const metrics = await (await t.app.request("/metrics")).text();
+  assert(/flotilla_sse_coalesced_total [1-9]/.test(metrics), "coalescing is counted");
+  await slow.close();
+  await fast.close();
+  await t.close();
+});

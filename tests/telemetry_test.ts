@@ -43,7 +43,7 @@ Deno.test("parseTelemetry lists every problem with its path", () => {
   );
   assertEquals(
     error.issues.map((i) => i.path).sort(),
-    ["battery", "readings.bad name", "readings.temperature"],
+    ["battery", "readings.bad name", "readings.temperature", "ts"],
   );
 });
 

@@ -88,7 +88,9 @@ export const ALERT_EVENTS: readonly AlertEventName[] = [
 export const SOURCE = /^[A-Za-z][A-Za-z0-9_-]{0,63}\/[A-Za-z0-9_-]{1,128}$/;
 /** Alert types: a letter, then letters, digits, `_`, `-` or `.`, at most 64. */
 export const ALERT_TYPE = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
-const ALERT_ID = /^([A-Za-z][A-Za-z0-9_-]{0,63})\.([A-Za-z0-9_-]{1,128})\.([1-9][0-9]{0,14})$/;
+/** Alert ids: `<source type>.<source id>.<n>`, e.g. `device.robot-1.3`. */
+export const ALERT_ID =
+  /^([A-Za-z][A-Za-z0-9_-]{0,63})\.([A-Za-z0-9_-]{1,128})\.([1-9][0-9]{0,14})$/;
 /** Longest message kept. */
 export const MAX_MESSAGE = 1000;
 /** Largest `data` kept, as JSON text. */

@@ -230,7 +230,7 @@ function alertFor(ctx: ActorContext<DeviceState>, signals: Signal[]): void {
           source: src,
           type: "threshold_violation",
           severity: "high",
-          message: `${sig.sensor} ${sig.value} is outside ${rangeText(sig.range)}`,
+          message: `${sig.sensor} ${shown(sig.value)} is outside ${rangeText(sig.range)}`,
           data: {
             sensor: sig.sensor,
             value: sig.value,
@@ -250,7 +250,7 @@ function alertFor(ctx: ActorContext<DeviceState>, signals: Signal[]): void {
           source: src,
           type: "rapid_change",
           severity: "medium",
-          message: `${sig.sensor} is ${sig.trend.replace("_", " ")} (now ${sig.value})`,
+          message: `${sig.sensor} is ${sig.trend.replace("_", " ")} (now ${shown(sig.value)})`,
           data: { sensor: sig.sensor, trend: sig.trend, value: sig.value, ts: sig.ts },
           at: sig.ts,
         });
@@ -260,7 +260,7 @@ function alertFor(ctx: ActorContext<DeviceState>, signals: Signal[]): void {
           source: src,
           type: "pattern_anomaly",
           severity: sig.level === 2 ? "critical" : "high",
-          message: `${sig.sensor} ${sig.value} is unusual for its last 60 s ` +
+          message: `${sig.sensor} ${shown(sig.value)} is unusual for its last 60 s ` +
             `(anomaly score ${Math.round(sig.score * 100) / 100})`,
           data: { sensor: sig.sensor, value: sig.value, score: sig.score, z: sig.z, ts: sig.ts },
           at: sig.ts,
@@ -550,3 +550,10 @@ export function deviceActor(cfg: ResolvedDevicesConfig) {
  * registered instance may be configured differently; refs resolve the type by name).
  */
 export const device = deviceActor(resolveDevicesConfig());
+
+/** A reading for a message to people: at most 4 significant decimals (the data keeps it all). */
+function shown(value: number): string {
+  return String(
+    Number(value.toPrecision(Math.max(4, Math.ceil(Math.log10(Math.abs(value) + 1)) + 2))),
+  );
+}

@@ -61,7 +61,8 @@ export interface EdgeHeartbeat {
 
 const percent = z.number().min(0).max(100);
 
-const registration = z.strictObject({
+/** An edge node registration body (`PUT /api/edge-nodes/:id`). */
+export const EDGE_REGISTRATION_SCHEMA = z.strictObject({
   tier: z.enum(TIERS, { error: `must be one of ${TIERS.join(", ")}` }),
   location: coordinates,
   capabilities: z.array(
@@ -75,7 +76,8 @@ const registration = z.strictObject({
   heartbeatTimeout: durationMs(HEARTBEAT_BOUNDS.min, HEARTBEAT_BOUNDS.max).optional(),
 });
 
-const heartbeat = z.strictObject({
+/** A heartbeat body (`POST /api/edge-nodes/:id/heartbeat`). */
+export const EDGE_HEARTBEAT_SCHEMA = z.strictObject({
   cpu: percent,
   memory: percent,
   storage: percent,
@@ -84,12 +86,12 @@ const heartbeat = z.strictObject({
 
 /** Validates `{tier, location: {lat, lon}, capabilities, limits?, heartbeatTimeout?}`. @throws {ValidationError} */
 export function parseEdgeRegistration(body: unknown): EdgeRegistration {
-  return validate(registration, body, "the edge node registration") as EdgeRegistration;
+  return validate(EDGE_REGISTRATION_SCHEMA, body, "the edge node registration") as EdgeRegistration;
 }
 
 /** Validates `{cpu, memory, storage, load}`. @throws {ValidationError} */
 export function parseEdgeHeartbeat(body: unknown): EdgeHeartbeat {
-  return validate(heartbeat, body, "the heartbeat");
+  return validate(EDGE_HEARTBEAT_SCHEMA, body, "the heartbeat");
 }
 
 /** An edge node's state (plain JSON). */

@@ -31,9 +31,13 @@ export { device, type DeviceState, type DeviceSummary, type DeviceView } from ".
 export { RecordRejectedError } from "./errors.ts";
 export { DEVICE_HISTORY } from "./device_history.ts";
 export {
+  EDGE_HEARTBEAT_SCHEMA,
+  EDGE_REGISTRATION_SCHEMA,
   type EdgeConfig,
+  type EdgeHeartbeat,
   edgeNode,
   type EdgeNodeView,
+  type EdgeRegistration,
   type Limits,
   parseEdgeHeartbeat,
   parseEdgeRegistration,
@@ -46,9 +50,25 @@ export {
   merge as mergeHistory,
 } from "./history.ts";
 export { type CheckName, CHECKS, type QualityReport } from "./quality.ts";
-export { haversineKm, type NodeCandidate, parseRouteRequest, type RouteResult } from "./routing.ts";
+export {
+  haversineKm,
+  type NodeCandidate,
+  parseRouteRequest,
+  ROUTE_REQUEST_SCHEMA,
+  type RouteResult,
+} from "./routing.ts";
 export * from "./telemetry.ts";
-export { type DeviceLocation, parseCommand, parseDesiredPatch, parseRegistration } from "./twin.ts";
+export {
+  type Command,
+  COMMAND_SCHEMA,
+  DESIRED_PATCH_SCHEMA,
+  type DeviceLocation,
+  parseCommand,
+  parseDesiredPatch,
+  parseRegistration,
+  type Registration,
+  REGISTRATION_SCHEMA,
+} from "./twin.ts";
 export { COMMANDS_TOPIC } from "./commands.ts";
 export { PRESENCE_SHARD } from "./watchdog.ts";
 

@@ -76,14 +76,15 @@ export interface RouteResult {
 /** Capability names: letters, digits, `_`, `-`, `.` and `:`, 1–64. */
 export const CAPABILITY = /^[A-Za-z0-9_.:-]{1,64}$/;
 
-const route = z.strictObject({
+/** A routing request body (`POST /api/route`). */
+export const ROUTE_REQUEST_SCHEMA = z.strictObject({
   capability: z.string().regex(CAPABILITY, "capabilities hold letters, digits, _ - . : (1-64)"),
   location: coordinates,
 });
 
 /** Validates a routing request. @throws {ValidationError} */
 export function parseRouteRequest(body: unknown): RouteRequest {
-  return validate(route, body, "the routing request");
+  return validate(ROUTE_REQUEST_SCHEMA, body, "the routing request");
 }
 
 const RAD = Math.PI / 180;

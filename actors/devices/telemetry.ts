@@ -11,8 +11,27 @@ import { type FieldIssue, ValidationError } from "../../runtime/mod.ts";
 /** Device ids: letters, digits, `_` and `-`, 1–128 of them (they become NATS subject tokens). */
 export const DEVICE_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
-/** Sensor names: as device ids, at most 64 characters. */
-export const SENSOR_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/**
+ * Names every JavaScript object has (`constructor`, `toString`, `__proto__`, …). Device state
+ * keys plain objects by sensor name, so these are refused as sensor names.
+ */
+export const RESERVED_NAMES: readonly string[] = [
+  "__proto__",
+  "__defineGetter__",
+  "__defineSetter__",
+  "__lookupGetter__",
+  "__lookupSetter__",
+  "constructor",
+  "hasOwnProperty",
+  "isPrototypeOf",
+  "propertyIsEnumerable",
+  "toLocaleString",
+  "toString",
+  "valueOf",
+];
+
+/** Sensor names: as device ids, at most 64 characters, and none of {@link RESERVED_NAMES}. */
+export const SENSOR_NAME = new RegExp(`^(?!(?:${RESERVED_NAMES.join("|")})$)[A-Za-z0-9_-]{1,64}$`);
 
 /** Most readings one record may carry. */
 export const MAX_READINGS = 256;
@@ -54,20 +73,37 @@ export function emptyTwin(): DeviceTwin {
 const timestamp = z.union([
   z.number().int("must be whole epoch milliseconds").min(0).max(8.64e15),
   z.string().max(64),
-]);
+], { error: "must be epoch milliseconds or an ISO-8601 instant" }).transform((ts, ctx) => {
+  const ms = toEpochMillis(ts);
+  if (ms !== null) return ms;
+  ctx.addIssue({
+    code: "custom",
+    message: `${
+      JSON.stringify(ts)
+    } is not an ISO-8601 instant with an offset, e.g. 2026-05-01T02:00:00Z`,
+  });
+  return z.NEVER;
+}).describe("epoch milliseconds, or an ISO-8601 instant with an offset");
 
-const schema = z.strictObject({
+/**
+ * The telemetry body: what `POST /api/devices/:id/telemetry` and the NATS ingest validate with
+ * (and what the OpenAPI document shows). Its output has `ts` in epoch milliseconds.
+ */
+export const TELEMETRY_SCHEMA = z.strictObject({
   ts: timestamp.optional(),
   readings: z.record(
-    z.string().regex(SENSOR_NAME, "sensor names hold letters, digits, _ or - (1-64)"),
+    z.string().regex(
+      SENSOR_NAME,
+      "sensor names hold letters, digits, _ or - (1-64) and are no reserved name (constructor, …)",
+    ),
     z.number({ error: "must be a number" }),
   ).refine((r) => Object.keys(r).length > 0, "must hold at least one reading")
     .refine(
       (r) => Object.keys(r).length <= MAX_READINGS,
       `must hold at most ${MAX_READINGS} readings`,
-    ),
-  battery: z.number().min(0).max(100).optional(),
-  rssi: z.number().min(-200).max(50).optional(),
+    ).describe(`sensor name to value, 1-${MAX_READINGS} of them`),
+  battery: z.number().min(0).max(100).optional().describe("battery level, %"),
+  rssi: z.number().min(-200).max(50).optional().describe("signal strength, dBm"),
 });
 
 /** JSON schema-ish description of the body, for error messages and docs. */
@@ -86,7 +122,7 @@ export const TELEMETRY_SHAPE =
  * ```
  */
 export function parseTelemetry(body: unknown, receivedAt: number): TelemetryRecord {
-  const parsed = schema.safeParse(body);
+  const parsed = TELEMETRY_SCHEMA.safeParse(body);
   if (!parsed.success) {
     const issues: FieldIssue[] = parsed.error.issues.map((i) => ({
       path: i.path.map(String).join("."),
@@ -94,9 +130,17 @@ export function parseTelemetry(body: unknown, receivedAt: number): TelemetryReco
     }));
     throw new ValidationError(`telemetry must look like ${TELEMETRY_SHAPE}`, issues);
   }
-  const { ts, readings, battery, rssi } = parsed.data;
+  return telemetryRecord(parsed.data, receivedAt);
+}
+
+/** A record from a body that passed {@link TELEMETRY_SCHEMA}; `ts` defaults to `receivedAt`. */
+export function telemetryRecord(
+  body: z.output<typeof TELEMETRY_SCHEMA>,
+  receivedAt: number,
+): TelemetryRecord {
+  const { ts, readings, battery, rssi } = body;
   const record: { -readonly [K in keyof TelemetryRecord]: TelemetryRecord[K] } = {
-    ts: ts === undefined ? receivedAt : toEpochMillis(ts),
+    ts: ts ?? receivedAt,
     readings,
   };
   if (battery !== undefined) record.battery = battery;
@@ -104,17 +148,12 @@ export function parseTelemetry(body: unknown, receivedAt: number): TelemetryReco
   return record;
 }
 
-function toEpochMillis(ts: number | string): number {
+function toEpochMillis(ts: number | string): number | null {
   if (typeof ts === "number") return ts;
   try {
     return Temporal.Instant.from(ts).epochMilliseconds;
   } catch {
-    throw new ValidationError(`telemetry must look like ${TELEMETRY_SHAPE}`, [{
-      path: "ts",
-      message: `${
-        JSON.stringify(ts)
-      } is not an ISO-8601 instant with an offset, e.g. 2026-05-01T02:00:00Z`,
-    }]);
+    return null;
   }
 }
 

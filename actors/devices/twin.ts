@@ -32,8 +32,8 @@ export interface Command {
   readonly params?: { readonly [key: string]: unknown };
 }
 
-/** Device types, like sensor names: letters, digits, `_` and `-`, 1–64. */
-export const TYPE_NAME = SENSOR_NAME;
+/** Device types and command names: letters, digits, `_` and `-`, 1–64. */
+export const TYPE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Most sensors a registration may list, and most desired keys. */
 export const MAX_KEYS = 64;
@@ -43,7 +43,7 @@ export const HEARTBEAT_BOUNDS = { min: 1000, max: 30 * 86_400_000 } as const;
 
 const sensorName = z.string().regex(
   SENSOR_NAME,
-  "sensor names hold letters, digits, _ or - (1-64)",
+  "sensor names hold letters, digits, _ or - (1-64) and are no reserved name (constructor, …)",
 );
 
 /** Coordinates: latitude and longitude in degrees. */
@@ -79,7 +79,8 @@ export const durationMs = (min: number, max: number) =>
     return ms;
   });
 
-const registration = z.strictObject({
+/** A registration body (`PUT /api/devices/:id`); `heartbeatTimeout` comes out in ms. */
+export const REGISTRATION_SCHEMA = z.strictObject({
   type: z.string().regex(TYPE_NAME, "device types hold letters, digits, _ or - (1-64)"),
   location: z.union([z.string().min(1).max(256), coordinates]).optional(),
   sensors: z.array(sensorName).max(MAX_KEYS)
@@ -89,15 +90,20 @@ const registration = z.strictObject({
   heartbeatTimeout: durationMs(HEARTBEAT_BOUNDS.min, HEARTBEAT_BOUNDS.max).optional(),
 });
 
-const desiredPatch = z.record(
-  z.string().regex(SENSOR_NAME, "keys hold letters, digits, _ or - (1-64)"),
+/** A desired-state patch body (`PATCH /api/devices/:id/desired`): a JSON merge patch. */
+export const DESIRED_PATCH_SCHEMA = z.record(
+  z.string().regex(
+    SENSOR_NAME,
+    "keys hold letters, digits, _ or - (1-64) and are no reserved name (constructor, …)",
+  ),
   z.union([z.number(), z.string().max(256), z.boolean(), z.null()], {
     error: "must be a number, a string (at most 256 characters), a boolean, or null to remove",
   }),
 ).refine((p) => Object.keys(p).length > 0, "must set at least one key")
   .refine((p) => Object.keys(p).length <= MAX_KEYS, `must set at most ${MAX_KEYS} keys`);
 
-const command = z.strictObject({
+/** A command body (`POST /api/devices/:id/commands`). */
+export const COMMAND_SCHEMA = z.strictObject({
   name: z.string().regex(TYPE_NAME, "command names hold letters, digits, _ or - (1-64)"),
   params: z.record(z.string().max(64), z.unknown()).optional(),
 });
@@ -118,7 +124,7 @@ export function validate<T>(schema: z.ZodType<T>, body: unknown, what: string): 
  * @throws {ValidationError}
  */
 export function parseRegistration(body: unknown): Registration {
-  return validate(registration, body, "the registration") as Registration;
+  return validate(REGISTRATION_SCHEMA, body, "the registration") as Registration;
 }
 
 /**
@@ -126,12 +132,12 @@ export function parseRegistration(body: unknown): Registration {
  * @throws {ValidationError}
  */
 export function parseDesiredPatch(body: unknown): Record<string, DesiredValue | null> {
-  return validate(desiredPatch, body, "the desired state patch");
+  return validate(DESIRED_PATCH_SCHEMA, body, "the desired state patch");
 }
 
 /** Validates a command body `{name, params?}`. @throws {ValidationError} */
 export function parseCommand(body: unknown): Command {
-  const parsed = validate(command, body, "the command");
+  const parsed = validate(COMMAND_SCHEMA, body, "the command");
   return parsed.params === undefined
     ? { name: parsed.name }
     : { name: parsed.name, params: parsed.params };

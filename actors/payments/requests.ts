@@ -75,9 +75,21 @@ function expected(message: string) {
   };
 }
 
-const settingsSchema = z.strictObject({
-  timezone: z.string(expected("must be an IANA time zone such as Asia/Seoul")).min(1).max(64),
-  online: z.boolean(expected("must be true or false")),
+/** A terminal's settings body (`PUT /api/terminals/:id`); the time zone comes out canonical. */
+export const SETTINGS_SCHEMA = z.strictObject({
+  timezone: z.string(expected("must be an IANA time zone such as Asia/Seoul")).min(1).max(64)
+    .transform((raw, ctx) => {
+      const zone = canonicalTimeZone(raw);
+      if (zone !== null) return zone;
+      ctx.addIssue({
+        code: "custom",
+        message: `${show(raw)} is not a time zone; use an IANA name such as Asia/Seoul`,
+      });
+      return z.NEVER;
+    }).describe("IANA time zone, e.g. Asia/Seoul"),
+  online: z.boolean(expected("must be true or false")).describe(
+    "going online flushes the offline queue",
+  ),
 });
 
 /**
@@ -86,19 +98,49 @@ const settingsSchema = z.strictObject({
  */
 export function parseTerminalSettings(body: unknown): TerminalSettings {
   const shape = '{"timezone": "<IANA zone, e.g. Asia/Seoul>", "online": true | false}';
-  const raw = field(body, "timezone");
-  const timezone = typeof raw === "string" ? canonicalTimeZone(raw) : null;
-  const extra: FieldIssue[] = typeof raw === "string" && raw.length <= 64 && timezone === null
-    ? [{
-      path: "timezone",
-      message: `${show(raw)} is not a time zone; use an IANA name such as Asia/Seoul`,
-    }]
-    : [];
-  const data = check(settingsSchema, body, `terminal settings must look like ${shape}`, extra);
-  return { timezone: timezone!, online: data.online };
+  return check(SETTINGS_SCHEMA, body, `terminal settings must look like ${shape}`);
 }
 
 const CARDS_SHAPE = '{"cards": {"<cardToken>": "valid" | "blocked" | "expired", ...}}';
+
+/**
+ * A card cache update body (`PUT /api/terminals/:id/cards`), out as a list of entries. Problems
+ * with an entry are reported by its position (`cards[3]`), never by the token itself.
+ */
+export const CARDS_SCHEMA = z.strictObject({
+  cards: z.record(z.string(), z.unknown(), {
+    error: "must be an object of card token to status",
+  }).meta({
+    description: `card token to status, at most ${MAX_CARDS}; replaces the whole cache`,
+    propertyNames: { type: "string", minLength: 1, maxLength: MAX_CARD_TOKEN },
+    additionalProperties: { type: "string", enum: [...CARD_STATUSES] },
+    maxProperties: MAX_CARDS,
+  }),
+}).superRefine(({ cards }, ctx) => {
+  const entries = Object.entries(cards);
+  if (entries.length > MAX_CARDS) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["cards"],
+      message: `must hold at most ${MAX_CARDS} cards`,
+    });
+  }
+  entries.forEach(([token, status], i) => {
+    const problem = tokenProblem(token);
+    if (problem !== null) {
+      ctx.addIssue({ code: "custom", path: [`cards[${i}]`], message: `card token ${problem}` });
+    }
+    if (!(CARD_STATUSES as readonly unknown[]).includes(status)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [`cards[${i}]`],
+        message: 'status must be "valid", "blocked" or "expired"',
+      });
+    }
+  });
+}).transform(({ cards }): CardEntry[] =>
+  Object.entries(cards).map(([token, status]) => ({ token, status: status as CardStatus }))
+);
 
 /**
  * Validates `{cards: {<token>: status}}`. Problems with an entry are reported by its position
@@ -106,50 +148,21 @@ const CARDS_SHAPE = '{"cards": {"<cardToken>": "valid" | "blocked" | "expired", 
  * @throws {ValidationError} listing every problem
  */
 export function parseCardList(body: unknown): CardEntry[] {
-  const fail = (issues: FieldIssue[]) => {
-    throw new ValidationError(`a card cache update must look like ${CARDS_SHAPE}`, issues);
-  };
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    return fail([{ path: "", message: "must be a JSON object" }]);
-  }
-  const extra = Object.keys(body).filter((k) => k !== "cards");
-  const cards = (body as Record<string, unknown>).cards;
-  const issues: FieldIssue[] = extra.map((k) => ({
-    path: k,
-    message: "unknown field",
-  }));
-  if (typeof cards !== "object" || cards === null || Array.isArray(cards)) {
-    issues.push({ path: "cards", message: "must be an object of card token to status" });
-    return fail(issues);
-  }
-  const entries = Object.entries(cards);
-  if (entries.length > MAX_CARDS) {
-    issues.push({ path: "cards", message: `must hold at most ${MAX_CARDS} cards` });
-  }
-  const out: CardEntry[] = [];
-  entries.forEach(([token, status], i) => {
-    const problem = tokenProblem(token);
-    if (problem !== null) issues.push({ path: `cards[${i}]`, message: `card token ${problem}` });
-    if (!(CARD_STATUSES as readonly unknown[]).includes(status)) {
-      issues.push({
-        path: `cards[${i}]`,
-        message: 'status must be "valid", "blocked" or "expired"',
-      });
-    }
-    out.push({ token, status: status as CardStatus });
-  });
-  if (issues.length > 0) fail(issues);
-  return out;
+  return check(CARDS_SCHEMA, body, `a card cache update must look like ${CARDS_SHAPE}`);
 }
 
 const PAYMENT_SHAPE =
   '{"transactionId": "<id>", "amount": <KRW, whole>, "currency": "KRW", "cardToken": "<token>", "ts"?: epoch-ms | ISO-8601}';
 
-const paymentSchema = z.strictObject({
+/**
+ * A payment body (`POST /api/terminals/:id/payments`); `ts` comes out in epoch milliseconds.
+ * Whether `ts` lies close enough to the receive time is {@link paymentRequest}'s check.
+ */
+export const PAYMENT_SCHEMA = z.strictObject({
   transactionId: z.string(expected("must be a string")).regex(
     ID,
     "transaction ids hold 1-128 letters, digits, _ or -",
-  ),
+  ).describe("makes the payment idempotent: a retry gets the first result"),
   amount: z.number(expected("must be a number (KRW)"))
     .int("must be a whole number of won: KRW has no minor unit")
     .min(1, "must be at least 1 KRW")
@@ -157,14 +170,28 @@ const paymentSchema = z.strictObject({
   currency: z.string(expected("must be a currency code such as KRW")).refine(
     (c) => (CURRENCIES as readonly string[]).includes(c),
     { error: (i) => `unsupported currency ${show(i.input)}: only KRW is accepted` },
-  ),
+  ).meta({ enum: [...CURRENCIES] }),
   cardToken: z.string(expected("must be a string")).refine((t) => tokenProblem(t) === null, {
     error: (i) => `card token ${tokenProblem(String(i.input))}`,
+  }).meta({
+    description: "hashed at the edge; never stored or echoed",
+    minLength: 1,
+    maxLength: MAX_CARD_TOKEN,
   }),
   ts: z.union([
     z.number().int("must be whole epoch milliseconds").min(0).max(8.64e15),
     z.string().max(64),
-  ], { error: "must be epoch milliseconds or an ISO-8601 instant" }).optional(),
+  ], { error: "must be epoch milliseconds or an ISO-8601 instant" }).transform((raw, ctx) => {
+    const ms = toEpochMillis(raw);
+    if (ms !== null) return ms;
+    ctx.addIssue({
+      code: "custom",
+      message: `${show(raw)} is not an ISO-8601 instant with an offset, e.g. 2026-05-01T02:00:00Z`,
+    });
+    return z.NEVER;
+  }).optional().describe(
+    "transaction time: epoch ms or ISO-8601; within 7 days before and 5 minutes after now",
+  ),
 });
 
 /**
@@ -175,33 +202,35 @@ const paymentSchema = z.strictObject({
  * @throws {ValidationError} listing every problem
  */
 export function parsePaymentRequest(body: unknown, receivedAt: number): PaymentRequest {
-  const raw = field(body, "ts");
-  let ts = receivedAt;
-  const extra: FieldIssue[] = [];
-  if (typeof raw === "string" || typeof raw === "number") {
-    const parsed = toEpochMillis(raw);
-    if (parsed === null) {
-      extra.push({
-        path: "ts",
-        message: `${
-          show(raw)
-        } is not an ISO-8601 instant with an offset, e.g. 2026-05-01T02:00:00Z`,
-      });
-    } else if (parsed > receivedAt + MAX_FUTURE_MS || parsed < receivedAt - MAX_AGE_MS) {
-      extra.push({
-        path: "ts",
-        message: `must lie within 7 days before and 5 minutes after the server's time (${
-          new Date(receivedAt).toISOString()
-        })`,
-      });
-    } else ts = parsed;
+  return paymentRequest(
+    check(PAYMENT_SCHEMA, body, `a payment must look like ${PAYMENT_SHAPE}`),
+    receivedAt,
+  );
+}
+
+/**
+ * A payment from a body that passed {@link PAYMENT_SCHEMA}: `ts` defaults to `receivedAt` and
+ * must lie within {@link MAX_AGE_MS} before and {@link MAX_FUTURE_MS} after it.
+ * @throws {ValidationError} at `ts` otherwise
+ */
+export function paymentRequest(
+  body: z.output<typeof PAYMENT_SCHEMA>,
+  receivedAt: number,
+): PaymentRequest {
+  const ts = body.ts ?? receivedAt;
+  if (ts > receivedAt + MAX_FUTURE_MS || ts < receivedAt - MAX_AGE_MS) {
+    throw new ValidationError(`a payment must look like ${PAYMENT_SHAPE}`, [{
+      path: "ts",
+      message: `must lie within 7 days before and 5 minutes after the server's time (${
+        new Date(receivedAt).toISOString()
+      })`,
+    }]);
   }
-  const data = check(paymentSchema, body, `a payment must look like ${PAYMENT_SHAPE}`, extra);
   return {
-    transactionId: data.transactionId,
-    amount: data.amount,
-    currency: data.currency as Currency,
-    cardToken: data.cardToken,
+    transactionId: body.transactionId,
+    amount: body.amount,
+    currency: body.currency as Currency,
+    cardToken: body.cardToken,
     ts,
   };
 }
@@ -223,29 +252,15 @@ function toEpochMillis(ts: number | string): number | null {
   }
 }
 
-/** Parses by `schema`; throws with its issues and the `extra` ones found by hand, if any. */
-function check<T>(
-  schema: z.ZodType<T>,
-  body: unknown,
-  message: string,
-  extra: readonly FieldIssue[] = [],
-): T {
+/** Parses by `schema`; throws with every issue. */
+function check<S extends z.ZodType>(schema: S, body: unknown, message: string): z.output<S> {
   const parsed = schema.safeParse(body);
-  const issues: FieldIssue[] = parsed.success ? [] : parsed.error.issues.map((i) => ({
+  if (parsed.success) return parsed.data;
+  const issues: FieldIssue[] = parsed.error.issues.map((i) => ({
     path: i.path.map(String).join("."),
     message: i.message,
   }));
-  issues.push(...extra);
-  if (issues.length > 0 || !parsed.success) throw new ValidationError(message, issues);
-  return parsed.data;
-}
-
-/** A field of a parsed JSON object, or `undefined`. */
-function field(body: unknown, name: string): unknown {
-  return typeof body === "object" && body !== null && !Array.isArray(body) &&
-      Object.hasOwn(body, name)
-    ? (body as Record<string, unknown>)[name]
-    : undefined;
+  throw new ValidationError(message, issues);
 }
 
 function show(value: unknown): string {

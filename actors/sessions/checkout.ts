@@ -48,16 +48,26 @@ export const CHECKOUT_SHAPE =
 /** Lines a checkout body may hold at most (the configured `maxItems` may be lower). */
 export const MAX_LINES = 1000;
 
-/** Validates a checkout body. @throws {ValidationError} listing every problem */
-export function parseCheckout(body: unknown, maxItems = MAX_LINES): CheckoutRequest {
-  const schema = z.strictObject({
-    checkoutId: z.string().regex(ENTITY_ID, "1-128 letters, digits, _ or -").optional(),
+/** A checkout body (`POST /api/sessions/:id/checkout`) of at most `maxItems` lines. */
+export function checkoutSchema(maxItems: number = MAX_LINES) {
+  return z.strictObject({
+    checkoutId: z.string().regex(ENTITY_ID, "1-128 letters, digits, _ or -").optional().describe(
+      "makes the checkout idempotent: a retry gets the first result",
+    ),
     items: z.array(z.strictObject({
       sku: z.string().regex(ENTITY_ID, "skus hold 1-128 letters, digits, _ or -"),
-      price: z.number().min(0).max(1e12),
+      price: z.number().min(0).max(1e12).describe("unit price"),
       quantity: z.number().int("a whole number").min(1).max(1_000_000),
     })).min(1, "a checkout needs at least one item").max(maxItems, `at most ${maxItems} items`),
   });
+}
+
+/** A checkout body of at most {@link MAX_LINES} lines. */
+export const CHECKOUT_SCHEMA = checkoutSchema();
+
+/** Validates a checkout body. @throws {ValidationError} listing every problem */
+export function parseCheckout(body: unknown, maxItems = MAX_LINES): CheckoutRequest {
+  const schema = maxItems === MAX_LINES ? CHECKOUT_SCHEMA : checkoutSchema(maxItems);
   return parseWith(schema, body, CHECKOUT_SHAPE);
 }
 

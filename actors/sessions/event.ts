@@ -31,25 +31,55 @@ export const EVENT_SHAPE =
 const timestamp = z.union([
   z.number().int("must be whole epoch milliseconds").min(0).max(8.64e15),
   z.string().max(64),
-]);
+], { error: "must be epoch milliseconds or an ISO-8601 instant" }).transform((ts, ctx) => {
+  try {
+    return toEpochMillis(ts);
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    ctx.addIssue({ code: "custom", message: error.issues[0]?.message ?? error.message });
+    return z.NEVER;
+  }
+}).describe("event time: epoch ms or ISO-8601; the receive time when absent");
 const latitude = z.number().min(-90).max(90);
 const longitude = z.number().min(-180).max(180);
 
-const schema = z.strictObject({
+/** What the session rules read of `properties`; anything else there is accepted and ignored. */
+const properties = z.looseObject({
+  amount: z.number().min(0).max(1e15).optional().describe("transactions: the amount"),
+  page: z.string().min(1).max(512).optional().describe("page views: the page"),
+  location: z.strictObject({ lat: latitude, lon: longitude }).optional().describe(
+    "logins: where from",
+  ),
+  latitude: latitude.optional(),
+  longitude: longitude.optional(),
+});
+
+/**
+ * A customer event body (`POST /api/sessions/:id/events`); `ts` comes out in epoch
+ * milliseconds. A transaction needs `properties.amount`; latitude and longitude come together.
+ */
+export const EVENT_SCHEMA = z.strictObject({
   type: z.string().regex(
     /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/,
     "a letter, then letters, digits, _ . or - (1-64)",
-  ),
+  ).describe("login, page_view, api_call, transaction, logout, or any other name"),
   ts: timestamp.optional(),
-  properties: z.record(z.string(), z.unknown()).optional(),
-});
-
-const props = z.object({
-  amount: z.number().min(0).max(1e15).optional(),
-  page: z.string().min(1).max(512).optional(),
-  location: z.strictObject({ lat: latitude, lon: longitude }).optional(),
-  latitude: latitude.optional(),
-  longitude: longitude.optional(),
+  properties: properties.optional(),
+}).superRefine(({ type, properties: p = {} }, ctx) => {
+  if (type === "transaction" && p.amount === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["properties", "amount"],
+      message: "a transaction needs an amount (a number ≥ 0)",
+    });
+  }
+  if ((p.latitude === undefined) !== (p.longitude === undefined)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["properties", p.latitude === undefined ? "latitude" : "longitude"],
+      message: "latitude and longitude come together",
+    });
+  }
 });
 
 /**
@@ -59,35 +89,22 @@ const props = z.object({
  * @throws {ValidationError} listing every problem
  */
 export function parseEvent(body: unknown, receivedAt: number): CustomerEvent {
-  const { type, ts, properties = {} } = parseWith(schema, body, EVENT_SHAPE);
-  const p = props.safeParse(properties);
-  if (!p.success) {
-    throw new ValidationError(
-      `the body must look like ${EVENT_SHAPE}`,
-      p.error.issues.map((i) => ({
-        path: ["properties", ...i.path.map(String)].join("."),
-        message: i.message,
-      })),
-    );
-  }
-  const { amount, page, location, latitude, longitude } = p.data;
-  const time = ts === undefined ? receivedAt : toEpochMillis(ts);
-  if (type === "transaction" && amount === undefined) {
-    throw new ValidationError(`the body must look like ${EVENT_SHAPE}`, [{
-      path: "properties.amount",
-      message: "a transaction needs an amount (a number ≥ 0)",
-    }]);
-  }
-  if ((latitude === undefined) !== (longitude === undefined)) {
-    throw new ValidationError(`the body must look like ${EVENT_SHAPE}`, [{
-      path: latitude === undefined ? "properties.latitude" : "properties.longitude",
-      message: "latitude and longitude come together",
-    }]);
-  }
-  const event: { -readonly [K in keyof CustomerEvent]: CustomerEvent[K] } = { type, ts: time };
-  if (amount !== undefined) event.amount = amount;
-  if (page !== undefined) event.page = page;
-  const lat = location?.lat ?? latitude, lon = location?.lon ?? longitude;
+  return customerEvent(parseWith(EVENT_SCHEMA, body, EVENT_SHAPE), receivedAt);
+}
+
+/** The event a customer actor keeps, from a body that passed {@link EVENT_SCHEMA}. */
+export function customerEvent(
+  body: z.output<typeof EVENT_SCHEMA>,
+  receivedAt: number,
+): CustomerEvent {
+  const { type, ts, properties: p = {} } = body;
+  const event: { -readonly [K in keyof CustomerEvent]: CustomerEvent[K] } = {
+    type,
+    ts: ts ?? receivedAt,
+  };
+  if (p.amount !== undefined) event.amount = p.amount;
+  if (p.page !== undefined) event.page = p.page;
+  const lat = p.location?.lat ?? p.latitude, lon = p.location?.lon ?? p.longitude;
   if (lat !== undefined && lon !== undefined) {
     event.lat = lat;
     event.lon = lon;

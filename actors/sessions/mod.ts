@@ -20,9 +20,17 @@ export type {
   SessionsConfig,
 } from "./config.ts";
 export { DEFAULT_SESSIONS, resolveSessionsConfig } from "./config.ts";
-export { checkSkew, type CustomerEvent, EVENT_SHAPE, parseEvent } from "./event.ts";
-export { type CustomerProfile, parseProfile, PROFILE_SHAPE } from "./profile.ts";
 export {
+  checkSkew,
+  type CustomerEvent,
+  customerEvent,
+  EVENT_SCHEMA,
+  EVENT_SHAPE,
+  parseEvent,
+} from "./event.ts";
+export { type CustomerProfile, parseProfile, PROFILE_SCHEMA, PROFILE_SHAPE } from "./profile.ts";
+export {
+  CHECKOUT_SCHEMA,
   CHECKOUT_SHAPE,
   type CheckoutItem,
   type CheckoutRequest,

@@ -24,7 +24,8 @@ export interface CustomerProfile {
 export const PROFILE_SHAPE =
   '{"creditLimit": number >= 0, "riskScore": 0..1, "creditScore": 0..1, "timezone"?: IANA zone}';
 
-const schema = z.strictObject({
+/** A customer profile body (`PUT /api/customers/:id`). */
+export const PROFILE_SCHEMA = z.strictObject({
   creditLimit: z.number().min(0).max(1e15),
   riskScore: z.number().min(0).max(1),
   creditScore: z.number().min(0).max(1),
@@ -34,5 +35,5 @@ const schema = z.strictObject({
 
 /** Validates a profile body. @throws {ValidationError} listing every problem */
 export function parseProfile(body: unknown): CustomerProfile {
-  return parseWith(schema, body, PROFILE_SHAPE);
+  return parseWith(PROFILE_SCHEMA, body, PROFILE_SHAPE);
 }

@@ -5,14 +5,42 @@
  * @module
  */
 
-const encoder = new TextEncoder();
-
-/** 32-bit FNV-1a of the UTF-8 bytes of `text` — the hash nats-server's `partition()` mapping uses. */
+/**
+ * 32-bit FNV-1a of the UTF-8 bytes of `text` — the hash nats-server's `partition()` mapping
+ * uses. Encodes UTF-8 on the fly: it runs for every message, and an encoder call costs more than
+ * the hash.
+ */
 export function fnv1a32(text: string): number {
   let hash = 0x811c9dc5;
-  for (const byte of encoder.encode(text)) {
-    hash ^= byte;
+  const byte = (b: number) => {
+    hash ^= b;
     hash = Math.imul(hash, 0x01000193) >>> 0;
+  };
+  for (let i = 0; i < text.length; i++) {
+    let c = text.charCodeAt(i);
+    if (c < 0x80) {
+      byte(c);
+      continue;
+    }
+    if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d < 0xe000) {
+        c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        i++;
+      }
+    }
+    if (c >= 0xd800 && c < 0xe000) c = 0xfffd; // a lone surrogate encodes as U+FFFD
+    if (c < 0x800) {
+      byte(0xc0 | (c >> 6));
+    } else if (c < 0x10000) {
+      byte(0xe0 | (c >> 12));
+      byte(0x80 | ((c >> 6) & 0x3f));
+    } else {
+      byte(0xf0 | (c >> 18));
+      byte(0x80 | ((c >> 12) & 0x3f));
+      byte(0x80 | ((c >> 6) & 0x3f));
+    }
+    byte(0x80 | (c & 0x3f));
   }
   return hash >>> 0;
 }

@@ -8,6 +8,10 @@
  * owner had applied but not acknowledged come again; actors recognise them by their stream
  * sequence and acknowledge them without applying them twice.
  *
+ * A consumer that disappears while its partition is still owned here (a nats-server that lost
+ * it in a crash, an operator deleting it) is created again from the first message this node
+ * has not finished — never left to wait silently for a consumer that does not exist.
+ *
  * @module
  */
 import {
@@ -35,9 +39,17 @@ export interface PartitionConsumerOptions {
   /** Messages delivered and not yet acknowledged, at most: backpressure up to the stream. */
   readonly maxAckPending: number;
   readonly logger: Logger;
-  /** Handles a message; must eventually ack it (or leave it for redelivery). */
-  handle(msg: JsMsg, done: () => void): void;
+  /**
+   * Handles a message; must eventually ack it and call `done()`, or leave it for redelivery
+   * and call `done(false)`.
+   */
+  handle(msg: JsMsg, done: (acked?: boolean) => void): void;
+  /** Whether the partition is still this node's: only then is a vanished consumer recreated. */
+  owned(): boolean;
 }
+
+/** Pause before recreating a vanished consumer, so a flapping server is not hammered. */
+const RECREATE_DELAY_MS = 250;
 
 /** Consumes one partition of one stream. */
 export class PartitionConsumer {
@@ -46,6 +58,11 @@ export class PartitionConsumer {
   #inFlight = 0;
   #drained: (() => void) | null = null;
   #stopped = false;
+  /** Sequences handed out and not acknowledged (finished or not). */
+  #open = new Set<number>();
+  /** Highest sequence handed out. */
+  #delivered = 0;
+  #recreating = false;
 
   constructor(options: PartitionConsumerOptions) {
     this.#o = options;
@@ -57,9 +74,21 @@ export class PartitionConsumer {
   }
 
   /** (Re)creates the durable consumer at the first unacknowledged message and starts consuming. */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    return this.#create(undefined);
+  }
+
+  /** Where this node would go on from: its first unacknowledged message, or the next one. */
+  get resumeSeq(): number | undefined {
+    if (this.#delivered === 0) return undefined;
+    let first = this.#delivered + 1;
+    for (const seq of this.#open) if (seq < first) first = seq;
+    return first;
+  }
+
+  async #create(resumeAt: number | undefined): Promise<void> {
     const { jsm, js, stream, durable } = this.#o;
-    let startSeq: number | undefined;
+    let startSeq: number | undefined = resumeAt;
     try {
       const previous = await jsm.consumers.info(stream, durable);
       startSeq = previous.ack_floor.stream_seq + 1;
@@ -95,7 +124,8 @@ export class PartitionConsumer {
       max_messages: Math.min(500, this.#o.maxAckPending),
       callback: (msg) => this.#receive(msg),
     });
-    this.#messages.closed().then((error) => {
+    const messages = this.#messages;
+    messages.closed().then((error) => {
       if (error && !this.#stopped) {
         this.#o.logger.error("partition consumer stopped", {
           stream,
@@ -104,6 +134,42 @@ export class PartitionConsumer {
         });
       }
     });
+    this.#watch(messages);
+  }
+
+  /** Recreates the consumer when the server says it is gone and the partition is still ours. */
+  async #watch(messages: ConsumerMessages): Promise<void> {
+    for await (const status of messages.status()) {
+      if (this.#stopped || this.#messages !== messages) return;
+      if (status.type !== "consumer_not_found" && status.type !== "consumer_deleted") continue;
+      if (!this.#o.owned() || this.#recreating) continue;
+      this.#recreating = true;
+      try {
+        await messages.close().catch(() => {});
+        const resumeAt = this.resumeSeq;
+        this.#o.logger.warn("a partition consumer vanished; creating it again", {
+          stream: this.#o.stream,
+          partition: this.#o.partition,
+          from: resumeAt ?? "the start",
+        });
+        for (;;) {
+          await new Promise((r) => setTimeout(r, RECREATE_DELAY_MS));
+          if (this.#stopped || !this.#o.owned()) return;
+          try {
+            await this.#create(resumeAt);
+            return;
+          } catch (error) {
+            this.#o.logger.warn("recreating a partition consumer failed; trying again", {
+              stream: this.#o.stream,
+              partition: this.#o.partition,
+              error: describeError(error),
+            });
+          }
+        }
+      } finally {
+        this.#recreating = false;
+      }
+    }
   }
 
   /**
@@ -124,8 +190,12 @@ export class PartitionConsumer {
 
   #receive(msg: JsMsg): void {
     if (this.#stopped) return; // left for the next owner
+    const seq = msg.seq;
     this.#inFlight++;
-    this.#o.handle(msg, () => {
+    this.#open.add(seq);
+    if (seq > this.#delivered) this.#delivered = seq;
+    this.#o.handle(msg, (acked = true) => {
+      if (acked) this.#open.delete(seq);
       this.#inFlight--;
       if (this.#inFlight === 0 && this.#drained !== null) this.#drained();
     });

@@ -33,6 +33,14 @@ export interface PlacementOptions {
   readonly replicas?: number;
   readonly logger: Logger;
   readonly metrics: MetricsRegistry;
+  /**
+   * Told of every change of a partition's state here: 0 not owned, 1 acquiring, 2 active,
+   * 3 handing over; `renewedAt` is when its last successful renewal was sent (epoch ms, high
+   * resolution). Lets another thread answer `owns()` (see lease_keeper.ts).
+   */
+  onState?(partition: number, state: PartitionState, renewedAt: number): void;
+  /** Told of each metric change, for a registry in another thread. */
+  onMetric?(event: PlacementMetric): void;
   /** Start hosting `partition`; `token` is its fencing token (the lease revision). */
   acquire(partition: number, token: number): Promise<void>;
   /**
@@ -41,6 +49,21 @@ export interface PlacementOptions {
    */
   release(partition: number, graceful: boolean): Promise<void>;
 }
+
+/** A partition's state on this node: 0 not owned, 1 acquiring, 2 active, 3 handing over. */
+export type PartitionState = 0 | 1 | 2 | 3;
+
+/** A metric change of the placement. */
+export type PlacementMetric =
+  | { readonly kind: "owned"; readonly value: number }
+  | { readonly kind: "change"; readonly change: string }
+  | { readonly kind: "failover"; readonly seconds: number };
+
+const STATE: Readonly<Record<Owned["state"], PartitionState>> = {
+  acquiring: 1,
+  active: 2,
+  releasing: 3,
+};
 
 interface Seen {
   readonly node: string;
@@ -185,9 +208,7 @@ export class Placement {
   }
 
   #fenceMs(): number {
-    // Stop before any other node may consider the lease expired (it waits the full leaseMs
-    // from the last change it saw, which is no earlier than our renewal was sent).
-    return this.leaseMs - Math.min(500, this.leaseMs / 4);
+    return fenceMs(this.leaseMs);
   }
 
   async #watch(kv: KV, onEntry: (e: KvWatchEntry) => void): Promise<void> {
@@ -260,7 +281,9 @@ export class Placement {
     } catch (error) {
       this.#o.logger.warn("placement round failed", { error: describeError(error) });
     } finally {
-      this.#ownedGauge.set(this.owned().length);
+      const owned = this.owned().length;
+      this.#ownedGauge.set(owned);
+      this.#o.onMetric?.({ kind: "owned", value: owned });
       this.#ticking = false;
     }
   }
@@ -276,6 +299,7 @@ export class Placement {
           this.#fenceMs(),
         );
         owned.renewedAt = sent;
+        this.#state(p, owned);
         const took = now() - sent;
         if (took > this.leaseMs / 4) {
           this.#o.logger.warn("lease renewal was slow", { partition: p, tookMs: Math.round(took) });
@@ -298,7 +322,8 @@ export class Placement {
 
   #lose(p: number, why: string): void {
     if (!this.#owned.delete(p)) return;
-    this.#changes.labels("lost").inc();
+    this.#state(p, null);
+    this.#count("lost");
     this.#o.logger.warn("partition lost", { partition: p, why });
     this.#o.release(p, false).catch((error) =>
       this.#o.logger.error("stopping a lost partition failed", {
@@ -336,6 +361,7 @@ export class Placement {
   #take(p: number, revision: number, from: Seen | null): void {
     const owned: Owned = { revision, renewedAt: now(), token: 0, state: "acquiring" };
     this.#owned.set(p, owned);
+    this.#state(p, owned);
     const started = now();
     const write = revision === 0
       ? this.#leasesKv.create(`p.${p}`, this.#leaseValue())
@@ -345,6 +371,7 @@ export class Placement {
         owned.revision = rev;
         owned.token = rev;
         owned.renewedAt = started;
+        this.#state(p, owned);
         try {
           await this.#o.acquire(p, rev);
         } catch (error) {
@@ -353,14 +380,18 @@ export class Placement {
             error: describeError(error),
           });
           this.#owned.delete(p);
+          this.#state(p, null);
           await this.#o.release(p, false).catch(() => {});
           return;
         }
         if (this.#owned.get(p) !== owned) return; // lost meanwhile
         owned.state = "active";
+        this.#state(p, owned);
         if (from !== null) {
-          this.#changes.labels("taken_over").inc();
-          this.#failover.observe((now() - from.seenAt) / 1000);
+          this.#count("taken_over");
+          const seconds = (now() - from.seenAt) / 1000;
+          this.#failover.observe(seconds);
+          this.#o.onMetric?.({ kind: "failover", seconds });
           this.#o.logger.info("partition taken over", {
             partition: p,
             from: from.node,
@@ -368,12 +399,15 @@ export class Placement {
             readyInMs: Math.round(now() - started),
           });
         } else {
-          this.#changes.labels("acquired").inc();
+          this.#count("acquired");
         }
       },
       () => {
         // Another node won the race (or NATS is away): try again next round if still ours.
-        if (this.#owned.get(p) === owned) this.#owned.delete(p);
+        if (this.#owned.get(p) === owned) {
+          this.#owned.delete(p);
+          this.#state(p, null);
+        }
       },
     );
   }
@@ -382,11 +416,12 @@ export class Placement {
     const owned = this.#owned.get(p);
     if (owned === undefined || owned.state === "releasing") return;
     owned.state = "releasing";
+    this.#state(p, owned);
     this.#handovers++;
     try {
       await this.#o.release(p, true);
       await this.#leasesKv.delete(`p.${p}`, { previousSeq: owned.revision });
-      this.#changes.labels("released").inc();
+      this.#count("released");
     } catch (error) {
       this.#o.logger.warn("handing a partition over failed", {
         partition: p,
@@ -394,13 +429,36 @@ export class Placement {
       });
     } finally {
       this.#owned.delete(p);
+      this.#state(p, null);
       this.#handovers--;
     }
+  }
+
+  #state(p: number, owned: Owned | null): void {
+    this.#o.onState?.(
+      p,
+      owned === null ? 0 : STATE[owned.state],
+      owned === null ? 0 : performance.timeOrigin + owned.renewedAt,
+    );
+  }
+
+  #count(change: string): void {
+    this.#changes.labels(change).inc();
+    this.#o.onMetric?.({ kind: "change", change });
   }
 
   #leaseValue(): string {
     return JSON.stringify({ node: this.nodeId });
   }
+}
+
+/**
+ * How long after its last successful renewal an owner stops processing a partition: before any
+ * other node may consider the lease expired (it waits the full lease from the last change it
+ * saw, which is no earlier than the renewal was sent).
+ */
+export function fenceMs(leaseMs: number): number {
+  return leaseMs - Math.min(500, leaseMs / 4);
 }
 
 function isWrongRevision(error: unknown): boolean {

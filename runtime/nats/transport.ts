@@ -37,6 +37,7 @@ import type { JsonValue } from "../store.ts";
 import type { Envelope, LocalDelivery, Transport } from "../transport.ts";
 import { partitionOf } from "./hash.ts";
 import { PartitionConsumer } from "./partition_consumer.ts";
+import { LeaseKeeper } from "./lease_keeper.ts";
 import { Placement } from "./placement.ts";
 import { STREAMS, SUBJECTS } from "./streams.ts";
 
@@ -65,6 +66,19 @@ export interface IngestDecoder {
 /** Options of {@link NatsTransport}. */
 export interface NatsTransportOptions {
   readonly nc: NatsConnection;
+  /**
+   * A connection of its own for leases and heartbeats, so they never queue behind message
+   * traffic. @default nc
+   */
+  readonly controlNc?: NatsConnection;
+  /**
+   * Keep the leases on a worker thread with its own connection to these servers (NATS_URL
+   * form, credentials inside), so a busy main thread never delays a renewal. Without it the
+   * leases are kept on this thread over `controlNc`.
+   */
+  readonly leaseServers?: string[];
+  /** With `leaseServers`: what to do if the lease thread dies (see {@link LeaseKeeper}). */
+  readonly onLeaseFailure?: (error: Error) => void;
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
   readonly nodeId: string;
@@ -83,15 +97,34 @@ export interface NatsTransportOptions {
   readonly events?: EventBus;
 }
 
+/** Longest stretch spent handling inbound messages before yielding to timers and I/O. */
+const INBOUND_SLICE_MS = 8;
+
+/** The error code of a reply from a node that does not (or not yet) own the partition. */
+const MOVED = "partition_moved";
+
 const HEADER = { type: "Fl-Type", id: "Fl-Id", kind: "Fl-Kind", timeout: "Fl-Timeout" } as const;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+/** What the transport needs of partition placement, on this thread or on a worker. */
+export interface PartitionLeases {
+  /** Whether this node hosts `partition` now. */
+  owns(partition: number): boolean;
+  /** The partitions this node hosts now. */
+  owned(): number[];
+  start(): Promise<void>;
+  /** Hands every partition over (drained). */
+  stop(): Promise<void>;
+  /** Stops at once without handing over. */
+  abandon(): void;
+}
 
 /** Cluster transport over NATS JetStream. */
 export class NatsTransport implements Transport {
   readonly name = "nats";
   readonly partitions: number;
-  readonly placement: Placement;
+  readonly placement: PartitionLeases;
   #o: NatsTransportOptions;
   #local: LocalDelivery | null = null;
   #consumers = new Map<number, PartitionConsumer[]>();
@@ -99,6 +132,10 @@ export class NatsTransport implements Transport {
   #sent = 0;
   #stopping: Promise<void> | null = null;
   #lifecycle = new Map<number, Promise<void>>();
+  #inbox: (() => void)[] = [];
+  /** Partitions whose messages are handled here now. */
+  #hosting = new Set<number>();
+  #pumping = false;
   #m;
 
   constructor(options: NatsTransportOptions) {
@@ -127,17 +164,24 @@ export class NatsTransport implements Transport {
         labels: ["op"],
       }),
     };
-    this.placement = new Placement({
-      nc: options.nc,
+    const leases = {
       nodeId: options.nodeId,
       partitions: this.partitions,
       ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
       ...(options.replicas === undefined ? {} : { replicas: options.replicas }),
       logger: options.logger,
       metrics,
-      acquire: (p) => this.#serially(p, () => this.#acquire(p)),
-      release: (p, graceful) => this.#serially(p, () => this.#release(p, graceful)),
-    });
+      acquire: (p: number) => this.#serially(p, () => this.#acquire(p)),
+      release: (p: number, graceful: boolean) =>
+        this.#serially(p, () => this.#release(p, graceful)),
+    };
+    this.placement = options.leaseServers === undefined
+      ? new Placement({ ...leases, nc: options.controlNc ?? options.nc })
+      : new LeaseKeeper({
+        ...leases,
+        servers: options.leaseServers,
+        ...(options.onLeaseFailure === undefined ? {} : { onFailure: options.onLeaseFailure }),
+      });
   }
 
   async start(local: LocalDelivery): Promise<void> {
@@ -196,14 +240,14 @@ export class NatsTransport implements Transport {
         this.#m.natsSeconds.labels("request").observe((performance.now() - started) / 1000);
         return decodeReply(decoder.decode(reply.data));
       } catch (error) {
-        if (error instanceof FlotillaError) throw error;
         // No owner right now (a partition moving): ask again shortly.
-        if (isNoResponders(error)) {
+        if (isNoResponders(error) || (error instanceof RemoteError && error.code === MOVED)) {
           await new Promise((r) =>
             setTimeout(r, Math.min(100, Math.max(0, deadline - performance.now())))
           );
           continue;
         }
+        if (error instanceof FlotillaError) throw error;
         throw new TimeoutError(
           `no reply from ${envelope.type}/${envelope.id}: ${describeError(error)}`,
           {
@@ -243,6 +287,7 @@ export class NatsTransport implements Transport {
 
   async #acquire(p: number): Promise<void> {
     const local = this.#local!;
+    this.#hosting.add(p);
     // Reminders load while the consumers are set up: both before the partition counts as ours.
     const reminders = local.acquired(p);
     const { js, jsm, logger } = this.#o;
@@ -259,7 +304,8 @@ export class NatsTransport implements Transport {
           partition: p,
           filter: `${SUBJECTS.ingest}.${p}.>`,
           durable: `ingest-p${p}`,
-          handle: (msg, done) => this.#ingest(p, msg, done),
+          owned: () => this.#hosting.has(p) && this.placement.owns(p),
+          handle: (msg, done) => this.#inbound(p, msg, done, () => this.#ingest(p, msg, done)),
         }),
       );
     }
@@ -273,7 +319,8 @@ export class NatsTransport implements Transport {
         partition: p,
         filter: `${SUBJECTS.messages}.${p}`,
         durable: `msg-p${p}`,
-        handle: (msg, done) => this.#message(p, msg, done),
+        owned: () => this.#hosting.has(p) && this.placement.owns(p),
+        handle: (msg, done) => this.#inbound(p, msg, done, () => this.#message(p, msg, done)),
       }),
     );
     this.#consumers.set(p, consumers);
@@ -289,11 +336,13 @@ export class NatsTransport implements Transport {
   }
 
   async #release(p: number, graceful: boolean): Promise<void> {
+    if (!graceful) this.#hosting.delete(p);
     this.#rpc.get(p)?.unsubscribe();
     this.#rpc.delete(p);
     const consumers = this.#consumers.get(p) ?? [];
     this.#consumers.delete(p);
     await Promise.all(consumers.map((c) => c.stop(graceful)));
+    this.#hosting.delete(p);
     // Acks are fire-and-forget publishes: make sure the server has them before the lease goes.
     if (graceful) await this.#o.nc.flush().catch(() => {});
     await this.#local?.released(p, graceful ? 10_000 : 0);
@@ -301,7 +350,39 @@ export class NatsTransport implements Transport {
 
   // ------------------------------------------------------------------ messages
 
-  #ingest(p: number, msg: JsMsg, done: () => void): void {
+  /**
+   * Queues the handling of an inbound message. The NATS client hands messages over in bursts,
+   * synchronously; decoding and delivering thousands in one go would block the event loop —
+   * lease renewals included — for seconds. The queue is worked off in slices of a few
+   * milliseconds, in arrival order.
+   */
+  #inbound(p: number, _msg: JsMsg, done: (acked?: boolean) => void, work: () => void): void {
+    // Handled only while the partition is still hosted here; otherwise left unacknowledged for
+    // its next owner, who starts from the ack floor.
+    this.#inbox.push(() => {
+      if (this.#hosting.has(p)) work();
+      else done(false);
+    });
+    if (!this.#pumping) {
+      this.#pumping = true;
+      setTimeout(this.#pump, 0);
+    }
+  }
+
+  #pump = (): void => {
+    const inbox = this.#inbox;
+    const deadline = performance.now() + INBOUND_SLICE_MS;
+    let i = 0;
+    while (i < inbox.length) {
+      inbox[i++]!();
+      if ((i & 31) === 0 && performance.now() > deadline) break;
+    }
+    inbox.splice(0, i);
+    if (inbox.length > 0) setTimeout(this.#pump, 0);
+    else this.#pumping = false;
+  };
+
+  #ingest(p: number, msg: JsMsg, done: (acked?: boolean) => void): void {
     this.#m.ingested.labels("ingest").inc();
     if (msg.redelivered) this.#m.redeliveries.labels("ingest").inc();
     const tokens = msg.subject.split(".").slice(3);
@@ -325,7 +406,7 @@ export class NatsTransport implements Transport {
     this.#deliver(decoded, `in/${p}`, msg, done);
   }
 
-  #message(p: number, msg: JsMsg, done: () => void): void {
+  #message(p: number, msg: JsMsg, done: (acked?: boolean) => void): void {
     this.#m.ingested.labels("messages").inc();
     if (msg.redelivered) this.#m.redeliveries.labels("messages").inc();
     const h = msg.headers;
@@ -345,7 +426,12 @@ export class NatsTransport implements Transport {
   }
 
   /** Delivers to the local actor; acks once durable (or dead-lettered), never on a handover. */
-  #deliver(envelope: Envelope, source: string, msg: JsMsg, done: () => void): void {
+  #deliver(
+    envelope: Envelope,
+    source: string,
+    msg: JsMsg,
+    done: (acked?: boolean) => void,
+  ): void {
     this.#local!.deliver(envelope, { source, seq: msg.seq }).then(
       () => {
         msg.ack();
@@ -354,7 +440,7 @@ export class NatsTransport implements Transport {
       (error) => {
         if (error instanceof ShutdownError || error instanceof MailboxFullError) {
           // Moving, stopping, or overloaded: leave it for redelivery, in order, from the ack floor.
-          done();
+          done(false);
           return;
         }
         // The actor refused or crashed on it: reported and dead-lettered by the runtime.
@@ -390,6 +476,16 @@ export class NatsTransport implements Transport {
       reply({
         ok: false,
         error: { code: "invalid_input", status: 400, message: describeError(error) },
+      });
+      return;
+    }
+    // Only the owner answers. A node that lost the partition (its lease ran out while it was
+    // frozen, say) or is still taking it over says so, and the asker asks again shortly,
+    // instead of answering from state that may be stale.
+    if (!this.placement.owns(partitionOf(envelope.id, this.partitions))) {
+      reply({
+        ok: false,
+        error: { code: MOVED, status: 503, message: "the partition is moving; ask again" },
       });
       return;
     }

@@ -6,6 +6,7 @@
  */
 import { registerActors } from "../../actors/mod.ts";
 import { createApp, type Readiness } from "../../routes/app.ts";
+import type { AuthTokens } from "../../routes/auth.ts";
 import {
   ActorSystem,
   createLogger,
@@ -18,6 +19,8 @@ import {
 
 /** Options of {@link testApp}. */
 export interface TestAppOptions {
+  /** Tokens to require; none (authentication off) by default. */
+  readonly auth?: AuthTokens | null;
   readonly store?: MemoryStoreOptions;
   readonly readiness?: () => Promise<Readiness>;
   readonly sseQueueLimit?: number;
@@ -48,6 +51,7 @@ export async function testApp(options: TestAppOptions = {}) {
     readiness: options.readiness ??
       (() => Promise.resolve({ ready: true, checks: { store: "ok" } })),
     heartbeatMs: 15_000,
+    auth: options.auth ?? null,
     ...(options.sseQueueLimit === undefined ? {} : { sseQueueLimit: options.sseQueueLimit }),
     ...(options.bodyLimit === undefined ? {} : { bodyLimit: options.bodyLimit }),
   });

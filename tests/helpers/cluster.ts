@@ -138,9 +138,12 @@ export class Cluster {
           open += info.num_pending + info.num_ack_pending;
         }
       }
-      if (open === 0 && consumers > 0) return Date.now() - started;
+      // Every partition of both streams has its consumer (a missing one would hide messages).
+      if (open === 0 && consumers === 2 * PARTITIONS) return Date.now() - started;
       if (Date.now() - started > timeoutMs) {
-        throw new Error(`streams not drained: ${open} messages open`);
+        throw new Error(
+          `streams not drained: ${open} messages open, ${consumers} of ${2 * PARTITIONS} consumers`,
+        );
       }
       await new Promise((r) => setTimeout(r, 100));
     }

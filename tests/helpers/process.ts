@@ -10,10 +10,15 @@ import { SETPRIV } from "./servers.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
+/** The API token test nodes get unless a test sets FLOTILLA_API_TOKEN itself. */
+export const TEST_API_TOKEN = "test-api-token-0123456789abcdef";
+
 /** A running node process. */
 export interface NodeProcess {
   readonly child: Deno.ChildProcess;
   readonly pid: number;
+  /** `fetch` of a path on the node, with its API token. */
+  api(path: string, init?: RequestInit): Promise<Response>;
   /** Base URL from its "listening" log line. */
   readonly url: string;
   /** Every log line so far, parsed. */
@@ -44,7 +49,13 @@ export async function startNodeProcess(
   const child = new Deno.Command(command, {
     args: SETPRIV === undefined ? args : ["--pdeathsig", "KILL", "--", Deno.execPath(), ...args],
     cwd: ROOT,
-    env: { ...inherited, FLOTILLA_LOG_FORMAT: "json", PORT: "0", ...env },
+    env: {
+      ...inherited,
+      FLOTILLA_LOG_FORMAT: "json",
+      PORT: "0",
+      FLOTILLA_API_TOKEN: TEST_API_TOKEN,
+      ...env,
+    },
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",
@@ -87,10 +98,17 @@ export async function startNodeProcess(
     listening.reject(new Error(`node exited before listening: ${other}`));
   })();
   const ready = await listening.promise;
+  const url = String(ready.url);
+  const token = env.FLOTILLA_API_TOKEN ?? TEST_API_TOKEN;
   return {
     child,
     pid: child.pid,
-    url: String(ready.url),
+    url,
+    api(path, init = {}) {
+      const headers = new Headers(init.headers);
+      headers.set("Authorization", `Bearer ${token}`);
+      return fetch(`${url}${path}`, { ...init, headers });
+    },
     signal(signal) {
       try {
         child.kill(signal);
