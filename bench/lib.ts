@@ -51,18 +51,30 @@ export function machine(): Machine {
 
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), "results");
 
-/** Writes the result's JSON file and prints its one-line summary. */
-export async function report(result: BenchResult): Promise<void> {
-  await Deno.mkdir(RESULTS, { recursive: true });
+/**
+ * Where results go: `$BENCH_RESULTS_DIR` when set (the smoke test points it at a temporary
+ * directory), else `bench/results`.
+ */
+export function resultsDir(): string {
+  return Deno.env.get("BENCH_RESULTS_DIR") || RESULTS;
+}
+
+/**
+ * Writes the result's JSON file and prints its one-line summary; `more`, when given, is added
+ * to that line (figures of the details that belong in the summary).
+ */
+export async function report(result: BenchResult, more?: string): Promise<void> {
+  const dir = resultsDir();
+  await Deno.mkdir(dir, { recursive: true });
   await Deno.writeTextFile(
-    join(RESULTS, `${result.name}.json`),
+    join(dir, `${result.name}.json`),
     JSON.stringify(result, null, 2) + "\n",
   );
   console.log(
     `${result.met ? "PASS" : "MISS"} ${result.name}: ${fmt(result.value)} ${result.unit} ` +
       `vs ${result.baseline} ${fmt(result.baselineValue)} (ratio ${
         result.ratio.toFixed(3)
-      }; target ${result.target})`,
+      }; target ${result.target})${more ? `; ${more}` : ""}`,
   );
 }
 

@@ -15,6 +15,10 @@ export const BENCHMARKS: Readonly<Record<string, string>> = {
   "actor-memory": "actor_memory.ts",
   "ingest": "ingest.ts",
   "sse": "sse.ts",
+  "activation": "activation.ts",
+  "persist": "persist.ts",
+  "failover": "failover.ts",
+  "fraud": "fraud.ts",
 };
 
 if (import.meta.main) {

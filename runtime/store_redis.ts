@@ -12,11 +12,14 @@
  *   Redis has no ordered key listing, so `keys` pages through these with `ZRANGEBYLEX`. The
  *   scripts that create or delete a key update its index in the same atomic step.
  *
- * Every write is one Lua script (`EVALSHA`, loaded when the store connects and again, through
- * `EVAL`, when the server answers `NOSCRIPT` — after a restart, say), so each operation is
- * checked and applied atomically, also against other clients. A batch is one pipeline: one
- * round trip, one script per operation, results in operation order. A batch is not atomic as a
- * whole.
+ * Writes go through one Lua script (`EVALSHA`, loaded when the store connects and again, through
+ * `EVAL`, when the server answers `NOSCRIPT` — after a restart, say) that applies a whole batch
+ * of operations, each checked on its own (a conflict or a bad key fails only its operation), so
+ * each operation is applied atomically, also against other clients. A batch is one pipeline, one
+ * round trip; a large one is split into calls of at most 256 operations or about 4 MB, which
+ * the server runs one after the other (other clients' commands run between them). Results come
+ * in operation order. A batch is not atomic as a whole. One call per batch instead of one per
+ * operation is what makes the store fast: Redis's cost is mostly per script call.
  *
  * Connection loss: ioredis reconnects with exponential backoff for as long as the store is
  * open. A call made while disconnected waits in ioredis's offline queue through at most
@@ -68,62 +71,91 @@ export interface RedisStoreOptions {
   readonly redis?: RedisOptions;
 }
 
-// KEYS: snapshot, index. ARGV: expected version ("" for any), JSON, the key (index member).
-const PUT = `
-local head = redis.call('GETRANGE', KEYS[1], 0, 23)
-local version = 0
-if head ~= '' then
-  version = tonumber(string.match(head, '^(%d+):'))
-  if not version then return redis.error_reply('not a Flotilla snapshot: ' .. KEYS[1]) end
+// One call applies a batch of operations, each checked on its own (a conflict or a bad key
+// fails only its operation). KEYS: the snapshot index, the journal index, then one key per
+// operation. ARGV: four values per operation — kind, expected version ("" for any), the key
+// (index member), and a value — then, for an append, that many events:
+// - 'P' put with an expected version: the value is the whole stored string, "<v+1>:<json>",
+//   built by the client so the script copies nothing;
+// - 'p' put of any version: the value is the JSON;
+// - 'd' delete: the value is empty;
+// - 'a' append: the value is the number of events that follow.
+// Replies, per operation: {1, version} applied, {0, version} conflict, {-1, message} error.
+const BATCH = `
+local out = {}
+local a = 1
+for i = 3, #KEYS do
+  local key = KEYS[i]
+  local kind, expected, member, value = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  a = a + 4
+  local r
+  if kind == 'a' then
+    local count = tonumber(value)
+    local length = redis.pcall('LLEN', key)
+    if type(length) == 'table' then
+      r = {-1, length.err}
+    elseif length ~= tonumber(expected) then
+      r = {0, length}
+    else
+      local last = a + count - 1
+      for j = a, last, 1000 do
+        redis.call('RPUSH', key, unpack(ARGV, j, math.min(j + 999, last)))
+      end
+      if length == 0 and count > 0 then redis.call('ZADD', KEYS[2], 0, member) end
+      r = {1, length + count}
+    end
+    a = a + count
+  else
+    local head = redis.pcall('GETRANGE', key, 0, 23)
+    local version = 0
+    if type(head) == 'table' then
+      r = {-1, head.err}
+    elseif head ~= '' then
+      version = tonumber(string.match(head, '^(%d+):'))
+      if not version then r = {-1, 'not a Flotilla snapshot: ' .. key} end
+    end
+    if r == nil then
+      if expected ~= '' and tonumber(expected) ~= version then
+        r = {0, version}
+      elseif kind == 'd' then
+        if version > 0 then
+          redis.call('DEL', key)
+          redis.call('ZREM', KEYS[1], member)
+        end
+        r = {1, 0}
+      else
+        version = version + 1
+        if kind == 'P' then
+          redis.call('SET', key, value)
+        else
+          redis.call('SET', key, string.format('%d:', version))
+          redis.call('APPEND', key, value)
+        end
+        if version == 1 then redis.call('ZADD', KEYS[1], 0, member) end
+        r = {1, version}
+      end
+    end
+  end
+  out[i - 2] = r
 end
-if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= version then return {0, version} end
-version = version + 1
-redis.call('SET', KEYS[1], string.format('%d:', version))
-redis.call('APPEND', KEYS[1], ARGV[2])
-if version == 1 then redis.call('ZADD', KEYS[2], 0, ARGV[3]) end
-return {1, version}
+return out
 `;
-
-// KEYS: snapshot, index. ARGV: expected version ("" for any), the key.
-const DELETE = `
-local head = redis.call('GETRANGE', KEYS[1], 0, 23)
-local version = 0
-if head ~= '' then
-  version = tonumber(string.match(head, '^(%d+):'))
-  if not version then return redis.error_reply('not a Flotilla snapshot: ' .. KEYS[1]) end
-end
-if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= version then return {0, version} end
-if version > 0 then
-  redis.call('DEL', KEYS[1])
-  redis.call('ZREM', KEYS[2], ARGV[2])
-end
-return {1, 0}
-`;
-
-// KEYS: journal, index. ARGV: expected version, the key, then the events' JSON.
-const APPEND = `
-local length = redis.call('LLEN', KEYS[1])
-if length ~= tonumber(ARGV[1]) then return {0, length} end
-local last = #ARGV
-for i = 3, last, 1000 do
-  redis.call('RPUSH', KEYS[1], unpack(ARGV, i, math.min(i + 999, last)))
-end
-if length == 0 and last > 2 then redis.call('ZADD', KEYS[2], 0, ARGV[2]) end
-return {1, length + last - 2}
-`;
-
-const SCRIPTS = { put: PUT, delete: DELETE, append: APPEND } as const;
-type ScriptName = keyof typeof SCRIPTS;
 
 /** Keys per `MGET`, so one huge `getMany` does not block the server for long. */
 const MGET_BATCH = 1000;
 
-/** An operation encoded as a script call, or its result when it cannot be sent. */
-type Call = {
-  readonly script: ScriptName;
-  readonly keys: [string, string];
-  readonly args: string[];
-};
+/**
+ * Most operations, and about the most bytes, per script call: a call runs alone on the server,
+ * so a huge batch goes as several calls (in one pipeline) and never blocks Redis for long.
+ */
+const CALL_OPS = 256;
+const CALL_BYTES = 4 * 1024 * 1024;
+
+/** An operation encoded for the batch script: its key and its arguments. */
+type Encoded = { readonly key: string; readonly args: (string | Buffer)[]; readonly bytes: number };
+
+/** One script call: the operations' indexes in the batch, keys and arguments. */
+type Call = { readonly ops: number[]; readonly keys: string[]; readonly args: (string | Buffer)[] };
 
 /**
  * A {@link StateStore} on Redis. Open it with {@link RedisStore.connect}.
@@ -140,7 +172,7 @@ export class RedisStore implements StateStore {
   readonly #client: Redis;
   readonly #prefix: string;
   readonly #where: string;
-  #shas = new Map<ScriptName, string>();
+  #sha = "";
   #closed = false;
   /** Calls whose commands are on the current connection: they fail when it drops. */
   #onLine = new Set<(cause: Error) => void>();
@@ -220,32 +252,55 @@ export class RedisStore implements StateStore {
     this.#assertOpen();
     assertDistinctKeys(ops);
     const results: OpResult[] = new Array(ops.length);
-    const calls: [number, Call][] = [];
+    const calls: Call[] = [];
+    let call: Call | null = null;
+    let bytes = 0;
     ops.forEach((op, i) => {
-      const call = this.#encode(op);
-      if ("ok" in call) results[i] = call;
-      else calls.push([i, call]);
+      const encoded = this.#encode(op);
+      if ("ok" in encoded) {
+        results[i] = encoded;
+        return;
+      }
+      if (call === null || call.ops.length >= CALL_OPS || bytes + encoded.bytes > CALL_BYTES) {
+        call = { ops: [], keys: [this.#index("si"), this.#index("ji")], args: [] };
+        calls.push(call);
+        bytes = 0;
+      }
+      call.ops.push(i);
+      call.keys.push(encoded.key);
+      for (const arg of encoded.args) call.args.push(arg);
+      bytes += encoded.bytes;
     });
     if (calls.length === 0) return results;
     return await this.#call("commit", async () => {
       let pending = calls;
       for (let attempt = 0; pending.length > 0; attempt++) {
-        // The first attempt uses the loaded scripts; scripts the server lost go again by EVAL.
+        // The first attempt uses the loaded script; if the server lost it, EVAL sends it along.
         const byEval = attempt > 0;
         const pipeline = this.#client.pipeline();
-        for (const [, call] of pending) {
-          if (byEval) pipeline.eval(SCRIPTS[call.script], 2, ...call.keys, ...call.args);
-          else pipeline.evalsha(this.#shas.get(call.script)!, 2, ...call.keys, ...call.args);
+        for (const c of pending) {
+          if (byEval) pipeline.eval(BATCH, c.keys.length, ...c.keys, ...c.args);
+          else pipeline.evalsha(this.#sha, c.keys.length, ...c.keys, ...c.args);
         }
         const replies = await pipeline.exec();
         if (replies === null) throw new Error("the pipeline was discarded");
-        const missing: [number, Call][] = [];
+        const missing: Call[] = [];
         replies.forEach(([error, reply], j) => {
-          const [index, call] = pending[j]!;
-          if (error === null) results[index] = resultOf(reply);
-          else if (!(error instanceof ReplyError)) throw error; // the connection, not the op
-          else if (/^NOSCRIPT/.test(error.message) && !byEval) missing.push([index, call]);
-          else results[index] = refuse(ops[index]!.key, error.message, error);
+          const c = pending[j]!;
+          if (error === null) {
+            const each = reply as [number, number | string][];
+            c.ops.forEach((index, k) => {
+              results[index] = resultOf(ops[index]!.key, each[k]!);
+            });
+          } else if (!(error instanceof ReplyError)) {
+            throw error; // the connection, not the ops
+          } else if (/^NOSCRIPT/.test(error.message) && !byEval) {
+            missing.push(c);
+          } else {
+            for (const index of c.ops) {
+              results[index] = refuse(ops[index]!.key, error.message, error);
+            }
+          }
         });
         pending = missing;
         if (missing.length > 0) this.#loadScripts().catch(() => {/* EVAL works meanwhile */});
@@ -297,34 +352,38 @@ export class RedisStore implements StateStore {
     return `${this.#prefix}j:${key}`;
   }
 
-  #encode(op: StoreOp): Call | OpResult {
+  #encode(op: StoreOp): Encoded | OpResult {
     if (!wellFormed(op.key)) return refuse(op.key, "the key holds a lone surrogate");
     const expected = op.expectedVersion === null ? "" : String(op.expectedVersion);
     if (op.op === "delete") {
-      return {
-        script: "delete",
-        keys: [this.#snapshotKey(op.key), this.#index("si")],
-        args: [
-          expected,
-          op.key,
-        ],
-      };
+      return { key: this.#snapshotKey(op.key), args: ["d", expected, op.key, ""], bytes: 0 };
     }
     if (op.op === "append") {
-      const events = op.events.map(encode);
-      if (events.includes(undefined)) return refuse(op.key, "an event is not JSON-serialisable");
-      return {
-        script: "append",
-        keys: [this.#journalKey(op.key), this.#index("ji")],
-        args: [String(op.expectedVersion), op.key, ...events as string[]],
-      };
+      const args: (string | Buffer)[] = [
+        "a",
+        String(op.expectedVersion),
+        op.key,
+        String(op.events.length),
+      ];
+      let bytes = 0;
+      for (const event of op.events) {
+        const json = encode(event);
+        if (json === undefined) return refuse(op.key, "an event is not JSON-serialisable");
+        args.push(Buffer.from(json));
+        bytes += json.length;
+      }
+      return { key: this.#journalKey(op.key), args, bytes };
     }
     const json = encode(op.value);
     if (json === undefined) return refuse(op.key, "the value is not JSON-serialisable");
     return {
-      script: "put",
-      keys: [this.#snapshotKey(op.key), this.#index("si")],
-      args: [expected, json, op.key],
+      key: this.#snapshotKey(op.key),
+      // With an expected version the stored string is known here: the script only checks.
+      // Values go as bytes: ioredis then writes one buffer instead of building a huge string.
+      args: op.expectedVersion === null
+        ? ["p", "", op.key, Buffer.from(json)]
+        : ["P", expected, op.key, Buffer.from(`${op.expectedVersion + 1}:${json}`)],
+      bytes: json.length,
     };
   }
 
@@ -345,11 +404,7 @@ export class RedisStore implements StateStore {
   }
 
   async #loadScripts(): Promise<void> {
-    const entries = Object.entries(SCRIPTS) as [ScriptName, string][];
-    const shas = await Promise.all(
-      entries.map(([, source]) => this.#client.script("LOAD", source) as Promise<string>),
-    );
-    entries.forEach(([name], i) => this.#shas.set(name, shas[i]!));
+    this.#sha = await this.#client.script("LOAD", BATCH) as string;
   }
 
   #assertOpen(): void {
@@ -388,11 +443,10 @@ async function exec(pipeline: ReturnType<Redis["pipeline"]>): Promise<unknown[]>
   });
 }
 
-function resultOf(reply: unknown): OpResult {
-  const [applied, version] = reply as [number, number];
-  return applied === 1
-    ? { ok: true, version }
-    : { ok: false, conflict: true, actualVersion: version };
+function resultOf(key: string, [status, value]: [number, number | string]): OpResult {
+  if (status === 1) return { ok: true, version: value as number };
+  if (status === 0) return { ok: false, conflict: true, actualVersion: value as number };
+  return refuse(key, String(value));
 }
 
 function parseSnapshot(text: string | null): Versioned | null {

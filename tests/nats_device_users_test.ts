@@ -11,7 +11,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { checkPartitionMapping } from "../runtime/nats/connection.ts";
-import { partitionOf } from "../runtime/nats/hash.ts";
+import { DEFAULT_PARTITIONS, partitionOf } from "../runtime/nats/hash.ts";
 import {
   accountBlock,
   bcryptHash,
@@ -83,7 +83,7 @@ Deno.test("device users: passwords are base64url HMAC-SHA-256 of the id under th
 });
 
 Deno.test("device users: exactly its own subjects, and ids validated like DEVICE_ID", async () => {
-  const p = partitionOf("robot1", 64);
+  const p = partitionOf("robot1", DEFAULT_PARTITIONS);
   assertEquals(devicePermissions("robot1"), {
     publish: ["iot.robot1.>", "sensors.robot1.>", `fl.in.${p}.robot1.t`, `fl.in.${p}.robot1.s.*`],
     subscribe: ["cmd.robot1"],
@@ -248,7 +248,7 @@ Deno.test({
     try {
       // The node user: JetStream and the partition mappings work in the account.
       const node = await client("flotilla", NODE_PASSWORD);
-      await checkPartitionMapping(node, 64);
+      await checkPartitionMapping(node, DEFAULT_PARTITIONS);
       const info = await (await jetstreamManager(node)).getAccountInfo();
       assert(info.limits !== undefined, "JetStream is enabled for the account");
       const seen: string[] = [];
@@ -260,8 +260,8 @@ Deno.test({
       const robotA = await client("robotA", passA);
       const errors = serverErrors(robotA);
       robotA.subscribe("cmd.robotA", { callback: (_e, msg) => void commands.push(msg.string()) });
-      const pA = partitionOf("robotA", 64);
-      const pB = partitionOf("robotB", 64);
+      const pA = partitionOf("robotA", DEFAULT_PARTITIONS);
+      const pB = partitionOf("robotB", DEFAULT_PARTITIONS);
       robotA.publish("iot.robotA.telemetry", '{"readings":{"x":1}}');
       robotA.publish("sensors.robotA.x", "1");
       robotA.publish("iot.robotB.telemetry", '{"readings":{"x":666}}');
@@ -380,7 +380,7 @@ Deno.test({
         pass: passwordOf(accounts, "flotilla"),
       });
       clients.push(node);
-      await checkPartitionMapping(node, 64);
+      await checkPartitionMapping(node, DEFAULT_PARTITIONS);
       const seen: string[] = [];
       node.subscribe("fl.in.>", { callback: (_e, msg) => void seen.push(msg.subject) });
       await node.flush();
@@ -398,7 +398,7 @@ Deno.test({
       await node.flush();
       await until("robot1's messages", () => seen.length >= 2);
       await until("a publish violation", () => errors.length >= 1);
-      const p1 = partitionOf("robot1", 64);
+      const p1 = partitionOf("robot1", DEFAULT_PARTITIONS);
       assertEquals(seen.sort(), [`fl.in.${p1}.robot1.s.x`, `fl.in.${p1}.robot1.t`]);
       assertEquals(errors.length, 1, errors.map((e) => e.message).join("; "));
       const other = robot1.subscribe("cmd.robot2");

@@ -93,6 +93,48 @@ Deno.test("redis store: every value is captured when commit returns", async () =
   }
 });
 
+Deno.test("redis store: a batch larger than one script call keeps every result in order", async () => {
+  const f = await fixture();
+  try {
+    // Seed every third key at version 1, so a mixed batch meets conflicts all along.
+    const N = 700;
+    assertOk(
+      await f.store.commit(Array.from({ length: N / 7 }, (_, i) => put(`k${i * 3}`, "old", 0))),
+      Array.from({ length: N / 7 }, () => 1),
+    );
+    const ops: StoreOp[] = [];
+    const expected: OpResult[] = [];
+    for (let i = 0; i < N; i++) {
+      const seeded = i % 3 === 0 && i / 3 < N / 7;
+      if (i % 10 === 9) {
+        ops.push(append(`j${i}`, [i, { big: "x".repeat(i) }], 0));
+        expected.push({ ok: true, version: 2 });
+      } else if (i % 10 === 4) {
+        ops.push(del(`k${i}`, seeded ? 1 : 0));
+        expected.push({ ok: true, version: 0 });
+      } else {
+        // Expects version 0: applied unless seeded, then a conflict at 1.
+        ops.push(put(`k${i}`, { i, pad: "y".repeat(i * 10) }, 0));
+        expected.push(
+          seeded ? { ok: false, conflict: true, actualVersion: 1 } : { ok: true, version: 1 },
+        );
+      }
+    }
+    assertEquals(await f.store.commit(ops), expected);
+    const read = await f.store.getMany(["k1", "k8", "k699"]);
+    assertEquals(read.map((r) => r === null ? null : r.value), [{ i: 1, pad: "y".repeat(10) }, {
+      i: 8,
+      pad: "y".repeat(80),
+    }, null]);
+    assertEquals(await f.store.readJournal("j699", 0), [
+      { seq: 1, event: 699 },
+      { seq: 2, event: { big: "x".repeat(699) } },
+    ]);
+  } finally {
+    await f.cleanup();
+  }
+});
+
 Deno.test("redis store: a script error fails only its op", async () => {
   const f = await fixture();
   const raw = new Redis(server.url);

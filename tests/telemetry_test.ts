@@ -1,6 +1,7 @@
 import { applyTelemetry, checkDeviceId, emptyTwin, parseTelemetry } from "../actors/mod.ts";
+import { TELEMETRY_SCHEMA, telemetryRecord } from "../actors/devices/telemetry.ts";
 import { ValidationError } from "../runtime/mod.ts";
-import { assertEquals, assertThrows } from "./helpers/assert.ts";
+import { assert, assertEquals, assertThrows } from "./helpers/assert.ts";
 
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
 
@@ -61,6 +62,57 @@ Deno.test("parseTelemetry rejects more than 256 readings", () => {
   assertThrows(() => parseTelemetry({ readings }, NOW), ValidationError);
   delete readings.s256;
   assertEquals(Object.keys(parseTelemetry({ readings }, NOW).readings).length, 256);
+});
+
+Deno.test("parseTelemetry decides every body exactly as the schema does (fast path included)", () => {
+  const bodies: unknown[] = [
+    { readings: { t: 1 } },
+    { ts: 5, readings: { t: 1, h: -2.5 }, battery: 0, rssi: 50 },
+    { ts: 0, readings: { a_b: 1e300 }, battery: 100, rssi: -200 },
+    { ts: "2026-11-23T12:00:00Z", readings: { t: 1 } },
+    { ts: 1.5, readings: { t: 1 } },
+    { ts: -1, readings: { t: 1 } },
+    { ts: 8.64e15 + 1, readings: { t: 1 } },
+    { ts: null, readings: { t: 1 } },
+    { readings: {} },
+    { readings: { t: "1" } },
+    { readings: { t: null } },
+    { readings: [] },
+    { readings: null },
+    { readings: { "bad name": 1 } },
+    { readings: { constructor: 1 } },
+    JSON.parse('{"readings": {"__proto__": 1}}'),
+    JSON.parse('{"readings": {"t": 1}, "__proto__": {"x": 1}}'),
+    { readings: { t: 1 }, extra: true },
+    { readings: { t: 1 }, battery: 101 },
+    { readings: { t: 1 }, battery: -0.1 },
+    { readings: { t: 1 }, rssi: 51 },
+    { readings: { t: 1 }, rssi: "x" },
+    { readings: Object.fromEntries(Array.from({ length: 256 }, (_, i) => [`s${i}`, i])) },
+    { readings: Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`s${i}`, i])) },
+    { readings: { ["x".repeat(64)]: 1 } },
+    { readings: { ["x".repeat(65)]: 1 } },
+    { readings: Object.create({ inherited: 1 }) },
+    null,
+    [],
+    "text",
+    42,
+  ];
+  for (const body of bodies) {
+    const parsed = TELEMETRY_SCHEMA.safeParse(body);
+    const shown = JSON.stringify(body)?.slice(0, 80);
+    if (parsed.success) {
+      assertEquals(parseTelemetry(body, NOW), telemetryRecord(parsed.data, NOW), shown);
+    } else {
+      let refused: unknown = null;
+      try {
+        parseTelemetry(body, NOW);
+      } catch (error) {
+        refused = error;
+      }
+      assert(refused instanceof ValidationError, `refused as invalid: ${shown}`);
+    }
+  }
 });
 
 Deno.test("checkDeviceId accepts 1-128 letters, digits, _ and -", () => {

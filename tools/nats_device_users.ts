@@ -33,7 +33,7 @@
 import { parseArgs } from "node:util";
 import { DEVICE_ID } from "../actors/devices/telemetry.ts";
 import { partitionMappings } from "../runtime/nats/connection.ts";
-import { partitionOf } from "../runtime/nats/hash.ts";
+import { DEFAULT_PARTITIONS, partitionOf } from "../runtime/nats/hash.ts";
 import { SUBJECTS } from "../runtime/nats/streams.ts";
 
 /** The environment variable holding the secret device passwords are derived from. */
@@ -45,7 +45,7 @@ export const MIN_SECRET_LENGTH = 16;
 /** bcrypt cost used unless told otherwise (2^10 rounds; nats-server pays it on each connect). */
 export const DEFAULT_COST = 10;
 /** Partitions unless told otherwise: FLOTILLA_PARTITIONS's default. */
-export const DEFAULT_PARTITIONS = 64;
+export { DEFAULT_PARTITIONS };
 
 /** Wrong input: a bad device id, a missing secret, a bad option. */
 export class UsageError extends Error {
@@ -99,7 +99,7 @@ export interface UsersOptions {
   readonly plain?: boolean;
   /** bcrypt cost (4–31). @default {@link DEFAULT_COST} */
   readonly cost?: number;
-  /** Partitions of the nodes and mappings (FLOTILLA_PARTITIONS). @default 64 */
+  /** Partitions of the nodes and mappings (FLOTILLA_PARTITIONS). @default DEFAULT_PARTITIONS (16) */
   readonly partitions?: number;
 }
 
@@ -446,7 +446,7 @@ Options:
   --account NAME     print a whole accounts block: account NAME with JetStream, the node user
                      (password from ${NODE_PASSWORD_ENV}), the devices and Flotilla's mappings
   --node-user NAME   the node user's name with --account (default flotilla)
-  --partitions N     the nodes' FLOTILLA_PARTITIONS (default 64): the mapped subjects devices
+  --partitions N     the nodes' FLOTILLA_PARTITIONS (default ${DEFAULT_PARTITIONS}): the mapped subjects devices
                      may publish, and the mappings with --account
   --cost N           bcrypt cost, 4-31 (default ${DEFAULT_COST})
   --plain            plain-text passwords instead of bcrypt hashes (the file becomes a secret)

@@ -122,6 +122,8 @@ export const TELEMETRY_SHAPE =
  * ```
  */
 export function parseTelemetry(body: unknown, receivedAt: number): TelemetryRecord {
+  const fast = plainTelemetry(body, receivedAt);
+  if (fast !== null) return fast;
   const parsed = TELEMETRY_SCHEMA.safeParse(body);
   if (!parsed.success) {
     const issues: FieldIssue[] = parsed.error.issues.map((i) => ({
@@ -131,6 +133,54 @@ export function parseTelemetry(body: unknown, receivedAt: number): TelemetryReco
     throw new ValidationError(`telemetry must look like ${TELEMETRY_SHAPE}`, issues);
   }
   return telemetryRecord(parsed.data, receivedAt);
+}
+
+/**
+ * The common case without the schema: a body that plainly passes {@link TELEMETRY_SCHEMA} —
+ * known fields only, `ts` absent or whole epoch milliseconds, readings finite numbers under
+ * valid names, battery and RSSI in range — becomes its record directly (a schema run costs
+ * more than the rest of decoding a device message). Anything else, an ISO `ts` included, is
+ * `null`, for the schema to convert or to explain.
+ */
+function plainTelemetry(body: unknown, receivedAt: number): TelemetryRecord | null {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return null;
+  const b = body as Record<string, unknown>;
+  let fields = 0;
+  const { ts, readings, battery, rssi } = b;
+  if (ts !== undefined) {
+    if (typeof ts !== "number" || !Number.isInteger(ts) || ts < 0 || ts > 8.64e15) return null;
+    fields++;
+  }
+  if (battery !== undefined) {
+    if (typeof battery !== "number" || !(battery >= 0 && battery <= 100)) return null;
+    fields++;
+  }
+  if (rssi !== undefined) {
+    if (typeof rssi !== "number" || !(rssi >= -200 && rssi <= 50)) return null;
+    fields++;
+  }
+  if (typeof readings !== "object" || readings === null || Array.isArray(readings)) return null;
+  if (Object.getPrototypeOf(readings) !== Object.prototype) return null;
+  fields++;
+  let count = 0;
+  for (const name in readings) {
+    if (!Object.hasOwn(readings, name)) return null;
+    const v = (readings as Record<string, unknown>)[name];
+    if (typeof v !== "number" || !Number.isFinite(v) || !SENSOR_NAME.test(name)) return null;
+    count++;
+  }
+  if (count === 0 || count > MAX_READINGS) return null;
+  // Unknown fields: the schema refuses them and says which.
+  let keys = 0;
+  for (const key in b) if (Object.hasOwn(b, key)) keys++;
+  if (keys !== fields) return null;
+  const record: { -readonly [K in keyof TelemetryRecord]: TelemetryRecord[K] } = {
+    ts: ts === undefined ? receivedAt : ts as number,
+    readings: readings as Record<string, number>,
+  };
+  if (battery !== undefined) record.battery = battery as number;
+  if (rssi !== undefined) record.rssi = rssi as number;
+  return record;
 }
 
 /** A record from a body that passed {@link TELEMETRY_SCHEMA}; `ts` defaults to `receivedAt`. */

@@ -46,6 +46,14 @@ export function fnv1a32(text: string): number {
 }
 
 /**
+ * Default partition count (FLOTILLA_PARTITIONS, nats-server's `partition(n, …)` mappings).
+ * Sixteen partitions spread work over up to sixteen nodes; every partition costs two durable
+ * JetStream consumers, and nats-server's CPU per message grows with their number (on the
+ * ingest benchmark 64 partitions took about twice the server CPU of 16).
+ */
+export const DEFAULT_PARTITIONS = 16;
+
+/**
  * The partition of an actor id: the same number nats-server computes for a device subject
  * `iot.<id>.telemetry` with the mapping `{{partition(partitions,1)}}`, so a device's telemetry
  * arrives at the node that owns the device actor.

@@ -17,8 +17,6 @@
  * @module
  */
 import { describeError } from "../errors.ts";
-import type { Logger } from "../logger.ts";
-import type { MetricsRegistry } from "../metrics.ts";
 import type { FromWorker, ToWorker } from "./lease_worker.ts";
 import { fenceMs, type PlacementMetric, type PlacementOptions } from "./placement.ts";
 

@@ -12,7 +12,7 @@ export {
   partitionMappings,
 } from "./connection.ts";
 export { JetStreamEventBus, type JetStreamEventBusOptions } from "./event_bus.ts";
-export { fnv1a32, ownerOf, partitionOf } from "./hash.ts";
+export { DEFAULT_PARTITIONS, fnv1a32, ownerOf, partitionOf } from "./hash.ts";
 export { Placement, type PlacementOptions } from "./placement.ts";
 export { ensureStreams, type Retention, STREAMS, SUBJECTS } from "./streams.ts";
 export {

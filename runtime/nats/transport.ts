@@ -35,7 +35,7 @@ import type { Logger } from "../logger.ts";
 import type { MetricsRegistry } from "../metrics.ts";
 import type { JsonValue } from "../store.ts";
 import type { Envelope, LocalDelivery, Transport } from "../transport.ts";
-import { partitionOf } from "./hash.ts";
+import { DEFAULT_PARTITIONS, partitionOf } from "./hash.ts";
 import { PartitionConsumer } from "./partition_consumer.ts";
 import { LeaseKeeper } from "./lease_keeper.ts";
 import { Placement } from "./placement.ts";
@@ -82,7 +82,7 @@ export interface NatsTransportOptions {
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
   readonly nodeId: string;
-  /** Must equal the partition count of nats-server's subject mapping. @default 64 */
+  /** Must equal the partition count of nats-server's subject mapping. @default DEFAULT_PARTITIONS (16) */
   readonly partitions?: number;
   /** @default 2000 */
   readonly leaseMs?: number;
@@ -140,7 +140,7 @@ export class NatsTransport implements Transport {
 
   constructor(options: NatsTransportOptions) {
     this.#o = options;
-    this.partitions = options.partitions ?? 64;
+    this.partitions = options.partitions ?? DEFAULT_PARTITIONS;
     const metrics = options.metrics;
     this.#m = {
       rejected: metrics.counter({

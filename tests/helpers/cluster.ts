@@ -7,7 +7,7 @@
  */
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { partitionMappings } from "../../runtime/nats/mod.ts";
+import { DEFAULT_PARTITIONS, partitionMappings } from "../../runtime/nats/mod.ts";
 import { type NodeProcess, startNodeProcess } from "./process.ts";
 import {
   type NatsServerHandle,
@@ -17,7 +17,7 @@ import {
 } from "./servers.ts";
 
 /** Partitions of test clusters (the mappings below use the same number). */
-export const PARTITIONS = 64;
+export const PARTITIONS = DEFAULT_PARTITIONS;
 
 /** The `mappings` block a nats-server needs for Flotilla with `partitions` partitions. */
 export function mappingsConfig(partitions = PARTITIONS): string {

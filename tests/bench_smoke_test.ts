@@ -1,0 +1,97 @@
+/**
+ * The `activation` and `persist` benchmarks run end to end at tiny sizes, as `deno task bench`
+ * runs them (a child process each), writing their results to a temporary directory: the result
+ * is well formed and its figures consistent. No timing is asserted — the performance targets
+ * live in the benchmarks' results, not in tests.
+ *
+ * @module
+ */
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { BenchResult } from "../bench/lib.ts";
+import { assert, assertEquals } from "./helpers/assert.ts";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** Runs `bench/<file>` with `env` and returns the result it wrote as `<name>.json`. */
+async function runBench(
+  file: string,
+  name: string,
+  env: Record<string, string>,
+): Promise<{ result: BenchResult; stdout: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "flotilla-bench-smoke-" });
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", "--v8-flags=--expose-gc", join(ROOT, "bench", file)],
+      cwd: ROOT,
+      env: { ...env, BENCH_RESULTS_DIR: dir, NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      // A hung benchmark is killed (its servers die with it: see tests/helpers/servers.ts).
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    const stderr = new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 0, `bench/${file} exited with ${out.code}:\n${stdout}\n${stderr}`);
+    const text = await Deno.readTextFile(join(dir, `${name}.json`));
+    return { result: JSON.parse(text) as BenchResult, stdout };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function assertWellFormed(result: BenchResult, name: string): void {
+  assertEquals(result.name, name);
+  for (const field of ["unit", "baseline", "target"] as const) {
+    assert(
+      typeof result[field] === "string" && result[field] !== "",
+      `${field}: ${result[field]}`,
+    );
+  }
+  assert(typeof result.met === "boolean", `met: ${result.met}`);
+  assert(Number.isFinite(result.value) && result.value > 0, `value: ${result.value}`);
+  assert(
+    Number.isFinite(result.baselineValue) && result.baselineValue > 0,
+    `baselineValue: ${result.baselineValue}`,
+  );
+  const expected = result.value / result.baselineValue;
+  assert(
+    Math.abs(result.ratio - expected) <= 1e-9 * expected,
+    `ratio ${result.ratio} is not value / baselineValue = ${expected}`,
+  );
+  assert(typeof result.machine?.cores === "number", "machine described");
+  assert(typeof result.details === "object" && result.details !== null, "details present");
+}
+
+Deno.test("bench activation: a tiny run writes a consistent result", async () => {
+  const { result, stdout } = await runBench("activation.ts", "activation", {
+    BENCH_ACTIVATION_N: "200",
+    BENCH_ACTIVATION_RUNS: "1",
+  });
+  assertWellFormed(result, "activation");
+  assertEquals(result.details?.actors, 200);
+  assert(/^(PASS|MISS) activation: /m.test(stdout), stdout);
+});
+
+Deno.test("bench persist: a tiny run writes a consistent result for every store", async () => {
+  const { result, stdout } = await runBench("persist.ts", "persist", {
+    BENCH_PERSIST_ACTORS: "50",
+    BENCH_PERSIST_SECONDS: "0.2",
+    BENCH_PERSIST_BASELINE_SECONDS: "0.1",
+    BENCH_PERSIST_ROUNDS: "1",
+  });
+  assertWellFormed(result, "persist");
+  const stores = result.details?.stores as Record<
+    string,
+    { writesPerSec: number; baselinePerSec: number; writes: number; committedOps: number }
+  >;
+  assertEquals(Object.keys(stores).sort(), ["denokv", "natskv", "redis"]);
+  for (const [name, store] of Object.entries(stores)) {
+    assert(store.writesPerSec > 0 && store.baselinePerSec > 0, `${name}: ${JSON.stringify(store)}`);
+    assertEquals(store.committedOps, store.writes, `${name}: every reply is one write`);
+  }
+  const line = stdout.split("\n").find((l) => /^(PASS|MISS) persist: /.test(l));
+  assert(line !== undefined, stdout);
+  for (const name of ["denokv", "redis", "natskv"]) assert(line.includes(name), line);
+});
