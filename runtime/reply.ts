@@ -4,11 +4,11 @@
  *
  * @module
  */
-import type { Clock, TimerHandle } from "./clock.ts";
+import type { DeadlineQueue, Deadlines, Expiring } from "./deadlines.ts";
 import { TimeoutError } from "./errors.ts";
 
 /** A reply slot carried in a mailbox next to its message. */
-export class PendingReply {
+export class PendingReply implements Expiring {
   readonly promise: Promise<unknown>;
   settled = false;
   /**
@@ -20,21 +20,34 @@ export class PendingReply {
   seq = 0;
   #resolve: (value: unknown) => void;
   #reject: (error: unknown) => void;
-  #timer: TimerHandle | null = null;
-  #clock: Clock;
+  #deadline: DeadlineQueue | null = null;
+  #slot = 0;
+  #timeoutMs: number;
+  #what: () => string;
 
-  constructor(clock: Clock, timeoutMs: number, what: () => string) {
+  /**
+   * @param deadlines where the deadline is kept (no timer of its own: see deadlines.ts)
+   * @param timeoutMs `Infinity` for none
+   * @param what names the actor, for the timeout's message
+   */
+  constructor(deadlines: Deadlines, timeoutMs: number, what: () => string) {
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
     this.promise = promise;
     this.#resolve = resolve;
     this.#reject = reject;
-    this.#clock = clock;
+    this.#timeoutMs = timeoutMs;
+    this.#what = what;
     if (Number.isFinite(timeoutMs)) {
-      this.#timer = clock.setTimeout(() => {
-        this.#timer = null;
-        this.reject(new TimeoutError(`no reply from ${what()} within ${timeoutMs} ms`));
-      }, timeoutMs);
+      const queue = deadlines.queue(timeoutMs);
+      this.#slot = queue.add(this, deadlines.clock.now() + timeoutMs);
+      this.#deadline = queue;
     }
+  }
+
+  /** The deadline passed. */
+  expire(): void {
+    this.#deadline = null;
+    this.reject(new TimeoutError(`no reply from ${this.#what()} within ${this.#timeoutMs} ms`));
   }
 
   resolve(value: unknown): void {
@@ -52,7 +65,7 @@ export class PendingReply {
   }
 
   #stop(): void {
-    if (this.#timer !== null) this.#clock.clearTimeout(this.#timer);
-    this.#timer = null;
+    if (this.#deadline !== null) this.#deadline.cancel(this.#slot);
+    this.#deadline = null;
   }
 }

@@ -140,12 +140,14 @@ export interface StateStore {
 
 /** Throws when a batch names one key twice for the same key space (a caller bug). */
 export function assertDistinctKeys(ops: readonly StoreOp[]): void {
-  const seen = new Set<string>();
+  // One set per key space; the keys themselves are hashed already (no new strings to hash).
+  const snapshots = new Set<string>();
+  let journals: Set<string> | null = null;
   for (const op of ops) {
-    const id = (op.op === "append" ? "j:" : "s:") + op.key;
-    if (seen.has(id)) {
+    const seen = op.op === "append" ? (journals ??= new Set()) : snapshots;
+    if (seen.has(op.key)) {
       throw new RangeError(`a commit batch names ${JSON.stringify(op.key)} twice`);
     }
-    seen.add(id);
+    seen.add(op.key);
   }
 }

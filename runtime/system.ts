@@ -60,6 +60,7 @@ import { MetricsRegistry } from "./metrics.ts";
 import { Projection, type ProjectionDefinition } from "./projection.ts";
 import { ActorRef, type AnyMessages, type AskOptions, type RefHost } from "./ref.ts";
 import { reminderKey, ReminderService } from "./reminders.ts";
+import { Deadlines } from "./deadlines.ts";
 import { PendingReply } from "./reply.ts";
 import { firstDue, validateSchedule } from "./schedule.ts";
 import { type JsonValue, type KeyPage, pageOf, type StateStore, type Versioned } from "./store.ts";
@@ -126,6 +127,13 @@ const SAMPLE_MASK = 127;
 const SPARE_MAILBOXES = 1024;
 const LOAD_RETRY_MIN_MS = 100;
 const LOAD_RETRY_MAX_MS = 5000;
+/**
+ * Snapshot reads (`getMany` calls) in flight before new loads wait for one to return: loads that
+ * arrive meanwhile gather into one larger read, as writes do in the committer.
+ */
+const LOADS_IN_FLIGHT = 4;
+/** Keys per snapshot read. */
+const LOAD_BATCH = 500;
 
 /**
  * A running actor system.
@@ -165,6 +173,8 @@ export class ActorSystem implements LocalDelivery {
   #stopped = false;
 
   #spareMailboxes: Mailbox<PendingReply>[] = [];
+  /** Deadlines of pending asks (a few shared timers instead of one per ask). */
+  #deadlines: Deadlines;
   /** Dropped activations whose last write is still in flight, by store key. */
   #ghosts = new Map<string, { of: Activation; promise: Promise<void>; resolve: () => void }>();
   /** Actors of released partitions, draining, by partition; and who waits for each to empty. */
@@ -177,6 +187,7 @@ export class ActorSystem implements LocalDelivery {
   #pending = 0;
   #loadQueue: Activation[] = [];
   #loadScheduled = false;
+  #loadsInFlight = 0;
   #loadRetryMs = 0;
   #idleWaiters: (() => void)[] = [];
   #idleCheck = false;
@@ -193,6 +204,7 @@ export class ActorSystem implements LocalDelivery {
     this.nodeId = options.nodeId ?? "local";
     this.writerId = `${this.nodeId}:${crypto.randomUUID().slice(0, 8)}`;
     this.clock = options.clock ?? new SystemClock();
+    this.#deadlines = new Deadlines(this.clock);
     this.store = options.store ?? new MemoryStore();
     this.transport = options.transport ?? new InProcessTransport();
     this.metrics = options.metrics ?? new MetricsRegistry();
@@ -341,7 +353,7 @@ export class ActorSystem implements LocalDelivery {
       this.#open();
       const t = this.#type(envelope.type);
       const reply = new PendingReply(
-        this.clock,
+        this.#deadlines,
         options.timeoutMs ?? Infinity,
         () => `${t.name}/${envelope.id}`,
       );
@@ -349,9 +361,13 @@ export class ActorSystem implements LocalDelivery {
         reply.source = options.source;
         reply.seq = options.seq ?? 0;
       }
-      const a = this.#local(t, envelope.id);
-      const queued = this.#enqueue(a, envelope.kind, envelope.payload, reply);
-      if (queued !== undefined) queued.catch((e) => reply.reject(e));
+      try {
+        const a = this.#local(t, envelope.id);
+        const queued = this.#enqueue(a, envelope.kind, envelope.payload, reply);
+        if (queued !== undefined) queued.catch((e) => reply.reject(e));
+      } catch (error) {
+        reply.reject(error); // also frees its deadline
+      }
       return reply.promise;
     } catch (error) {
       return Promise.reject(error);
@@ -424,6 +440,7 @@ export class ActorSystem implements LocalDelivery {
       for (const a of t.activations.values()) this.#cancelTimers(a);
     }
     await this.transport.stop();
+    this.#deadlines.close();
     this.#stopped = true;
     return flushed;
   }
@@ -502,9 +519,13 @@ export class ActorSystem implements LocalDelivery {
       if (a === null || (a.flags & (STOPPED | RELEASED)) !== 0) {
         a = ref.act = this.#local(t, ref.id);
       }
-      const reply = new PendingReply(this.clock, timeoutMs, () => ref.path);
-      const queued = this.#enqueue(a, kind, payload, reply);
-      if (queued !== undefined) queued.catch((e) => reply.reject(e));
+      const reply = new PendingReply(this.#deadlines, timeoutMs, () => ref.path);
+      try {
+        const queued = this.#enqueue(a, kind, payload, reply);
+        if (queued !== undefined) queued.catch((e) => reply.reject(e));
+      } catch (error) {
+        reply.reject(error); // also frees its deadline
+      }
       return reply.promise;
     } catch (error) {
       return Promise.reject(error);
@@ -955,7 +976,7 @@ export class ActorSystem implements LocalDelivery {
       return;
     }
     this.#pending++;
-    const ghost = this.#ghosts.get(a.t.key(a.id));
+    const ghost = this.#ghosts.size === 0 ? undefined : this.#ghosts.get(a.t.key(a.id));
     if (ghost !== undefined) {
       // A dropped activation of this actor still has a write in flight: load after it lands,
       // so this one starts from it instead of racing it.
@@ -966,30 +987,52 @@ export class ActorSystem implements LocalDelivery {
       return;
     }
     this.#loadQueue.push(a);
-    if (!this.#loadScheduled) {
+    this.#scheduleLoads();
+  }
+
+  #scheduleLoads(): void {
+    if (!this.#loadScheduled && this.#loadsInFlight < LOADS_IN_FLIGHT) {
       this.#loadScheduled = true;
       queueMicrotask(this.#loadBatch);
     }
   }
 
+  /**
+   * Reads the state of every actor waiting to load: snapshots by {@link LOAD_BATCH} keys a
+   * `getMany`, journals one by one. Runs a microtask after the first load of a turn, or when an
+   * earlier read returns (see {@link LOADS_IN_FLIGHT}).
+   */
   #loadBatch = (): void => {
     this.#loadScheduled = false;
     const batch = this.#loadQueue;
     this.#loadQueue = [];
-    const snapshots = batch.filter((a) => a.t.persistence === "snapshot");
-    for (const a of batch) if (a.t.persistence === "journal") this.#loadJournal(a);
-    for (let i = 0; i < snapshots.length; i += 500) {
-      const chunk = snapshots.slice(i, i + 500);
+    let snapshots: Activation[] = [];
+    for (const a of batch) {
+      if (a.t.persistence === "journal") this.#loadJournal(a);
+      else snapshots.push(a);
+    }
+    while (snapshots.length > 0) {
+      const chunk = snapshots.length <= LOAD_BATCH ? snapshots : snapshots.slice(0, LOAD_BATCH);
+      snapshots = chunk === snapshots ? [] : snapshots.slice(LOAD_BATCH);
+      const keys = new Array<string>(chunk.length);
+      for (let j = 0; j < chunk.length; j++) keys[j] = chunk[j]!.t.key(chunk[j]!.id);
       const started = performance.now();
-      this.store.getMany(chunk.map((a) => a.t.key(a.id))).then(
+      this.#loadsInFlight++;
+      this.store.getMany(keys).then(
         (values) => {
+          this.#loadsInFlight--;
           this.#m.storeSeconds.labels(this.store.name, "load").observe(
             (performance.now() - started) / 1000,
           );
           this.#loadRetryMs = 0;
-          chunk.forEach((a, j) => this.#loaded(a, values[j] ?? null));
+          for (let j = 0; j < chunk.length; j++) this.#loaded(chunk[j]!, values[j] ?? null);
+          if (this.#loadQueue.length > 0) this.#scheduleLoads();
         },
-        (error) => chunk.forEach((a) => this.#loadFailed(a, error)),
+        (error) => {
+          this.#loadsInFlight--;
+          for (const a of chunk) this.#loadFailed(a, error);
+          if (this.#loadQueue.length > 0) this.#scheduleLoads();
+        },
       );
     }
   };

@@ -75,6 +75,29 @@ Deno.test("redis store: prefixes keep deployments apart", async () => {
   }
 });
 
+Deno.test("redis store: a prefix of multi-byte characters still indexes the bare keys", async () => {
+  const prefix = `ü€😀${++cases}:`;
+  const store = await RedisStore.connect(server.url, { prefix });
+  const raw = new Redis(server.url);
+  try {
+    assertOk(await store.commit([put("ключ/1", 1, 0), put("k2", 2, 0), append("jé", ["e"], 0)]), [
+      1,
+      1,
+      1,
+    ]);
+    assertEquals(await store.keys(""), ["k2", "ключ/1"]);
+    assertEquals(await store.journalKeys(""), ["jé"]);
+    assertOk(await store.commit([del("ключ/1", 1)]), [0]);
+    assertEquals(await store.keys(""), ["k2"]);
+    assertEquals(await raw.zrange(`${prefix}si`, "0", "-1"), ["k2"]);
+  } finally {
+    await store.close();
+    const keys = await raw.keys(`${prefix}*`);
+    if (keys.length > 0) await raw.del(...keys);
+    raw.disconnect();
+  }
+});
+
 Deno.test("redis store: every value is captured when commit returns", async () => {
   const f = await fixture();
   try {
@@ -135,6 +158,38 @@ Deno.test("redis store: a batch larger than one script call keeps every result i
   }
 });
 
+Deno.test("redis store: getMany over several MGETs keeps order around keys Redis cannot hold", async () => {
+  const f = await fixture();
+  try {
+    const N = 2500; // three MGETs of at most 1,000 keys
+    for (let i = 0; i < N; i += 500) {
+      const ops = Array.from({ length: 500 }, (_, j) => put(`k${i + j}`, i + j, 0));
+      assertOk(await f.store.commit(ops), ops.map(() => 1));
+    }
+    const asked: string[] = [];
+    const expected: (number | null)[] = [];
+    for (let i = 0; i < N; i++) {
+      if (i % 600 === 0) {
+        asked.push(`bad\uD800${i}`); // a lone surrogate: never stored, reads as absent
+        expected.push(null);
+      }
+      asked.push(`k${N - 1 - i}`);
+      expected.push(N - 1 - i);
+      if (i % 999 === 0) {
+        asked.push(`missing${i}`);
+        expected.push(null);
+      }
+    }
+    asked.push("\uDC00");
+    expected.push(null);
+    const read = await f.store.getMany(asked);
+    assertEquals(read.map((r) => r === null ? null : r.value), expected);
+    assertEquals(read[1]?.version, 1);
+  } finally {
+    await f.cleanup();
+  }
+});
+
 Deno.test("redis store: a script error fails only its op", async () => {
   const f = await fixture();
   const raw = new Redis(server.url);
@@ -152,6 +207,26 @@ Deno.test("redis store: a script error fails only its op", async () => {
       assert(!r.ok && !r.conflict && r.error instanceof StoreError, JSON.stringify(r));
     }
     assertEquals(results[2], { ok: true, version: 1 });
+    // The same with expected versions (the put swaps the value in first, then checks): the
+    // foreign values stay as they were, and so does an absent key whose put conflicts.
+    const checked = await f.store.commit([
+      put("garbage", 2, 0),
+      put("wrongtype", 2, 0),
+      put("absent", 2, 3),
+      put("fine", 2, 0),
+    ]);
+    for (const r of checked.slice(0, 2)) {
+      assert(!r.ok && !r.conflict && r.error instanceof StoreError, JSON.stringify(r));
+    }
+    assertEquals(checked.slice(2), [
+      { ok: false, conflict: true, actualVersion: 0 },
+      { ok: false, conflict: true, actualVersion: 1 },
+    ]);
+    assertEquals(await raw.get(`${f.prefix}s:garbage`), "no version here");
+    assertEquals(await raw.lrange(`${f.prefix}s:wrongtype`, "0", "-1"), ["x"]);
+    assertEquals(await raw.exists(`${f.prefix}s:absent`), 0);
+    assertEquals(await f.store.get("fine"), { version: 1, value: 1 });
+    assertEquals(await f.store.keys(""), ["fine"]);
   } finally {
     raw.disconnect();
     await f.cleanup();
