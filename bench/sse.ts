@@ -3,8 +3,10 @@
  * real app (`GET /api/events`, event bus, per-client queues) against a bare Hono `streamSSE`
  * server broadcasting the same events to the same clients, in the same run.
  *
- * The clients are raw TCP connections in this process (cheaper than `fetch` streams); each
- * event carries its publish time, so latency is measured per delivery.
+ * The clients are raw TCP connections in a Worker thread (`sse_clients.ts`), so parsing a
+ * thousand streams does not run on the server's thread; each event carries its publish time,
+ * so latency is measured per delivery. The latency phase paces events one by one at the same
+ * rate for both servers: half the bare server's burst delivery rate.
  *
  * @module
  */
@@ -105,62 +107,47 @@ async function flotillaServer(): Promise<Server> {
   };
 }
 
-/** A raw-TCP SSE client counting deliveries and recording latencies. */
-class Client {
-  received = 0;
-  latencies: number[] | null = null;
-  #conn: Deno.TcpConn;
-  #onData: () => void;
+/** The clients, in a Worker thread (see sse_clients.ts), driven one request at a time. */
+class Clients {
+  #worker = new Worker(new URL("./sse_clients.ts", import.meta.url), { type: "module" });
 
-  private constructor(conn: Deno.TcpConn, onData: () => void) {
-    this.#conn = conn;
-    this.#onData = onData;
+  // deno-lint-ignore no-explicit-any
+  #ask(request: Record<string, unknown>): Promise<any> {
+    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+    this.#worker.onmessage = (e) => resolve(e.data);
+    this.#worker.onerror = (e) => {
+      e.preventDefault();
+      reject(new Error(`SSE client worker: ${e.message}`));
+    };
+    this.#worker.postMessage(request);
+    return promise;
   }
 
-  static async open(port: number, onData: () => void): Promise<Client> {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    const client = new Client(conn, onData);
-    await conn.write(
-      new TextEncoder().encode(
-        "GET /api/events?topics=telemetry HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n",
-      ),
-    );
-    client.#read();
-    return client;
+  open(port: number, clients: number): Promise<void> {
+    return this.#ask({ op: "open", port, clients });
   }
 
-  async #read(): Promise<void> {
-    const decoder = new TextDecoder();
-    const buf = new Uint8Array(64 * 1024);
-    let text = "";
-    try {
-      for (;;) {
-        const n = await this.#conn.read(buf);
-        if (n === null) return;
-        text += decoder.decode(buf.subarray(0, n), { stream: true });
-        let at;
-        while ((at = text.indexOf("data: ")) >= 0) {
-          const end = text.indexOf("\n", at);
-          if (end < 0) break;
-          const data = JSON.parse(text.slice(at + 6, end)) as { ts: number };
-          text = text.slice(end + 1);
-          this.received++;
-          this.latencies?.push(Date.now() - data.ts);
-          this.#onData();
-        }
-        if (text.length > 4096 && text.indexOf("data: ") < 0) text = text.slice(-64);
-      }
-    } catch {
-      // Closed.
-    }
+  /** Deliveries counted since the last reset, once they reach `target` (or at the timeout). */
+  async until(target: number, timeoutMs: number): Promise<number> {
+    return (await this.#ask({ op: "until", target, timeoutMs })).total;
   }
 
-  close(): void {
-    try {
-      this.#conn.close();
-    } catch {
-      // Already closed.
-    }
+  /** Clients that have received at least one event. */
+  async seen(): Promise<number> {
+    return (await this.#ask({ op: "seen" })).seen;
+  }
+
+  async reset(latencies: boolean): Promise<void> {
+    await this.#ask({ op: "reset", latencies });
+  }
+
+  async latencies(): Promise<number[]> {
+    return (await this.#ask({ op: "latencies" })).sorted;
+  }
+
+  async close(): Promise<void> {
+    await this.#ask({ op: "close" });
+    this.#worker.terminate();
   }
 }
 
@@ -168,48 +155,46 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 }
 
-/** Connects the clients, then measures a burst's throughput and a paced phase's latency. */
+/**
+ * Connects the clients, then measures a burst's throughput and a paced phase's latency: at
+ * `perSecond` events a second, or by default at half the burst's delivery rate.
+ */
 async function measure(
   server: Server,
+  perSecondGiven?: number,
 ): Promise<{ rate: number; p50: number; p99: number; pacedPerSecond: number }> {
-  let total = 0;
-  let waiting: { target: number; resolve: () => void } | null = null;
-  const onData = () => {
-    total++;
-    if (waiting !== null && total >= waiting.target) waiting.resolve();
-  };
-  const clients: Client[] = [];
-  for (let i = 0; i < CLIENTS; i++) clients.push(await Client.open(server.port, onData));
-  const until = async (target: number, timeoutMs: number) => {
-    if (total >= target) return;
-    const { promise, resolve } = Promise.withResolvers<void>();
-    waiting = { target, resolve };
-    const timer = setTimeout(resolve, timeoutMs);
-    await promise;
-    clearTimeout(timer);
-    waiting = null;
-  };
+  const clients = new Clients();
   try {
-    // Every client subscribed: a probe event reaches all of them.
-    server.publish({ ts: Date.now(), n: -1 });
-    await until(CLIENTS, 30_000);
-    total = 0;
+    await clients.open(server.port, CLIENTS);
+    // Probes until every client has one: then every client is subscribed.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      server.publish({ ts: Date.now(), n: -1 });
+      await new Promise((r) => setTimeout(r, 100));
+      const seen = await clients.seen();
+      if (seen === CLIENTS) break;
+      if (Date.now() > deadline) throw new Error(`only ${seen} of ${CLIENTS} clients subscribed`);
+    }
+    await new Promise((r) => setTimeout(r, 200)); // the last probes arrive
+    await clients.reset(false);
     const started = performance.now();
     for (let n = 0; n < BURST; n++) server.publish({ ts: Date.now(), n });
-    await until(BURST * CLIENTS, 60_000);
+    const total = await clients.until(BURST * CLIENTS, 60_000);
     const rate = total / ((performance.now() - started) / 1000);
 
-    // Latency at half the measured delivery rate (a saturated server only measures its queue).
-    for (const c of clients) c.latencies = [];
-    const base = total;
-    const perSecond = Math.max(1, Math.floor(rate / 2 / CLIENTS));
+    // Latency below saturation (a saturated server only measures its queue).
+    await clients.reset(true);
+    const perSecond = perSecondGiven ?? Math.max(1, Math.floor(rate / 2 / CLIENTS));
     const paced = perSecond * PACED_SECONDS;
+    const phase = performance.now();
     for (let n = 0; n < paced; n++) {
       server.publish({ ts: Date.now(), n });
-      await new Promise((r) => setTimeout(r, 1000 / perSecond));
+      // Paced against the phase's start, so timer lateness does not lower the rate.
+      const next = phase + (n + 1) * 1000 / perSecond;
+      await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
     }
-    await until(base + paced * CLIENTS, 30_000);
-    const all = clients.flatMap((c) => c.latencies ?? []).sort((a, b) => a - b);
+    await clients.until(paced * CLIENTS, 30_000);
+    const all = await clients.latencies();
     return {
       rate,
       p50: percentile(all, 0.5),
@@ -217,7 +202,7 @@ async function measure(
       pacedPerSecond: perSecond,
     };
   } finally {
-    for (const c of clients) c.close();
+    await clients.close();
   }
 }
 
@@ -225,8 +210,12 @@ if (import.meta.main) {
   const bare = bareServer();
   const baseline = await measure(bare);
   await bare.close();
+  // Latency at the same event rate as the baseline's paced phase (half the bare server's burst
+  // rate): Flotilla's burst rate is higher — it writes the events queued for a client as one
+  // chunk — but events paced one by one cannot be coalesced, so pacing Flotilla at half its own
+  // burst rate would load it several times more than the baseline per event.
   const flotilla = await flotillaServer();
-  const result = await measure(flotilla);
+  const result = await measure(flotilla, baseline.pacedPerSecond);
   await flotilla.close();
   const ratio = result.rate / baseline.rate;
   await report({
