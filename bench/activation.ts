@@ -10,8 +10,8 @@
  * best of `BENCH_ACTIVATION_RUNS` (default 5) alternating runs is kept for each side, after one
  * warm-up run each. The details also give activations with a state-changing command (`tell`,
  * then `idle()`), which adds the durable write-back of every actor's new state, and activations
- * when the sender yields a microtask between first messages (each load then goes alone: loads
- * are batched per microtask).
+ * when the sender yields a microtask between first messages (the first few loads go alone; the
+ * rest gather while those are in flight).
  *
  * Sizes: `BENCH_ACTIVATION_N` actors (default 20,000), snapshots of about
  * `BENCH_ACTIVATION_VALUE_BYTES` bytes of JSON (default 256). Its own `redis-server` on a free

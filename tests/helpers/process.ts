@@ -43,7 +43,16 @@ export async function startNodeProcess(
   const inherited = Deno.env.toObject();
   delete inherited.NATS_URL;
   delete inherited.REDIS_URL;
-  const args = ["run", "--allow-all", join(ROOT, "main.ts"), ...(embedded ? ["--embedded"] : [])];
+  // FLOTILLA_NODE_DENO_FLAGS: extra `deno run` flags for the node, e.g. `--cpu-prof
+  // --cpu-prof-dir=/tmp/prof` to profile the nodes of a benchmark (see bench/README.md).
+  const flags = (Deno.env.get("FLOTILLA_NODE_DENO_FLAGS") ?? "").split(" ").filter((f) => f);
+  const args = [
+    "run",
+    "--allow-all",
+    ...flags,
+    join(ROOT, "main.ts"),
+    ...(embedded ? ["--embedded"] : []),
+  ];
   // With setpriv, the node dies with the test process even if the test never stops it.
   const command = SETPRIV === undefined ? Deno.execPath() : SETPRIV;
   const child = new Deno.Command(command, {
