@@ -564,7 +564,10 @@ export class ActorSystem implements LocalDelivery {
   ): Promise<void> {
     const t = a.t;
     const waiting = mb.waiters?.length ?? 0;
-    if (t.rejectWhenFull || waiting >= t.capacity) {
+    // A delivery from a stream position always waits: refused, it would come back only as a
+    // redelivery, after later positions for the same actor were applied — and then be skipped
+    // as one of them. The consumer's ack-pending limit bounds how many wait.
+    if ((t.rejectWhenFull || waiting >= t.capacity) && reply?.source == null) {
       t.mailboxRejections.inc();
       throw new MailboxFullError(
         `mailbox of ${a.childName} is full (${t.capacity} messages` +

@@ -138,6 +138,52 @@ Deno.test("deliver acknowledges a redelivered source position without applying i
   await again.shutdown();
 });
 
+Deno.test("a stream delivery to a full mailbox waits its turn: never refused, never skipped", async () => {
+  // Capacity 2 and overflow "reject": a tell past the bound is refused at once. A delivery from
+  // a stream position must not be: refused, it would come back as a redelivery after later
+  // positions for the same actor were applied, and be skipped as a duplicate — a lost message.
+  const tiny = defineActor({
+    name: "tiny",
+    initialState: () => ({ seen: [] as number[] }),
+    handlers: {
+      record(ctx, k: number) {
+        ctx.state.seen.push(k);
+        return ctx.state.seen.length;
+      },
+    },
+    queries: { seen: (ctx) => ctx.state.seen },
+    options: { mailbox: { capacity: 2, overflow: "reject" } },
+  });
+  const clock = new ManualClock(0);
+  const system = new ActorSystem({
+    clock,
+    store: new MemoryStore(),
+    logger: createLogger({ level: "error", write: () => {} }),
+  });
+  system.register(tiny);
+  await system.start();
+  // All sent in one turn, while the actor is still loading: 2 fit, 8 must wait.
+  const replies = Array.from(
+    { length: 10 },
+    (_, i) =>
+      system.deliver({ type: "tiny", id: "t", kind: "record", payload: i + 1 }, {
+        source: "in/0",
+        seq: i + 1,
+      }),
+  );
+  // A plain tell is still refused past the bound.
+  let refused = false;
+  try {
+    system.ref(tiny, "t").tell("record", 99);
+  } catch {
+    refused = true;
+  }
+  assert(refused, "a tell past the bound is refused");
+  assertEquals(await Promise.all(replies), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assertEquals(await system.ref(tiny, "t").ask("seen"), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  await system.shutdown();
+});
+
 Deno.test("deliver dedupes journaled actors by the position kept with their events", async () => {
   const store = new MemoryStore();
   const { system } = node(store);

@@ -439,7 +439,8 @@ export class NatsTransport implements Transport {
       },
       (error) => {
         if (error instanceof ShutdownError || error instanceof MailboxFullError) {
-          // Moving, stopping, or overloaded: leave it for redelivery, in order, from the ack floor.
+          // Moving or stopping: leave it for the next owner, which starts at the ack floor.
+          // (A full mailbox makes a stream delivery wait, not fail: see the runtime's overflow.)
           done(false);
           return;
         }
