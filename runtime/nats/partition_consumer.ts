@@ -12,6 +12,12 @@
  * it in a crash, an operator deleting it) is created again from the first message this node
  * has not finished — never left to wait silently for a consumer that does not exist.
  *
+ * Acknowledgements are cumulative (`AckPolicy.All`): the consumer, not the handler, acks, once
+ * per burst of finished messages, the last message of the delivered prefix that is finished.
+ * A message finished out of order waits for the ones before it; one left for redelivery holds
+ * the ack floor where it is. One ack per burst instead of one per message saves the client a
+ * publish and nats-server an ack's processing per message.
+ *
  * @module
  */
 import {
@@ -40,8 +46,9 @@ export interface PartitionConsumerOptions {
   readonly maxAckPending: number;
   readonly logger: Logger;
   /**
-   * Handles a message; must eventually ack it and call `done()`, or leave it for redelivery
-   * and call `done(false)`.
+   * Handles a message, then calls `done()` once it is finished (durable, or rejected for good:
+   * the consumer acknowledges it), or `done(false)` to leave it for redelivery. The handler
+   * never acks itself.
    */
   handle(msg: JsMsg, done: (acked?: boolean) => void): void;
   /** Whether the partition is still this node's: only then is a vanished consumer recreated. */
@@ -58,8 +65,16 @@ export class PartitionConsumer {
   #inFlight = 0;
   #drained: (() => void) | null = null;
   #stopped = false;
-  /** Sequences handed out and not acknowledged (finished or not). */
-  #open = new Set<number>();
+  /**
+   * Messages handed out and not yet acknowledged, in stream order: finished (`true`) or not.
+   * `#order` is sorted; redeliveries can arrive out of order, so it is inserted into, rarely.
+   */
+  #open = new Map<number, { msg: JsMsg; finished: boolean }>();
+  #order: number[] = [];
+  #orderHead = 0;
+  /** Highest sequence acknowledged: a delivery at or below it is a late redelivery. */
+  #acked = 0;
+  #ackScheduled = false;
   /** Highest sequence handed out. */
   #delivered = 0;
   #recreating = false;
@@ -78,12 +93,14 @@ export class PartitionConsumer {
     return this.#create(undefined);
   }
 
-  /** Where this node would go on from: its first unacknowledged message, or the next one. */
+  /** Where this node would go on from: its first unfinished message, or the next one. */
   get resumeSeq(): number | undefined {
     if (this.#delivered === 0) return undefined;
-    let first = this.#delivered + 1;
-    for (const seq of this.#open) if (seq < first) first = seq;
-    return first;
+    for (let i = this.#orderHead; i < this.#order.length; i++) {
+      const seq = this.#order[i]!;
+      if (!this.#open.get(seq)!.finished) return seq;
+    }
+    return this.#delivered + 1;
   }
 
   async #create(resumeAt: number | undefined): Promise<void> {
@@ -99,7 +116,7 @@ export class PartitionConsumer {
     const config = {
       durable_name: durable,
       filter_subject: this.#o.filter,
-      ack_policy: AckPolicy.Explicit,
+      ack_policy: AckPolicy.All,
       ack_wait: 30_000_000_000,
       max_ack_pending: this.#o.maxAckPending,
       ...(startSeq === undefined
@@ -180,24 +197,84 @@ export class PartitionConsumer {
     this.#stopped = true;
     await this.#messages?.close().catch(() => {});
     this.#messages = null;
-    if (!graceful || this.#inFlight === 0) return;
-    const { promise, resolve } = Promise.withResolvers<void>();
-    this.#drained = resolve;
-    const timer = setTimeout(resolve, timeoutMs);
-    await promise;
-    clearTimeout(timer);
+    if (graceful && this.#inFlight > 0) {
+      const { promise, resolve } = Promise.withResolvers<void>();
+      this.#drained = resolve;
+      const timer = setTimeout(resolve, timeoutMs);
+      await promise;
+      clearTimeout(timer);
+    }
+    this.#ack(); // what finished, now: the caller flushes the connection next
   }
 
   #receive(msg: JsMsg): void {
     if (this.#stopped) return; // left for the next owner
     const seq = msg.seq;
     this.#inFlight++;
-    this.#open.add(seq);
     if (seq > this.#delivered) this.#delivered = seq;
-    this.#o.handle(msg, (acked = true) => {
-      if (acked) this.#open.delete(seq);
+    // A redelivery at or below the ack floor needs no ack; one of a message still open
+    // replaces the handle the ack goes through.
+    const tracked = seq > this.#acked;
+    if (tracked) {
+      const entry = this.#open.get(seq);
+      if (entry !== undefined) entry.msg = msg;
+      else {
+        this.#open.set(seq, { msg, finished: false });
+        this.#insert(seq);
+      }
+    }
+    this.#o.handle(msg, (finished = true) => {
       this.#inFlight--;
+      if (finished && tracked) {
+        const entry = this.#open.get(seq);
+        if (entry !== undefined && !entry.finished) {
+          entry.finished = true;
+          if (!this.#ackScheduled) {
+            this.#ackScheduled = true;
+            queueMicrotask(this.#ack);
+          }
+        }
+      }
       if (this.#inFlight === 0 && this.#drained !== null) this.#drained();
     });
   }
+
+  /** Adds `seq` to `#order`, keeping it sorted (at the end but for redeliveries). */
+  #insert(seq: number): void {
+    const order = this.#order;
+    let i = order.length;
+    while (i > this.#orderHead && order[i - 1]! > seq) i--;
+    if (i === order.length) order.push(seq);
+    else order.splice(i, 0, seq);
+  }
+
+  /** Acknowledges the finished prefix of what was handed out, with one cumulative ack. */
+  #ack = (): void => {
+    this.#ackScheduled = false;
+    const order = this.#order;
+    let head = this.#orderHead;
+    let last: JsMsg | null = null;
+    while (head < order.length) {
+      const seq = order[head]!;
+      const entry = this.#open.get(seq)!;
+      if (!entry.finished) break;
+      last = entry.msg;
+      this.#open.delete(seq);
+      head++;
+    }
+    if (head === order.length) {
+      this.#order = [];
+      this.#orderHead = 0;
+    } else if (head > 1024 && head * 2 > order.length) {
+      this.#order = order.slice(head);
+      this.#orderHead = 0;
+    } else {
+      this.#orderHead = head;
+    }
+    if (last === null) return;
+    this.#acked = last.seq;
+    // Fire and forget, as every ack: an ack lost with the connection means a redelivery,
+    // which the actors recognise and skip.
+    last.ack();
+  };
 }

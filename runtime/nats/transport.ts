@@ -399,8 +399,7 @@ export class NatsTransport implements Transport {
     }
     if ("reject" in decoded) {
       this.#rejected(msg, decoded);
-      msg.ack();
-      done();
+      done(); // finished: the consumer acknowledges it
       return;
     }
     this.#deliver(decoded, `in/${p}`, msg, done);
@@ -425,7 +424,7 @@ export class NatsTransport implements Transport {
     this.#deliver(envelope, `msg/${p}`, msg, done);
   }
 
-  /** Delivers to the local actor; acks once durable (or dead-lettered), never on a handover. */
+  /** Delivers to the local actor; finished once durable (or dead-lettered), never on a handover. */
   #deliver(
     envelope: Envelope,
     source: string,
@@ -433,10 +432,7 @@ export class NatsTransport implements Transport {
     done: (acked?: boolean) => void,
   ): void {
     this.#local!.deliver(envelope, { source, seq: msg.seq }).then(
-      () => {
-        msg.ack();
-        done();
-      },
+      () => done(), // durable: the consumer acknowledges it
       (error) => {
         if (error instanceof ShutdownError || error instanceof MailboxFullError) {
           // Moving or stopping: leave it for the next owner, which starts at the ack floor.
@@ -445,7 +441,6 @@ export class NatsTransport implements Transport {
           return;
         }
         // The actor refused or crashed on it: reported and dead-lettered by the runtime.
-        msg.ack();
         done();
       },
     );

@@ -1,0 +1,182 @@
+/**
+ * The partition consumer's cumulative acknowledgements, against a real nats-server: the ack
+ * floor is always the end of the finished prefix of what was handed out, whatever order
+ * messages finish in, and a message left for redelivery holds it.
+ */
+import { jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { createLogger } from "../runtime/mod.ts";
+import { PartitionConsumer } from "../runtime/nats/partition_consumer.ts";
+import { assert, assertEquals } from "./helpers/assert.ts";
+import { startNatsServer } from "./helpers/servers.ts";
+
+const STREAM = "PCTEST";
+
+async function setup() {
+  const server = await startNatsServer();
+  const nc = await connect({ servers: server.url });
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  await jsm.streams.add({ name: STREAM, subjects: ["pc.>"] });
+  const received: { msg: JsMsg; done: (finished?: boolean) => void }[] = [];
+  let wake: (() => void) | null = null;
+  const consumer = new PartitionConsumer({
+    js,
+    jsm,
+    logger: createLogger({ level: "error", write: () => {} }),
+    maxAckPending: 100,
+    stream: STREAM,
+    partition: 0,
+    filter: "pc.0.>",
+    durable: "pc-p0",
+    owned: () => true,
+    handle(msg, done) {
+      received.push({ msg, done });
+      wake?.();
+    },
+  });
+  /** Resolves once `n` messages were handed out in all. */
+  const handedOut = async (n: number) => {
+    const deadline = Date.now() + 10_000;
+    while (received.length < n) {
+      assert(Date.now() < deadline, `${received.length} of ${n} messages handed out`);
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, 50);
+      });
+      wake = null;
+    }
+  };
+  const floor = (expected: { floor: number; pending: number }) => settled(jsm, nc, expected);
+  const close = async () => {
+    await consumer.stop(false);
+    await nc.close();
+    await server.stop();
+  };
+  return { nc, consumer, received, handedOut, floor, close };
+}
+
+/**
+ * The server's ack floor and pending count, polled until they equal `expected` (acks are
+ * processed asynchronously on the server) or for at most 3 s; also waits 100 ms first, so an
+ * ack that should not have been sent has time to show.
+ */
+async function settled(
+  jsm: Awaited<ReturnType<typeof jetstreamManager>>,
+  nc: { flush(): Promise<void> },
+  expected: { floor: number; pending: number },
+): Promise<{ floor: number; pending: number }> {
+  await nc.flush();
+  await new Promise((r) => setTimeout(r, 100));
+  const deadline = Date.now() + 3000;
+  for (;;) {
+    const info = await jsm.consumers.info(STREAM, "pc-p0");
+    const seen = { floor: info.ack_floor.stream_seq, pending: info.num_ack_pending };
+    if (seen.floor === expected.floor && seen.pending === expected.pending) return seen;
+    if (Date.now() > deadline) return seen;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Lets the consumer's ack (queued as a microtask) go out. */
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+Deno.test("partition consumer: one cumulative ack covers the finished prefix only", async () => {
+  const t = await setup();
+  try {
+    // Partition 0's messages, with another partition's in between (sequences are not dense).
+    for (let i = 1; i <= 10; i++) {
+      t.nc.publish(`pc.0.d${i}`, `m${i}`);
+      t.nc.publish(`pc.1.d${i}`, `other${i}`);
+    }
+    await t.nc.flush();
+    await t.consumer.start();
+    await t.handedOut(10);
+    const seqs = t.received.map((r) => r.msg.seq);
+    assertEquals(seqs, [1, 3, 5, 7, 9, 11, 13, 15, 17, 19]);
+    assertEquals(t.consumer.resumeSeq, 1);
+
+    // Finish the later half first: nothing can be acknowledged yet.
+    for (const r of t.received.slice(5)) r.done();
+    await tick();
+    assertEquals(await t.floor({ floor: 0, pending: 10 }), { floor: 0, pending: 10 });
+    assertEquals(t.consumer.resumeSeq, 1, "the first unfinished message");
+
+    // Finish the first three: the prefix now ends at the third (seq 5).
+    for (const r of t.received.slice(0, 3)) r.done();
+    await tick();
+    assertEquals(await t.floor({ floor: 5, pending: 7 }), { floor: 5, pending: 7 });
+    assertEquals(t.consumer.resumeSeq, 7);
+
+    // The fourth is left for redelivery: it holds the floor, whatever finishes after it.
+    t.received[3]!.done(false);
+    t.received[4]!.done();
+    await tick();
+    assertEquals(await t.floor({ floor: 5, pending: 7 }), { floor: 5, pending: 7 });
+    assertEquals(t.consumer.resumeSeq, 7);
+    assertEquals(t.consumer.inFlight, 0);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("partition consumer: recreated, it resumes at the first unfinished message", async () => {
+  const t = await setup();
+  try {
+    for (let i = 1; i <= 6; i++) t.nc.publish(`pc.0.d${i}`, `m${i}`);
+    await t.nc.flush();
+    await t.consumer.start();
+    await t.handedOut(6);
+    // 1, 2 finished and acked; 3 left for redelivery; 4–6 finished but behind it.
+    for (const i of [0, 1, 3, 4, 5]) t.received[i]!.done();
+    t.received[2]!.done(false);
+    await tick();
+    assertEquals(await t.floor({ floor: 2, pending: 4 }), { floor: 2, pending: 4 });
+    // Another owner takes over (here: the same consumer started again, as after a restart):
+    // it starts at the ack floor + 1, so 3 comes again, and 4–6 after it.
+    await t.consumer.stop(true);
+    const again = await setup2(t);
+    try {
+      await again.handedOut(4);
+      assertEquals(again.received.map((r) => r.msg.seq), [3, 4, 5, 6]);
+      for (const r of again.received) r.done();
+      await tick();
+      assertEquals(await again.floor({ floor: 6, pending: 0 }), { floor: 6, pending: 0 });
+    } finally {
+      await again.stop();
+    }
+  } finally {
+    await t.close();
+  }
+});
+
+/** A second consumer of the same durable on the first one's connection. */
+async function setup2(t: Awaited<ReturnType<typeof setup>>) {
+  const jsm = await jetstreamManager(t.nc);
+  const received: { msg: JsMsg; done: (finished?: boolean) => void }[] = [];
+  const consumer = new PartitionConsumer({
+    js: jetstream(t.nc),
+    jsm,
+    logger: createLogger({ level: "error", write: () => {} }),
+    maxAckPending: 100,
+    stream: STREAM,
+    partition: 0,
+    filter: "pc.0.>",
+    durable: "pc-p0",
+    owned: () => true,
+    handle: (msg, done) => received.push({ msg, done }),
+  });
+  await consumer.start();
+  return {
+    received,
+    handedOut: async (n: number) => {
+      const deadline = Date.now() + 10_000;
+      while (received.length < n) {
+        assert(Date.now() < deadline, `${received.length} of ${n} messages handed out`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    floor: (expected: { floor: number; pending: number }) => settled(jsm, t.nc, expected),
+    stop: () => consumer.stop(false),
+  };
+}
