@@ -12,16 +12,7 @@
  */
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
-import { registerActors } from "../actors/mod.ts";
-import { createApp } from "../routes/app.ts";
-import {
-  ActorSystem,
-  createLogger,
-  MemoryStore,
-  MetricsRegistry,
-  RingEventBus,
-  SystemClock,
-} from "../runtime/mod.ts";
+import { liveApp } from "../tests/helpers/live_app.ts";
 import { machine, report } from "./lib.ts";
 
 const CLIENTS = Number(Deno.env.get("BENCH_SSE_CLIENTS") ?? 1000);
@@ -74,36 +65,19 @@ function bareServer(): Server {
   };
 }
 
-/** Flotilla: the real app, events published on its bus. */
+/** Flotilla: the real app (reads need no token), events published on its bus. */
 async function flotillaServer(): Promise<Server> {
-  const events = new RingEventBus({ capacity: 100_000 });
-  const metrics = new MetricsRegistry();
-  const logger = createLogger({ level: "error" });
-  const clock = new SystemClock();
-  const system = new ActorSystem({ store: new MemoryStore(), events, metrics, logger, clock });
-  registerActors(system);
-  await system.start();
-  const { app, closeStreams } = createApp({
-    system,
-    events,
-    metrics,
-    logger,
-    clock,
-    readiness: () => Promise.resolve({ ready: true, checks: {} }),
-    auth: null,
+  const app = await liveApp({
+    apiToken: "bench-token",
+    eventRing: 100_000,
     sseQueueLimit: 100_000,
   });
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
   return {
-    port: server.addr.port,
+    port: Number(new URL(app.url).port),
     publish(data) {
-      events.publish("telemetry", data, "bench");
+      app.events.publish("telemetry", data, "bench");
     },
-    async close() {
-      closeStreams();
-      await server.shutdown();
-      await system.shutdown();
-    },
+    close: () => app.close(),
   };
 }
 

@@ -352,6 +352,7 @@ export class ActorSystem implements LocalDelivery {
     try {
       this.#open();
       const t = this.#type(envelope.type);
+      const a = this.#local(t, envelope.id);
       const reply = new PendingReply(
         this.#deadlines,
         options.timeoutMs ?? Infinity,
@@ -361,14 +362,7 @@ export class ActorSystem implements LocalDelivery {
         reply.source = options.source;
         reply.seq = options.seq ?? 0;
       }
-      try {
-        const a = this.#local(t, envelope.id);
-        const queued = this.#enqueue(a, envelope.kind, envelope.payload, reply);
-        if (queued !== undefined) queued.catch((e) => reply.reject(e));
-      } catch (error) {
-        reply.reject(error); // also frees its deadline
-      }
-      return reply.promise;
+      return this.#enqueueAsk(a, envelope.kind, envelope.payload, reply);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -520,13 +514,7 @@ export class ActorSystem implements LocalDelivery {
         a = ref.act = this.#local(t, ref.id);
       }
       const reply = new PendingReply(this.#deadlines, timeoutMs, () => ref.path);
-      try {
-        const queued = this.#enqueue(a, kind, payload, reply);
-        if (queued !== undefined) queued.catch((e) => reply.reject(e));
-      } catch (error) {
-        reply.reject(error); // also frees its deadline
-      }
-      return reply.promise;
+      return this.#enqueueAsk(a, kind, payload, reply);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -539,6 +527,25 @@ export class ActorSystem implements LocalDelivery {
       return this.transport.send({ type: t.name, id: to.id, kind, payload: payload as JsonValue });
     }
     return this.#enqueue(this.#local(t, to.id), kind, payload, null);
+  }
+
+  /**
+   * Queues a message with its reply slot; the reply's promise settles with the answer, or with
+   * whatever refused the message (which also frees the reply's deadline).
+   */
+  #enqueueAsk(
+    a: Activation,
+    kind: string,
+    payload: unknown,
+    reply: PendingReply,
+  ): Promise<unknown> {
+    try {
+      const queued = this.#enqueue(a, kind, payload, reply);
+      if (queued !== undefined) queued.catch((e) => reply.reject(e));
+    } catch (error) {
+      reply.reject(error);
+    }
+    return reply.promise;
   }
 
   #enqueue(
@@ -1009,16 +1016,14 @@ export class ActorSystem implements LocalDelivery {
     this.#loadScheduled = false;
     const batch = this.#loadQueue;
     this.#loadQueue = [];
-    let snapshots: Activation[] = [];
+    const snapshots: Activation[] = [];
     for (const a of batch) {
       if (a.t.persistence === "journal") this.#loadJournal(a);
       else snapshots.push(a);
     }
-    while (snapshots.length > 0) {
-      const chunk = snapshots.length <= LOAD_BATCH ? snapshots : snapshots.slice(0, LOAD_BATCH);
-      snapshots = chunk === snapshots ? [] : snapshots.slice(LOAD_BATCH);
-      const keys = new Array<string>(chunk.length);
-      for (let j = 0; j < chunk.length; j++) keys[j] = chunk[j]!.t.key(chunk[j]!.id);
+    for (let i = 0; i < snapshots.length; i += LOAD_BATCH) {
+      const chunk = snapshots.slice(i, i + LOAD_BATCH);
+      const keys = chunk.map((a) => a.t.key(a.id));
       const started = performance.now();
       this.#loadsInFlight++;
       this.store.getMany(keys).then(

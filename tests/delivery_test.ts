@@ -11,7 +11,7 @@ import {
   type Transport,
 } from "../runtime/mod.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
-import { deferred, flushMicrotasks, GatedStore, sample } from "./helpers/system.ts";
+import { deferred, flushMicrotasks, GatedStore, sample, setup } from "./helpers/system.ts";
 
 /**
  * A transport of several partitions (the actor id's first character, as a digit) of which the
@@ -154,13 +154,7 @@ Deno.test("a stream delivery to a full mailbox waits its turn: never refused, ne
     queries: { seen: (ctx) => ctx.state.seen },
     options: { mailbox: { capacity: 2, overflow: "reject" } },
   });
-  const clock = new ManualClock(0);
-  const system = new ActorSystem({
-    clock,
-    store: new MemoryStore(),
-    logger: createLogger({ level: "error", write: () => {} }),
-  });
-  system.register(tiny);
+  const { system } = setup([tiny], { logs: "discard" });
   await system.start();
   // All sent in one turn, while the actor is still loading: 2 fit, 8 must wait.
   const replies = Array.from(

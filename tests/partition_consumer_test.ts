@@ -12,16 +12,14 @@ import { startNatsServer } from "./helpers/servers.ts";
 
 const STREAM = "PCTEST";
 
-async function setup() {
-  const server = await startNatsServer();
-  const nc = await connect({ servers: server.url });
+type Connection = Awaited<ReturnType<typeof connect>>;
+
+/** A partition consumer of durable `pc-p0` on `nc` whose handler only records what it gets. */
+async function consumerOn(nc: Connection) {
   const jsm = await jetstreamManager(nc);
-  const js = jetstream(nc);
-  await jsm.streams.add({ name: STREAM, subjects: ["pc.>"] });
   const received: { msg: JsMsg; done: (finished?: boolean) => void }[] = [];
-  let wake: (() => void) | null = null;
   const consumer = new PartitionConsumer({
-    js,
+    js: jetstream(nc),
     jsm,
     logger: createLogger({ level: "error", write: () => {} }),
     maxAckPending: 100,
@@ -30,30 +28,35 @@ async function setup() {
     filter: "pc.0.>",
     durable: "pc-p0",
     owned: () => true,
-    handle(msg, done) {
-      received.push({ msg, done });
-      wake?.();
-    },
+    handle: (msg, done) => received.push({ msg, done }),
   });
-  /** Resolves once `n` messages were handed out in all. */
-  const handedOut = async (n: number) => {
-    const deadline = Date.now() + 10_000;
-    while (received.length < n) {
-      assert(Date.now() < deadline, `${received.length} of ${n} messages handed out`);
-      await new Promise<void>((r) => {
-        wake = r;
-        setTimeout(r, 50);
-      });
-      wake = null;
-    }
+  return {
+    consumer,
+    received,
+    /** Resolves once `n` messages were handed out in all (polling a real server's deliveries). */
+    async handedOut(n: number) {
+      const deadline = Date.now() + 10_000;
+      while (received.length < n) {
+        assert(Date.now() < deadline, `${received.length} of ${n} messages handed out`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    floor: (expected: { floor: number; pending: number }) => settled(jsm, nc, expected),
   };
-  const floor = (expected: { floor: number; pending: number }) => settled(jsm, nc, expected);
+}
+
+/** Its own nats-server, a stream, and a consumer on it (not started). */
+async function setup() {
+  const server = await startNatsServer();
+  const nc = await connect({ servers: server.url });
+  await (await jetstreamManager(nc)).streams.add({ name: STREAM, subjects: ["pc.>"] });
+  const c = await consumerOn(nc);
   const close = async () => {
-    await consumer.stop(false);
+    await c.consumer.stop(false);
     await nc.close();
     await server.stop();
   };
-  return { nc, consumer, received, handedOut, floor, close };
+  return { ...c, nc, close };
 }
 
 /**
@@ -135,7 +138,8 @@ Deno.test("partition consumer: recreated, it resumes at the first unfinished mes
     // Another owner takes over (here: the same consumer started again, as after a restart):
     // it starts at the ack floor + 1, so 3 comes again, and 4–6 after it.
     await t.consumer.stop(true);
-    const again = await setup2(t);
+    const again = await consumerOn(t.nc);
+    await again.consumer.start();
     try {
       await again.handedOut(4);
       assertEquals(again.received.map((r) => r.msg.seq), [3, 4, 5, 6]);
@@ -143,40 +147,9 @@ Deno.test("partition consumer: recreated, it resumes at the first unfinished mes
       await tick();
       assertEquals(await again.floor({ floor: 6, pending: 0 }), { floor: 6, pending: 0 });
     } finally {
-      await again.stop();
+      await again.consumer.stop(false);
     }
   } finally {
     await t.close();
   }
 });
-
-/** A second consumer of the same durable on the first one's connection. */
-async function setup2(t: Awaited<ReturnType<typeof setup>>) {
-  const jsm = await jetstreamManager(t.nc);
-  const received: { msg: JsMsg; done: (finished?: boolean) => void }[] = [];
-  const consumer = new PartitionConsumer({
-    js: jetstream(t.nc),
-    jsm,
-    logger: createLogger({ level: "error", write: () => {} }),
-    maxAckPending: 100,
-    stream: STREAM,
-    partition: 0,
-    filter: "pc.0.>",
-    durable: "pc-p0",
-    owned: () => true,
-    handle: (msg, done) => received.push({ msg, done }),
-  });
-  await consumer.start();
-  return {
-    received,
-    handedOut: async (n: number) => {
-      const deadline = Date.now() + 10_000;
-      while (received.length < n) {
-        assert(Date.now() < deadline, `${received.length} of ${n} messages handed out`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
-    floor: (expected: { floor: number; pending: number }) => settled(jsm, t.nc, expected),
-    stop: () => consumer.stop(false),
-  };
-}

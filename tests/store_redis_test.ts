@@ -12,8 +12,7 @@ const server = await startRedisServer();
 let cases = 0;
 
 /** A store under a fresh prefix; `reopen` opens another client on the same server and prefix. */
-async function fixture(url = server.url) {
-  const prefix = `t${++cases}:`;
+async function fixture(url = server.url, prefix = `t${++cases}:`) {
   const handles: StateStore[] = [];
   const reopen = async () => {
     const store = await RedisStore.connect(url, { prefix });
@@ -76,25 +75,21 @@ Deno.test("redis store: prefixes keep deployments apart", async () => {
 });
 
 Deno.test("redis store: a prefix of multi-byte characters still indexes the bare keys", async () => {
-  const prefix = `ü€😀${++cases}:`;
-  const store = await RedisStore.connect(server.url, { prefix });
+  const f = await fixture(server.url, `ü€😀${++cases}:`);
   const raw = new Redis(server.url);
   try {
-    assertOk(await store.commit([put("ключ/1", 1, 0), put("k2", 2, 0), append("jé", ["e"], 0)]), [
-      1,
-      1,
-      1,
-    ]);
-    assertEquals(await store.keys(""), ["k2", "ключ/1"]);
-    assertEquals(await store.journalKeys(""), ["jé"]);
-    assertOk(await store.commit([del("ключ/1", 1)]), [0]);
-    assertEquals(await store.keys(""), ["k2"]);
-    assertEquals(await raw.zrange(`${prefix}si`, "0", "-1"), ["k2"]);
+    assertOk(
+      await f.store.commit([put("ключ/1", 1, 0), put("k2", 2, 0), append("jé", ["e"], 0)]),
+      [1, 1, 1],
+    );
+    assertEquals(await f.store.keys(""), ["k2", "ключ/1"]);
+    assertEquals(await f.store.journalKeys(""), ["jé"]);
+    assertOk(await f.store.commit([del("ключ/1", 1)]), [0]);
+    assertEquals(await f.store.keys(""), ["k2"]);
+    assertEquals(await raw.zrange(`${f.prefix}si`, "0", "-1"), ["k2"]);
   } finally {
-    await store.close();
-    const keys = await raw.keys(`${prefix}*`);
-    if (keys.length > 0) await raw.del(...keys);
     raw.disconnect();
+    await f.cleanup();
   }
 });
 

@@ -79,19 +79,12 @@ export interface ResolvedWebhook {
   readonly outboxLimit: number;
 }
 
-/** The rollup settings in milliseconds. */
-export interface ResolvedRollup {
+/** The rollup settings, durations in milliseconds. */
+export interface ResolvedRollup
+  extends Omit<RollupConfig, "window" | "outOfOrderness" | "allowedLateness"> {
   readonly windowMs: number;
   readonly outOfOrdernessMs: number;
   readonly allowedLatenessMs: number;
-  readonly failedStatuses: readonly string[];
-  readonly failureRateAbove: number;
-  readonly failureMinTransactions: number;
-  readonly failureSeverity: Severity;
-  readonly throughputBelow: number;
-  readonly throughputSeverity: Severity;
-  readonly idleWindows: number;
-  readonly keepWindows: number;
 }
 
 /** The configuration with every default filled in and checked. */

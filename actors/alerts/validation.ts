@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { Temporal } from "@js-temporal/polyfill";
 import type { z } from "zod";
 import {
   ConfigError,
@@ -14,6 +13,7 @@ import {
   toMillis,
   ValidationError,
 } from "../../runtime/mod.ts";
+import { instantMillis, notAnInstant } from "../event_time.ts";
 
 /** Entity ids (customers, skus, webhooks): as device ids, 1–128 letters, digits, `_` or `-`. */
 export const ENTITY_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -48,17 +48,9 @@ export function checkId(id: string, what: string): string {
  * @throws {ValidationError} at `path` for a string that is not such an instant
  */
 export function toEpochMillis(ts: number | string, path = "ts"): number {
-  if (typeof ts === "number") return ts;
-  try {
-    return Temporal.Instant.from(ts).epochMilliseconds;
-  } catch {
-    throw new ValidationError("invalid timestamp", [{
-      path,
-      message: `${
-        JSON.stringify(ts)
-      } is not an ISO-8601 instant with an offset, e.g. 2026-05-01T02:00:00Z`,
-    }]);
-  }
+  const ms = instantMillis(ts);
+  if (ms !== null) return ms;
+  throw new ValidationError("invalid timestamp", [{ path, message: notAnInstant(ts) }]);
 }
 
 /** A configured duration in milliseconds. @throws {ConfigError} naming the setting */

@@ -12,7 +12,7 @@
 import type { AnyActorDefinition, Duration } from "../../runtime/mod.ts";
 import type { AnomalyConfig } from "./zscore.ts";
 import type { DeepPartial } from "./config.ts";
-import type { FieldType, RangeRule } from "./quality.ts";
+import type { QualityRules } from "./quality.ts";
 import type { HistoryConfig } from "./history.ts";
 import type { KeyField } from "./dedup.ts";
 import type { PresenceConfig } from "./watchdog.ts";
@@ -81,38 +81,16 @@ export interface DeviceTypeConfig {
 }
 
 /**
- * The data quality rules as configuration spells them (durations, regular expressions as
- * source text). Field names in `required`, `types`, `fields` and `range.rules` are sensor
- * names, except `battery` and `rssi`, which name those fields of a record.
+ * The data quality rules as configuration spells them: {@link QualityRules} with durations and
+ * regular expressions (source text) where the resolved rules hold milliseconds and `RegExp`s.
+ * Field names in `required`, `types`, `fields` and `range.rules` are sensor names, except
+ * `battery` and `rssi`, which name those fields of a record. Default range rules: humidity
+ * 0–100, door_sensor 0 or 1.
  */
-export interface QualitySettings {
-  /** EMA weight of each record's score. @default 0.1 */
-  readonly alpha: number;
-  readonly schema: {
-    readonly enabled: boolean;
-    /** @default [] */
-    readonly required: readonly string[];
-    /** @default {} */
-    readonly types: Readonly<Record<string, FieldType>>;
-    /** Only declared sensors (registered, required or typed) allowed. @default false */
-    readonly strict: boolean;
-    /** @default 64 */
-    readonly maxSensors: number;
-  };
-  readonly completeness: {
-    readonly enabled: boolean;
-    /** `null`: the device's registered sensors. @default null */
-    readonly fields: readonly string[] | null;
-    /** @default 0.1 */
-    readonly maxNullRatio: number;
-  };
+export interface QualitySettings
+  extends Omit<QualityRules, "freshness" | "pattern" | "duplicates"> {
   /** @default { enabled: true, maxAge: "PT5M" } */
   readonly freshness: { readonly enabled: boolean; readonly maxAge: Duration };
-  /** @default humidity 0–100, door_sensor 0 or 1 */
-  readonly range: {
-    readonly enabled: boolean;
-    readonly rules: Readonly<Record<string, RangeRule>>;
-  };
   /** Regular expressions (source) the device id and every sensor name must match. */
   readonly pattern: {
     readonly enabled: boolean;
@@ -128,17 +106,6 @@ export interface QualitySettings {
     /** @default 256 */
     readonly maxKeys: number;
   };
-  readonly referential: { readonly enabled: boolean };
-  /** @default z 3.5 against the last 1000 values (10 buckets), from 10 values on */
-  readonly anomaly: {
-    readonly enabled: boolean;
-    readonly z: number;
-    readonly values: number;
-    readonly buckets: number;
-    readonly minValues: number;
-  };
-  /** Failures listed in a report (each with at most 4 issues). @default 5 */
-  readonly recentFailures: number;
 }
 
 /** Configuration of this area: every threshold and weight, defaulting to SPEC §3. */

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { Temporal } from "@js-temporal/polyfill";
 import { z } from "zod";
 import { type FieldIssue, ValidationError } from "../../runtime/mod.ts";
+import { eventTime } from "../event_time.ts";
 
 /** Device ids: letters, digits, `_` and `-`, 1–128 of them (they become NATS subject tokens). */
 export const DEVICE_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -70,20 +70,7 @@ export function emptyTwin(): DeviceTwin {
   return { reported: {}, lastSeen: null, messageCount: 0, battery: null, rssi: null };
 }
 
-const timestamp = z.union([
-  z.number().int("must be whole epoch milliseconds").min(0).max(8.64e15),
-  z.string().max(64),
-], { error: "must be epoch milliseconds or an ISO-8601 instant" }).transform((ts, ctx) => {
-  const ms = toEpochMillis(ts);
-  if (ms !== null) return ms;
-  ctx.addIssue({
-    code: "custom",
-    message: `${
-      JSON.stringify(ts)
-    } is not an ISO-8601 instant with an offset, e.g. 2026-05-01T02:00:00Z`,
-  });
-  return z.NEVER;
-}).describe("epoch milliseconds, or an ISO-8601 instant with an offset");
+const timestamp = eventTime;
 
 /**
  * The telemetry body: what `POST /api/devices/:id/telemetry` and the NATS ingest validate with
@@ -196,15 +183,6 @@ export function telemetryRecord(
   if (battery !== undefined) record.battery = battery;
   if (rssi !== undefined) record.rssi = rssi;
   return record;
-}
-
-function toEpochMillis(ts: number | string): number | null {
-  if (typeof ts === "number") return ts;
-  try {
-    return Temporal.Instant.from(ts).epochMilliseconds;
-  } catch {
-    return null;
-  }
 }
 
 /** Checks a device id from a URL or subject. @throws {ValidationError} */

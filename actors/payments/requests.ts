@@ -5,11 +5,11 @@
  *
  * @module
  */
-import { Temporal } from "@js-temporal/polyfill";
 import { z } from "zod";
 import { type FieldIssue, ValidationError } from "../../runtime/mod.ts";
 import { CARD_STATUSES, type CardStatus } from "./decision.ts";
 import { canonicalTimeZone } from "./fraud_rules.ts";
+import { eventTime } from "../event_time.ts";
 
 /** Terminal and transaction ids: 1–128 letters, digits, `_` or `-`. */
 export const ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -178,18 +178,7 @@ export const PAYMENT_SCHEMA = z.strictObject({
     minLength: 1,
     maxLength: MAX_CARD_TOKEN,
   }),
-  ts: z.union([
-    z.number().int("must be whole epoch milliseconds").min(0).max(8.64e15),
-    z.string().max(64),
-  ], { error: "must be epoch milliseconds or an ISO-8601 instant" }).transform((raw, ctx) => {
-    const ms = toEpochMillis(raw);
-    if (ms !== null) return ms;
-    ctx.addIssue({
-      code: "custom",
-      message: `${show(raw)} is not an ISO-8601 instant with an offset, e.g. 2026-05-01T02:00:00Z`,
-    });
-    return z.NEVER;
-  }).optional().describe(
+  ts: eventTime.optional().describe(
     "transaction time: epoch ms or ISO-8601; within 7 days before and 5 minutes after now",
   ),
 });
@@ -241,15 +230,6 @@ function tokenProblem(token: string): string | null {
   // deno-lint-ignore no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(token)) return "must not hold control characters";
   return null;
-}
-
-function toEpochMillis(ts: number | string): number | null {
-  if (typeof ts === "number") return ts;
-  try {
-    return Temporal.Instant.from(ts).epochMilliseconds;
-  } catch {
-    return null;
-  }
 }
 
 /** Parses by `schema`; throws with every issue. */

@@ -50,7 +50,7 @@ export interface PartitionConsumerOptions {
    * the consumer acknowledges it), or `done(false)` to leave it for redelivery. The handler
    * never acks itself.
    */
-  handle(msg: JsMsg, done: (acked?: boolean) => void): void;
+  handle(msg: JsMsg, done: (finished?: boolean) => void): void;
   /** Whether the partition is still this node's: only then is a vanished consumer recreated. */
   owned(): boolean;
 }

@@ -23,13 +23,7 @@ import {
   type NatsConnection,
   type Subscription,
 } from "@nats-io/transport-node";
-import {
-  describeError,
-  FlotillaError,
-  MailboxFullError,
-  ShutdownError,
-  TimeoutError,
-} from "../errors.ts";
+import { describeError, FlotillaError, ShutdownError, TimeoutError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import type { Logger } from "../logger.ts";
 import type { MetricsRegistry } from "../metrics.ts";
@@ -292,36 +286,42 @@ export class NatsTransport implements Transport {
     const reminders = local.acquired(p);
     const { js, jsm, logger } = this.#o;
     const maxAckPending = this.#o.maxAckPending ?? 1000;
-    const consumers: PartitionConsumer[] = [];
-    if (this.#o.ingest !== undefined) {
-      consumers.push(
-        new PartitionConsumer({
-          js,
-          jsm,
-          logger,
-          maxAckPending,
-          stream: STREAMS.ingest,
-          partition: p,
-          filter: `${SUBJECTS.ingest}.${p}.>`,
-          durable: `ingest-p${p}`,
-          owned: () => this.#hosting.has(p) && this.placement.owns(p),
-          handle: (msg, done) => this.#inbound(p, msg, done, () => this.#ingest(p, msg, done)),
-        }),
-      );
-    }
-    consumers.push(
+    const consumer = (
+      stream: string,
+      filter: string,
+      durable: string,
+      work: (msg: JsMsg, done: (finished?: boolean) => void) => void,
+    ) =>
       new PartitionConsumer({
         js,
         jsm,
         logger,
         maxAckPending,
-        stream: STREAMS.messages,
+        stream,
         partition: p,
-        filter: `${SUBJECTS.messages}.${p}`,
-        durable: `msg-p${p}`,
+        filter,
+        durable,
         owned: () => this.#hosting.has(p) && this.placement.owns(p),
-        handle: (msg, done) => this.#inbound(p, msg, done, () => this.#message(p, msg, done)),
-      }),
+        handle: (msg, done) => this.#inbound(p, done, () => work(msg, done)),
+      });
+    const consumers: PartitionConsumer[] = [];
+    if (this.#o.ingest !== undefined) {
+      consumers.push(
+        consumer(
+          STREAMS.ingest,
+          `${SUBJECTS.ingest}.${p}.>`,
+          `ingest-p${p}`,
+          (msg, done) => this.#ingest(p, msg, done),
+        ),
+      );
+    }
+    consumers.push(
+      consumer(
+        STREAMS.messages,
+        `${SUBJECTS.messages}.${p}`,
+        `msg-p${p}`,
+        (msg, done) => this.#message(p, msg, done),
+      ),
     );
     this.#consumers.set(p, consumers);
     this.#rpc.set(
@@ -356,7 +356,7 @@ export class NatsTransport implements Transport {
    * lease renewals included — for seconds. The queue is worked off in slices of a few
    * milliseconds, in arrival order.
    */
-  #inbound(p: number, _msg: JsMsg, done: (acked?: boolean) => void, work: () => void): void {
+  #inbound(p: number, done: (finished?: boolean) => void, work: () => void): void {
     // Handled only while the partition is still hosted here; otherwise left unacknowledged for
     // its next owner, who starts from the ack floor.
     this.#inbox.push(() => {
@@ -382,7 +382,7 @@ export class NatsTransport implements Transport {
     else this.#pumping = false;
   };
 
-  #ingest(p: number, msg: JsMsg, done: (acked?: boolean) => void): void {
+  #ingest(p: number, msg: JsMsg, done: (finished?: boolean) => void): void {
     this.#m.ingested.labels("ingest").inc();
     if (msg.redelivered) this.#m.redeliveries.labels("ingest").inc();
     const tokens = msg.subject.split(".").slice(3);
@@ -405,7 +405,7 @@ export class NatsTransport implements Transport {
     this.#deliver(decoded, `in/${p}`, msg, done);
   }
 
-  #message(p: number, msg: JsMsg, done: (acked?: boolean) => void): void {
+  #message(p: number, msg: JsMsg, done: (finished?: boolean) => void): void {
     this.#m.ingested.labels("messages").inc();
     if (msg.redelivered) this.#m.redeliveries.labels("messages").inc();
     const h = msg.headers;
@@ -429,14 +429,14 @@ export class NatsTransport implements Transport {
     envelope: Envelope,
     source: string,
     msg: JsMsg,
-    done: (acked?: boolean) => void,
+    done: (finished?: boolean) => void,
   ): void {
     this.#local!.deliver(envelope, { source, seq: msg.seq }).then(
       () => done(), // durable: the consumer acknowledges it
       (error) => {
-        if (error instanceof ShutdownError || error instanceof MailboxFullError) {
+        if (error instanceof ShutdownError) {
           // Moving or stopping: leave it for the next owner, which starts at the ack floor.
-          // (A full mailbox makes a stream delivery wait, not fail: see the runtime's overflow.)
+          // (A full mailbox makes a stream delivery wait, never fail.)
           done(false);
           return;
         }

@@ -21,11 +21,17 @@ export interface LiveAppOptions {
   /** The API token writes need (reads stay open unless `readToken` is set). */
   readonly apiToken: string;
   readonly readToken?: string;
+  /** Events kept for resuming clients. @default 10000 */
+  readonly eventRing?: number;
+  /** Events queued per SSE client before telemetry is coalesced (see routes/events.ts). */
+  readonly sseQueueLimit?: number;
 }
 
 /** A served app: its URL, JSON helpers that send the API token, and `close()`. */
 export interface LiveApp {
   readonly url: string;
+  /** The app's event bus (what SSE clients are fed from). */
+  readonly events: RingEventBus;
   /** Sends JSON with the API token; returns the response (body not consumed). */
   send(method: string, path: string, body?: unknown): Promise<Response>;
   /** Sends JSON with the API token and returns the parsed body; throws unless 2xx. */
@@ -40,7 +46,7 @@ export async function liveApp(options: LiveAppOptions): Promise<LiveApp> {
   const clock = new SystemClock();
   const store = new MemoryStore();
   const metrics = new MetricsRegistry();
-  const events = new RingEventBus({ capacity: 10_000 });
+  const events = new RingEventBus({ capacity: options.eventRing ?? 10_000 });
   const logger = createLogger({ level: "error", write: () => {} });
   const system = new ActorSystem({ store, clock, metrics, events, logger });
   registerActors(system);
@@ -56,6 +62,7 @@ export async function liveApp(options: LiveAppOptions): Promise<LiveApp> {
     auth: options.readToken === undefined
       ? { apiToken: options.apiToken }
       : { apiToken: options.apiToken, readToken: options.readToken },
+    ...(options.sseQueueLimit === undefined ? {} : { sseQueueLimit: options.sseQueueLimit }),
   });
   const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
@@ -78,6 +85,7 @@ export async function liveApp(options: LiveAppOptions): Promise<LiveApp> {
 
   return {
     url,
+    events,
     send,
     async json<T>(method: string, path: string, body?: unknown): Promise<T> {
       const res = await send(method, path, body);
