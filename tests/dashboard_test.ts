@@ -120,16 +120,16 @@ Deno.test("dashboard: serves the page and each of its files, and nothing else", 
     }
 
     // The browser modules' own config, other files, other folders: not served.
-    for (
-      const path of [
-        "/dashboard/deno.browser.json",
-        "/dashboard/index.html",
-        "/dashboard/missing.js",
-        "/dashboard/..%2Fdashboard.ts",
-        "/dashboard/%2E%2E%2Fapp.ts",
-        "/dashboard/",
-      ]
-    ) {
+    const notServed = [
+      "/dashboard/deno.browser.json",
+      "/dashboard/README.md",
+      "/dashboard/index.html",
+      "/dashboard/missing.js",
+      "/dashboard/..%2Fdashboard.ts",
+      "/dashboard/%2E%2E%2Fapp.ts",
+      "/dashboard/",
+    ];
+    for (const path of notServed) {
       const res = await app.request(path);
       assertEquals(res.status, 404, path);
       assert(res.headers.get("content-type")!.startsWith("application/problem+json"), path);
