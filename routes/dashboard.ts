@@ -1,13 +1,15 @@
 /**
  * The live dashboard at `/`, served by the app itself: no build step, no bundler, nothing from
- * a CDN. The page (`dashboard/index.html`), its style sheet and its script are plain files next
- * to this module, read once at startup and served with an `ETag` (revalidated on every load, so
- * a new version shows at once).
+ * a CDN. The page (`dashboard/index.html`) loads `dashboard/main.js` as an ES module, which
+ * imports the dashboard's other modules (`dashboard/README.md` maps them). Every `.js`, `.css`
+ * and `.svg` file of `dashboard/` is served at `/dashboard/<name>`; any other name there is a
+ * 404. The files are read once at startup and served with an `ETag` (revalidated on every
+ * load, so a new version shows at once).
  *
- * The page is open, like `/healthz`: it holds no data. Its script calls the API with the token
- * the node printed at start (`/#token=…`, kept in `sessionStorage`) and follows
- * `GET /api/events` (SSE) — see `dashboard/app.js`. A strict Content-Security-Policy allows
- * only this origin's script, styles and connections.
+ * The page is open, like `/healthz`: it holds no data. Its modules call the API with the token
+ * the node printed at start (`/#token=…`, kept in `sessionStorage`) and follow
+ * `GET /api/events` (SSE). A strict Content-Security-Policy allows only this origin's scripts
+ * (modules and their imports included), styles and connections.
  *
  * @module
  */
@@ -23,13 +25,18 @@ interface Asset {
   readonly etag: string;
 }
 
-/** The files, by the path they are served at, and the file they are read from. */
-const FILES: readonly { path: string; file: string; type: string }[] = [
-  { path: "/", file: "index.html", type: "text/html; charset=utf-8" },
-  { path: "/dashboard/app.js", file: "app.js", type: "text/javascript; charset=utf-8" },
-  { path: "/dashboard/style.css", file: "style.css", type: "text/css; charset=utf-8" },
-  { path: "/dashboard/favicon.svg", file: "favicon.svg", type: "image/svg+xml" },
-];
+/** The folder of the dashboard's files. */
+const DIR = new URL("./dashboard/", import.meta.url);
+
+/** The page, served at `/`. */
+const PAGE = { file: "index.html", type: "text/html; charset=utf-8" } as const;
+
+/** What is served at `/dashboard/<name>`, by the name's extension, with its Content-Type. */
+const TYPES: Readonly<Record<string, string>> = {
+  js: "text/javascript; charset=utf-8",
+  css: "text/css; charset=utf-8",
+  svg: "image/svg+xml",
+};
 
 const CSP = [
   "default-src 'none'",
@@ -44,17 +51,19 @@ const CSP = [
 
 let loading: Promise<Map<string, Asset> | Error> | null = null;
 
-/** Reads the files once (the first app built starts it); a failure is kept, not thrown. */
+/**
+ * Reads the files once (the first app built starts it), keyed by the path they are served at;
+ * a failure is kept, not thrown.
+ */
 function loadAssets(): Promise<Map<string, Asset> | Error> {
   loading ??= (async () => {
     try {
       const assets = new Map<string, Asset>();
-      for (const { path, file, type } of FILES) {
-        const body = await Deno.readTextFile(new URL(`./dashboard/${file}`, import.meta.url));
-        const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body));
-        const hex = Array.from(new Uint8Array(digest).subarray(0, 12))
-          .map((b) => b.toString(16).padStart(2, "0")).join("");
-        assets.set(path, { body, type, etag: `"${hex}"` });
+      assets.set("/", await readAsset(PAGE.file, PAGE.type));
+      for await (const entry of Deno.readDir(DIR)) {
+        const type = TYPES[/\.([a-z]+)$/.exec(entry.name)?.[1] ?? ""];
+        if (!entry.isFile || type === undefined) continue;
+        assets.set(`/dashboard/${entry.name}`, await readAsset(entry.name, type));
       }
       return assets;
     } catch (error) {
@@ -64,12 +73,21 @@ function loadAssets(): Promise<Map<string, Asset> | Error> {
   return loading;
 }
 
+async function readAsset(file: string, type: string): Promise<Asset> {
+  const body = await Deno.readTextFile(new URL(file, DIR));
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body));
+  const hex = Array.from(new Uint8Array(digest).subarray(0, 12))
+    .map((b) => b.toString(16).padStart(2, "0")).join("");
+  return { body, type, etag: `"${hex}"` };
+}
+
 async function serve(c: Context, path: string): Promise<Response> {
   const assets = await loadAssets();
   if (assets instanceof Error) {
     return problem(c, 500, "internal", "the dashboard's files could not be read");
   }
-  const asset = assets.get(path)!;
+  const asset = assets.get(path);
+  if (asset === undefined) return c.notFound();
   const headers: Record<string, string> = {
     "Content-Type": asset.type,
     "Cache-Control": "no-cache",
@@ -89,7 +107,8 @@ async function serve(c: Context, path: string): Promise<Response> {
 export function dashboardRoutes(_deps: AppDeps): Hono {
   const routes = new Hono();
   void loadAssets();
-  for (const { path } of FILES) routes.get(path, (c) => serve(c, path));
+  routes.get("/", (c) => serve(c, "/"));
+  routes.get("/dashboard/:file", (c) => serve(c, `/dashboard/${c.req.param("file")}`));
   // Browsers ask for it whatever the page links; answer without an error in the console.
   routes.get("/favicon.ico", (c) => c.redirect("/dashboard/favicon.svg", 301));
   return routes;

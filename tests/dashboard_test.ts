@@ -1,17 +1,30 @@
 /**
  * The dashboard at `/` in headless Chromium (Debian's `/usr/bin/chromium`, driven by
  * `playwright-core`) against the real app on a loopback port, with an API token set: it loads
- * with no console errors, shows a device within a second of its telemetry, moves a robot's
- * marker when its coordinates change, acknowledges an alert by clicking, asks for the token when
- * a write answers 401, and leaves a screenshot in `test-artifacts/dashboard.png`.
+ * every one of its modules as JavaScript with no console error and no failed request, shows a
+ * device within a second of its telemetry, moves a robot's marker when its coordinates change,
+ * acknowledges an alert by clicking, asks for the token when a write answers 401, and leaves a
+ * screenshot in `test-artifacts/dashboard.png`. Before the browser, the files as served: their
+ * types, caching and security headers, and 404 for anything else under `/dashboard/`.
  */
-import { assert, assertEquals } from "./helpers/assert.ts";
+import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { type Browser, chromium, type Page } from "playwright-core";
+import { testApp } from "./helpers/app.ts";
 import { type LiveApp, liveApp } from "./helpers/live_app.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const TOKEN = "dashboard-test-token-0123456789abcdef";
 const ARTIFACTS = new URL("../test-artifacts/", import.meta.url);
+const DASHBOARD = new URL("../routes/dashboard/", import.meta.url);
+
+/** The files of the dashboard's folder with this extension, by name. */
+async function filesOf(extension: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(DASHBOARD)) {
+    if (entry.isFile && entry.name.endsWith(extension)) names.push(entry.name);
+  }
+  return names.sort();
+}
 
 interface Marker {
   id: string;
@@ -71,6 +84,62 @@ async function openAlertOf(app: LiveApp, device: string): Promise<AlertView> {
   });
 }
 
+Deno.test("dashboard: serves the page and each of its files, and nothing else", async () => {
+  const { app, close } = await testApp();
+  try {
+    const page = await app.request("/");
+    assertEquals(page.status, 200);
+    assertEquals(page.headers.get("content-type"), "text/html; charset=utf-8");
+    const csp = page.headers.get("content-security-policy") ?? "";
+    for (const rule of ["default-src 'none'", "script-src 'self'", "connect-src 'self'"]) {
+      assert(csp.split("; ").includes(rule), `${rule} in ${csp}`);
+    }
+    assertEquals(page.headers.get("x-frame-options"), "DENY");
+    assertMatch(await page.text(), /<script type="module" src="\/dashboard\/main\.js"><\/script>/);
+
+    const types: [string, string][] = [
+      ...(await filesOf(".js")).map((f): [string, string] => [f, "text/javascript; charset=utf-8"]),
+      ["style.css", "text/css; charset=utf-8"],
+      ["favicon.svg", "image/svg+xml"],
+    ];
+    assert(types.length > 10, "the modules are found");
+    for (const [file, type] of types) {
+      const res = await app.request(`/dashboard/${file}`);
+      assertEquals(res.status, 200, file);
+      assertEquals(res.headers.get("content-type"), type, file);
+      assertEquals(res.headers.get("cache-control"), "no-cache", file);
+      assertEquals(res.headers.get("x-content-type-options"), "nosniff", file);
+      assertEquals(await res.text(), await Deno.readTextFile(new URL(file, DASHBOARD)), file);
+      const etag = res.headers.get("etag");
+      assertMatch(etag ?? "", /^"[0-9a-f]{24}"$/, file);
+      const again = await app.request(`/dashboard/${file}`, {
+        headers: { "If-None-Match": etag! },
+      });
+      assertEquals(again.status, 304, file);
+      assertEquals(await again.text(), "");
+    }
+
+    // The browser modules' own config, other files, other folders: not served.
+    const notServed = [
+      "/dashboard/deno.browser.json",
+      "/dashboard/README.md",
+      "/dashboard/index.html",
+      "/dashboard/missing.js",
+      "/dashboard/..%2Fdashboard.ts",
+      "/dashboard/%2E%2E%2Fapp.ts",
+      "/dashboard/",
+    ];
+    for (const path of notServed) {
+      const res = await app.request(path);
+      assertEquals(res.status, 404, path);
+      assert(res.headers.get("content-type")!.startsWith("application/problem+json"), path);
+      assertEquals((await res.json()).status, 404, path);
+    }
+  } finally {
+    await close();
+  }
+});
+
 Deno.test({
   name: "dashboard: live in headless Chromium",
   // playwright-core keeps a pipe to the browser and timers of its own.
@@ -100,6 +169,16 @@ Deno.test({
           errors.push(`requestfailed: ${request.url()} ${request.failure()?.errorText}`);
         }
       });
+      /** The status and type of every file the page got from `/dashboard/`, by name. */
+      const files = new Map<string, string>();
+      page.on("response", (response) => {
+        const url = new URL(response.url());
+        if (response.status() >= 400) errors.push(`${response.status()}: ${url.pathname}`);
+        if (url.pathname.startsWith("/dashboard/")) {
+          const type = response.headers()["content-type"];
+          files.set(url.pathname.slice("/dashboard/".length), `${response.status()} ${type}`);
+        }
+      });
 
       await t.step("loads with the token from the URL, and no console errors", async () => {
         const res = await fetch(`${app.url}/`);
@@ -119,6 +198,16 @@ Deno.test({
         assertEquals(await page.evaluate(() => sessionStorage.getItem("flotilla.token")), TOKEN);
         assertEquals(await page.textContent("#token-state"), "Token set");
         assertEquals(errors, []);
+      });
+
+      await t.step("loads every module of the dashboard, as JavaScript", async () => {
+        // Each module of the folder, none missing and none left unused.
+        const modules = [...files.keys()].filter((f) => f.endsWith(".js")).sort();
+        assertEquals(modules, await filesOf(".js"));
+        for (const name of modules) {
+          assertEquals(files.get(name), "200 text/javascript; charset=utf-8", name);
+        }
+        assertEquals(files.get("style.css"), "200 text/css; charset=utf-8");
       });
 
       await t.step("shows a device within a second of its telemetry", async () => {
