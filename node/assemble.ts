@@ -115,16 +115,15 @@ export async function assemble(
   registerActors(system);
   await system.start();
 
-  // Never an open API by accident: without a configured token, one is made up for this run.
-  const generatedToken = overrides.auth === undefined && config.apiToken === null
-    ? generateToken()
-    : null;
-  const apiToken = config.apiToken ?? generatedToken!;
-  const auth = overrides.auth !== undefined
-    ? overrides.auth
-    : config.readToken === null
-    ? { apiToken }
-    : { apiToken, readToken: config.readToken };
+  let generatedToken: string | null = null;
+  let auth: AuthTokens | null;
+  if (overrides.auth !== undefined) {
+    auth = overrides.auth;
+  } else {
+    // Never an open API by accident: without a configured token, one is made up for this run.
+    const apiToken = config.apiToken ?? (generatedToken = generateToken());
+    auth = config.readToken === null ? { apiToken } : { apiToken, readToken: config.readToken };
+  }
   const { app, closeStreams } = createApp({
     system,
     events,
