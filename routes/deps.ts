@@ -35,4 +35,9 @@ export interface AppDeps {
   readonly bodyLimit?: number;
   /** Events an SSE client may fall behind by before it is dropped. @default 1000 */
   readonly sseQueueLimit?: number;
+  /**
+   * The secret card tokens are hashed with (`FLOTILLA_CARD_KEY`, the same on every node).
+   * @default a development key, with a warning
+   */
+  readonly cardKey?: string | null;
 }

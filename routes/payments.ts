@@ -11,7 +11,6 @@ import { z } from "zod";
 import {
   CARD_KEY_ENV,
   CardHasher,
-  cardKeyFromEnv,
   CARDS_SCHEMA,
   type CardStatus,
   defaultFraudModel,
@@ -33,23 +32,17 @@ const params = idParams(idOf("terminal", ID));
 
 const NOT_REGISTERED = { description: "the terminal is not registered" };
 
-/** Options of {@link paymentRoutes} beyond the app's dependencies. */
-export interface PaymentRouteOptions {
-  /** The card hashing key. @default `FLOTILLA_CARD_KEY`, else a development key (with a warning) */
-  readonly cardKey?: string;
-}
-
 /**
  * `PUT /api/terminals/:id`, `PUT /api/terminals/:id/cards`, `POST /api/terminals/:id/payments`,
  * `GET /api/terminals/:id`.
  */
-export function paymentRoutes(deps: AppDeps, options: PaymentRouteOptions = {}): ApiRoutes {
+export function paymentRoutes(deps: AppDeps): ApiRoutes {
   const { system, clock, logger, metrics } = deps;
   const routes = new ApiRoutes(
     "payments",
     "Payment terminals: settings, card status cache, payments decided by rules and a fraud model.",
   );
-  let secret = options.cardKey ?? cardKeyFromEnv();
+  let secret = deps.cardKey ?? null;
   if (secret === null) {
     logger.warn(
       `${CARD_KEY_ENV} is not set: card tokens are hashed with the built-in development key; ` +

@@ -9,7 +9,7 @@
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadConfig } from "../main.ts";
+import { loadConfig } from "../node/mod.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -194,7 +194,7 @@ Deno.test("compose file: NATS cluster, Redis and three nodes, consistent with de
     assertEquals(servers, natsNames.map((h) => `nats://${h}:4222`));
     assertEquals(resolved.REDIS_URL, "redis://redis:6379");
     ids.add(resolved.FLOTILLA_NODE_ID!);
-    // What main.ts makes of it.
+    // What the node makes of it (node/config.ts).
     const config = loadConfig({ ...resolved, PORT: "8080" });
     assertEquals(config.mode, "cluster");
     assertEquals(config.store, "redis");

@@ -44,14 +44,14 @@ Deno.test("importsOf finds static, type-only, re-export and dynamic imports", ()
   ]);
 });
 
-Deno.test("runtime/ imports nothing from actors/ or routes/, nor the HTTP framework", async () => {
+Deno.test("runtime/ imports nothing from actors/, routes/ or node/, nor the HTTP framework", async () => {
   const offenders: string[] = [];
   let files = 0;
   for await (const file of tsFiles(join(ROOT, "runtime"))) {
     files++;
     for (const spec of importsOf(await Deno.readTextFile(file))) {
       const where = spec.startsWith(".") ? relative(ROOT, resolve(dirname(file), spec)) : spec;
-      if (/^(actors|routes)\//.test(where) || spec === "hono" || spec.startsWith("hono/")) {
+      if (/^(actors|routes|node)\//.test(where) || spec === "hono" || spec.startsWith("hono/")) {
         offenders.push(`${relative(ROOT, file)} imports ${spec}`);
       }
     }

@@ -27,6 +27,13 @@ import {
   fraudFeatures,
 } from "../actors/payments/fraud_features.ts";
 import { encodeModel } from "./onnx_writer.ts";
+import { seededRandom } from "./prng.ts";
+
+/**
+ * The PRNG the training data is drawn from (the project's seeded generator, as a function):
+ * exported for tests and benchmarks that want the same kind of data.
+ */
+export { seededRandom as prng } from "./prng.ts";
 
 /** The seed of the committed model's training data. */
 export const SEED = 20_261_123;
@@ -43,18 +50,6 @@ export const MODEL_VERSION = "1";
 
 /** Where the committed model lives. */
 export const MODEL_PATH: URL = new URL("../actors/payments/fraud_model.onnx", import.meta.url);
-
-/** A small, fast, seeded PRNG (mulberry32): uniform in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function normal(random: () => number, mean: number, sd: number): number {
   const u1 = 1 - random(); // (0, 1]
@@ -96,7 +91,7 @@ export interface Example {
  * card's usual ones.
  */
 export function generateExamples(seed: number, count: number): Example[] {
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const out: Example[] = [];
   for (let i = 0; i < count; i++) {
     const fraud = random() < FRAUD_RATE;

@@ -5,8 +5,8 @@
  * A push is an event on the `commands` topic keyed by the device id
  * (`GET /api/events?topics=commands&device=<id>` follows a device's commands). In cluster mode
  * the NATS event bus also publishes each one on the device's command subject `cmd.<deviceId>`
- * (see the `forward` option of `JetStreamEventBus`, set in main.ts), where the device — and,
- * with the shipped permissions, only the device — listens.
+ * (see the `forward` option of `JetStreamEventBus`, set in node/cluster.ts), where the device
+ * — and, with the shipped permissions, only the device — listens.
  *
  * @module
  */

@@ -49,7 +49,7 @@ export class CardHasher {
    *
    * @example
    * ```ts
-   * const hasher = new CardHasher(Deno.env.get("FLOTILLA_CARD_KEY")!);
+   * const hasher = new CardHasher(config.cardKey); // the deployment's FLOTILLA_CARD_KEY
    * await hasher.hash("4111111111111111"); // "q7Kc…" (43 characters)
    * ```
    */
@@ -63,17 +63,4 @@ function base64url(bytes: Uint8Array): string {
   let binary = "";
   for (const b of bytes) binary += String.fromCharCode(b);
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-/**
- * The card key from the environment, or `null` when it is not set (or the process may not
- * read the environment).
- */
-export function cardKeyFromEnv(): string | null {
-  try {
-    const value = Deno.env.get(CARD_KEY_ENV);
-    return value === undefined || value === "" ? null : value;
-  } catch {
-    return null;
-  }
 }

@@ -1,20 +1,18 @@
 /**
- * Builds the HTTP app over a real actor system (in-memory store, manual clock) for route
- * tests, which call it with `app.request()` — no sockets.
+ * A node assembled as `main.ts` assembles it (`node/assemble.ts`), on an in-memory store, a
+ * manual clock and a silent logger, for route tests, which call its app with `app.request()`
+ * — no sockets.
  *
  * @module
  */
-import { registerActors } from "../../actors/mod.ts";
-import { createApp, type Readiness } from "../../routes/app.ts";
+import { assemble, loadConfig } from "../../node/mod.ts";
+import type { Readiness } from "../../routes/app.ts";
 import type { AuthTokens } from "../../routes/auth.ts";
 import {
-  ActorSystem,
   createLogger,
   ManualClock,
   MemoryStore,
   type MemoryStoreOptions,
-  MetricsRegistry,
-  RingEventBus,
 } from "../../runtime/mod.ts";
 
 /** Options of {@link testApp}. */
@@ -22,8 +20,10 @@ export interface TestAppOptions {
   /** Tokens to require; none (authentication off) by default. */
   readonly auth?: AuthTokens | null;
   readonly store?: MemoryStoreOptions;
+  /** @default the node's own check (of the in-memory store) */
   readonly readiness?: () => Promise<Readiness>;
   readonly sseQueueLimit?: number;
+  /** @default 100 */
   readonly eventRing?: number;
   readonly bodyLimit?: number;
 }
@@ -32,29 +32,27 @@ export interface TestAppOptions {
 export async function testApp(options: TestAppOptions = {}) {
   const clock = new ManualClock(Date.UTC(2026, 10, 23, 12, 0, 0));
   const store = new MemoryStore(options.store);
-  const metrics = new MetricsRegistry();
-  const events = new RingEventBus({
-    capacity: options.eventRing ?? 100,
-    now: () => clock.now(),
-    epoch: "t",
-  });
-  const logger = createLogger({ level: "error", write: () => {} });
-  const system = new ActorSystem({ store, clock, metrics, events, logger });
-  registerActors(system);
-  await system.start();
-  const { app, closeStreams } = createApp({
-    system,
-    events,
-    metrics,
-    logger,
-    clock,
-    readiness: options.readiness ??
-      (() => Promise.resolve({ ready: true, checks: { store: "ok" } })),
-    heartbeatMs: 15_000,
-    auth: options.auth ?? null,
-    ...(options.sseQueueLimit === undefined ? {} : { sseQueueLimit: options.sseQueueLimit }),
-    ...(options.bodyLimit === undefined ? {} : { bodyLimit: options.bodyLimit }),
-  });
+  const node = await assemble(
+    loadConfig({
+      FLOTILLA_STORE: "memory",
+      FLOTILLA_NODE_ID: "local",
+      FLOTILLA_EVENT_RING: String(options.eventRing ?? 100),
+    }),
+    {
+      clock,
+      store,
+      logger: createLogger({ level: "error", write: () => {} }),
+      // Event ids "t-1", "t-2", … whatever the run.
+      eventBus: { epoch: "t" },
+      auth: options.auth ?? null,
+      ...(options.readiness === undefined ? {} : { readiness: options.readiness }),
+      http: {
+        ...(options.sseQueueLimit === undefined ? {} : { sseQueueLimit: options.sseQueueLimit }),
+        ...(options.bodyLimit === undefined ? {} : { bodyLimit: options.bodyLimit }),
+      },
+    },
+  );
+  const { app, system, events, metrics } = node;
   return {
     app,
     clock,
@@ -70,10 +68,9 @@ export async function testApp(options: TestAppOptions = {}) {
         body: typeof body === "string" ? body : JSON.stringify(body),
       });
     },
+    /** Ends the SSE streams, drains and flushes the system, closes the store. */
     async close() {
-      closeStreams();
-      await system.shutdown();
-      await store.close();
+      await node.stop();
     },
   };
 }

@@ -10,17 +10,11 @@ import { ALERT_BOOK, type AlertSignal } from "../../actors/contracts.ts";
 import { type BusEvent, defineActor, ManualClock, MemoryStore } from "../../runtime/mod.ts";
 import { setup } from "./system.ts";
 
-/** A seeded PRNG (mulberry32): the same sequence for the same seed, values in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/**
+ * A seeded PRNG (the project's one, `tools/prng.ts`): the same sequence for the same seed,
+ * values in [0, 1).
+ */
+export { seededRandom as prng } from "../../tools/prng.ts";
 
 /** What the stub alert book received. */
 export type AlertCall =

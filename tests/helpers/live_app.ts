@@ -1,20 +1,12 @@
 /**
- * The HTTP app over a real actor system, served on a loopback socket in real time (a
- * {@link SystemClock}, an in-memory store): for tests that drive it from outside the process,
- * such as a headless browser.
+ * A node assembled as `main.ts` assembles it (`node/assemble.ts`), served on a loopback socket
+ * in real time (the system clock, an in-memory store): for tests that drive it from outside
+ * the process, such as a headless browser.
  *
  * @module
  */
-import { registerActors } from "../../actors/mod.ts";
-import { createApp } from "../../routes/app.ts";
-import {
-  ActorSystem,
-  createLogger,
-  MemoryStore,
-  MetricsRegistry,
-  RingEventBus,
-  SystemClock,
-} from "../../runtime/mod.ts";
+import { assemble, loadConfig } from "../../node/mod.ts";
+import { createLogger, type EventBus } from "../../runtime/mod.ts";
 
 /** Options of {@link liveApp}. */
 export interface LiveAppOptions {
@@ -31,7 +23,7 @@ export interface LiveAppOptions {
 export interface LiveApp {
   readonly url: string;
   /** The app's event bus (what SSE clients are fed from). */
-  readonly events: RingEventBus;
+  readonly events: EventBus;
   /** Sends JSON with the API token; returns the response (body not consumed). */
   send(method: string, path: string, body?: unknown): Promise<Response>;
   /** Sends JSON with the API token and returns the parsed body; throws unless 2xx. */
@@ -41,37 +33,26 @@ export interface LiveApp {
   close(): Promise<void>;
 }
 
-/** Starts the app on 127.0.0.1, on a free port. */
+/** Starts a node's app (in-memory store, silent logger) on 127.0.0.1, on a free port. */
 export async function liveApp(options: LiveAppOptions): Promise<LiveApp> {
-  const clock = new SystemClock();
-  const store = new MemoryStore();
-  const metrics = new MetricsRegistry();
-  const events = new RingEventBus({ capacity: options.eventRing ?? 10_000 });
-  const logger = createLogger({ level: "error", write: () => {} });
-  const system = new ActorSystem({ store, clock, metrics, events, logger });
-  registerActors(system);
-  await system.start();
-  const { app, closeStreams } = createApp({
-    system,
-    events,
-    metrics,
-    logger,
-    clock,
-    readiness: () => Promise.resolve({ ready: true, checks: { store: "ok" } }),
-    heartbeatMs: 15_000,
-    auth: options.readToken === undefined
-      ? { apiToken: options.apiToken }
-      : { apiToken: options.apiToken, readToken: options.readToken },
-    ...(options.sseQueueLimit === undefined ? {} : { sseQueueLimit: options.sseQueueLimit }),
-  });
-  const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    onListen: (addr) => resolve(addr as Deno.NetAddr),
-  }, app.fetch);
-  const addr = await listening;
-  const url = `http://127.0.0.1:${addr.port}`;
+  const node = await assemble(
+    loadConfig({
+      FLOTILLA_STORE: "memory",
+      FLOTILLA_NODE_ID: "local",
+      HOST: "127.0.0.1",
+      PORT: "0",
+      FLOTILLA_API_TOKEN: options.apiToken,
+      FLOTILLA_READ_TOKEN: options.readToken,
+      FLOTILLA_EVENT_RING: options.eventRing === undefined ? undefined : String(options.eventRing),
+    }),
+    {
+      logger: createLogger({ level: "error", write: () => {} }),
+      ...(options.sseQueueLimit === undefined
+        ? {}
+        : { http: { sseQueueLimit: options.sseQueueLimit } }),
+    },
+  );
+  const url = await node.listen();
 
   const send = (method: string, path: string, body?: unknown) =>
     fetch(`${url}${path}`, {
@@ -85,7 +66,7 @@ export async function liveApp(options: LiveAppOptions): Promise<LiveApp> {
 
   return {
     url,
-    events,
+    events: node.events,
     send,
     async json<T>(method: string, path: string, body?: unknown): Promise<T> {
       const res = await send(method, path, body);
@@ -93,12 +74,9 @@ export async function liveApp(options: LiveAppOptions): Promise<LiveApp> {
       if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
       return JSON.parse(text) as T;
     },
-    endStreams: closeStreams,
+    endStreams: node.closeStreams,
     async close() {
-      closeStreams();
-      await server.shutdown();
-      await system.shutdown();
-      await store.close();
+      await node.stop();
     },
   };
 }

@@ -1,48 +1,13 @@
 /**
  * Seeded pseudo-random numbers for the simulator: the same seed gives the same fleet, the same
- * walks and the same anomalies on every run and every machine.
+ * walks and the same anomalies on every run and every machine. The generator is the project's
+ * one ({@link Prng}, `tools/prng.ts`); what is the simulator's own is how each device gets a
+ * stream of its own ({@link deriveSeed}).
  *
  * @module
  */
 
-/** A seeded generator (mulberry32: 32 bits of state, fast, good enough for simulated data). */
-export class Prng {
-  #a: number;
-
-  /** @param seed any 32-bit integer */
-  constructor(seed: number) {
-    this.#a = seed >>> 0;
-  }
-
-  /** A float in [0, 1). */
-  next(): number {
-    this.#a = (this.#a + 0x6d2b79f5) >>> 0;
-    let t = this.#a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /** A float in [min, max). */
-  uniform(min: number, max: number): number {
-    return min + (max - min) * this.next();
-  }
-
-  /** An integer in [min, max). */
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min));
-  }
-
-  /** `true` with probability `p`. */
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-
-  /** One element of a non-empty list. */
-  pick<T>(list: readonly T[]): T {
-    return list[this.int(0, list.length)]!;
-  }
-}
+export { Prng } from "../prng.ts";
 
 /**
  * A seed for one stream of a run, derived from the run's seed and a name (a device id): each

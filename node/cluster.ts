@@ -1,0 +1,77 @@
+/**
+ * The cluster half of a node: the NATS connection, the JetStream streams, the event stream
+ * and the partitioned transport, wired to each other in the order they need.
+ *
+ * @module
+ */
+import { COMMANDS_TOPIC, commandSubject } from "../actors/devices/commands.ts";
+import { deviceIngest } from "../actors/devices/ingest.ts";
+import { describeError, type Logger, type MetricsRegistry } from "../runtime/mod.ts";
+import {
+  checkPartitionMapping,
+  connectNats,
+  ensureStreams,
+  JetStreamEventBus,
+  type NatsClients,
+  NatsTransport,
+} from "../runtime/nats/mod.ts";
+import type { NodeConfig } from "./config.ts";
+
+/** What a node in cluster mode runs on besides its store. */
+export interface ClusterParts {
+  readonly nats: NatsClients;
+  /** Started: it follows the event stream already. */
+  readonly events: JetStreamEventBus;
+  /** Not started: the actor system starts it. */
+  readonly transport: NatsTransport;
+}
+
+/**
+ * Connects to NATS (`config.natsUrl`), checks nats-server's partition mapping, creates the
+ * streams and starts the event stream.
+ * @throws when NATS cannot be reached or its subject mapping does not match `config.partitions`
+ */
+export async function connectCluster(
+  config: NodeConfig,
+  { logger, metrics }: { readonly logger: Logger; readonly metrics: MetricsRegistry },
+): Promise<ClusterParts> {
+  const servers = config.natsUrl!.split(",");
+  const nats = await connectNats(servers, { name: `flotilla-${config.nodeId}`, logger });
+  await checkPartitionMapping(nats.nc, config.partitions);
+  await ensureStreams(nats.jsm, {
+    ingestMaxAgeMs: config.streamMaxAgeMs,
+    messagesMaxAgeMs: config.streamMaxAgeMs,
+    eventsMaxAgeMs: config.streamMaxAgeMs,
+    replicas: config.streamReplicas,
+  });
+  const events = new JetStreamEventBus({
+    ...nats,
+    logger,
+    capacity: config.eventRing,
+    // Commands for a device go out on its own subject, where it (and only it) may listen.
+    forward: { [COMMANDS_TOPIC]: (e) => (e.key === null ? null : commandSubject(e.key)) },
+  });
+  await events.start();
+  const transport = new NatsTransport({
+    ...nats,
+    // Leases and heartbeats are kept on a thread (and a connection) of their own: a busy
+    // event loop must never delay a renewal.
+    leaseServers: servers,
+    onLeaseFailure: (error) => {
+      // Nothing renews this node's leases any more: it owns nothing and cannot take work.
+      // Exit, so that a supervisor (systemd, Docker, Kubernetes) starts it afresh; what was
+      // acknowledged is durable and the rest is redelivered to the nodes taking over.
+      logger.error("lease keeper failed; exiting", { error: describeError(error) });
+      Deno.exit(70);
+    },
+    nodeId: config.nodeId,
+    partitions: config.partitions,
+    leaseMs: config.leaseMs,
+    replicas: config.streamReplicas,
+    ingest: deviceIngest,
+    logger,
+    metrics,
+    events,
+  });
+  return { nats, events, transport };
+}

@@ -1,0 +1,145 @@
+/**
+ * A node's configuration, read from environment variables in one place: nothing else in the
+ * node reads the environment. Every value is checked here, so a wrong one stops the node at
+ * start with a message naming the variable.
+ *
+ * @module
+ */
+import { hostname } from "node:os";
+import { CARD_KEY_ENV, MIN_CARD_KEY_LENGTH } from "../actors/payments/mod.ts";
+import { ConfigError, type LogLevel, parseLogLevel, toMillis } from "../runtime/mod.ts";
+import { DEFAULT_PARTITIONS } from "../runtime/nats/mod.ts";
+
+/** Stores a node can run on. */
+export const STORES = ["denokv", "memory", "redis", "natskv"] as const;
+
+/** A node's configuration. */
+export interface NodeConfig {
+  /** `"embedded"`: in-process transport; `"cluster"`: NATS. */
+  readonly mode: "embedded" | "cluster";
+  readonly port: number;
+  readonly host: string;
+  readonly store: (typeof STORES)[number];
+  /** Directory of the Deno KV file. */
+  readonly dataDir: string;
+  readonly nodeId: string;
+  readonly logLevel: LogLevel;
+  readonly logFormat: "json" | "pretty";
+  /** Events kept in memory for SSE clients to resume from. */
+  readonly eventRing: number;
+  /** NATS servers (cluster mode). */
+  readonly natsUrl: string | null;
+  readonly redisUrl: string | null;
+  /** Partitions (must match nats-server's subject mapping). */
+  readonly partitions: number;
+  readonly leaseMs: number;
+  /** How long the JetStream streams keep messages. */
+  readonly streamMaxAgeMs: number;
+  readonly streamReplicas: number;
+  /** Bearer token for the whole API; generated (and printed once) when not configured. */
+  readonly apiToken: string | null;
+  /** Bearer token for reads only; reads are open when not configured. */
+  readonly readToken: string | null;
+  /** Origins allowed to call the API from a browser. */
+  readonly corsOrigins: string[];
+  /**
+   * The secret payment card tokens are hashed with, the same on every node; a development key
+   * (with a warning) when not configured.
+   */
+  readonly cardKey: string | null;
+}
+
+/**
+ * Reads the configuration from environment variables. `isTerminal` makes pretty logs the
+ * default; `embedded` (the `--embedded` flag) ignores `NATS_URL`.
+ * @throws {ConfigError} naming the variable that is wrong
+ */
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  isTerminal = false,
+  embedded = false,
+): NodeConfig {
+  const natsUrl = embedded ? null : env.NATS_URL || null;
+  const redisUrl = env.REDIS_URL || null;
+  const mode = natsUrl === null ? "embedded" : "cluster";
+  const store = env.FLOTILLA_STORE ||
+    (mode === "embedded" ? "denokv" : redisUrl !== null ? "redis" : "natskv");
+  if (!(STORES as readonly string[]).includes(store)) {
+    throw new ConfigError(`FLOTILLA_STORE=${store}: use one of ${STORES.join(", ")}`);
+  }
+  if (store === "redis" && redisUrl === null) {
+    throw new ConfigError("FLOTILLA_STORE=redis needs REDIS_URL, e.g. redis://127.0.0.1:6379");
+  }
+  if (store === "natskv" && natsUrl === null) {
+    throw new ConfigError("FLOTILLA_STORE=natskv needs NATS_URL (cluster mode)");
+  }
+  if (mode === "cluster" && (store === "memory" || store === "denokv")) {
+    throw new ConfigError(
+      `FLOTILLA_STORE=${store} keeps state on one node; in cluster mode (NATS_URL set) use redis or natskv`,
+    );
+  }
+  const format = env.FLOTILLA_LOG_FORMAT ?? (isTerminal ? "pretty" : "json");
+  if (format !== "json" && format !== "pretty") {
+    throw new ConfigError(`FLOTILLA_LOG_FORMAT=${format}: use json or pretty`);
+  }
+  return {
+    mode,
+    port: integer(env, "PORT", 8080, 0, 65535),
+    host: env.HOST ?? "0.0.0.0",
+    store: store as NodeConfig["store"],
+    dataDir: env.FLOTILLA_DATA_DIR ?? ".data",
+    nodeId: env.FLOTILLA_NODE_ID ?? `${hostname()}-${Deno.pid}`,
+    logLevel: parseLogLevel(env.FLOTILLA_LOG_LEVEL, "info"),
+    logFormat: format,
+    eventRing: integer(env, "FLOTILLA_EVENT_RING", 10_000, 1, 10_000_000),
+    natsUrl,
+    redisUrl,
+    partitions: integer(env, "FLOTILLA_PARTITIONS", DEFAULT_PARTITIONS, 1, 4096),
+    leaseMs: integer(env, "FLOTILLA_LEASE_MS", 2000, 200, 600_000),
+    streamMaxAgeMs: toMillis(env.FLOTILLA_STREAM_MAX_AGE || "P1D", "FLOTILLA_STREAM_MAX_AGE"),
+    streamReplicas: integer(env, "FLOTILLA_STREAM_REPLICAS", 1, 1, 5),
+    apiToken: token(env, "FLOTILLA_API_TOKEN"),
+    readToken: token(env, "FLOTILLA_READ_TOKEN"),
+    corsOrigins: (env.FLOTILLA_CORS_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean),
+    cardKey: cardKey(env),
+  };
+}
+
+function token(env: Record<string, string | undefined>, name: string): string | null {
+  const value = env[name];
+  if (value === undefined || value === "") return null;
+  if (value.length < 16 || /\s/.test(value)) {
+    throw new ConfigError(`${name} must be at least 16 characters without spaces`);
+  }
+  return value;
+}
+
+// The hasher checks its key too; checking it here as well makes a short key stop the node
+// before anything is opened or connected.
+function cardKey(env: Record<string, string | undefined>): string | null {
+  const value = env[CARD_KEY_ENV];
+  if (value === undefined || value === "") return null;
+  if (value.length < MIN_CARD_KEY_LENGTH) {
+    throw new ConfigError(
+      `${CARD_KEY_ENV} must be at least ${MIN_CARD_KEY_LENGTH} characters (got ${value.length}); ` +
+        `generate one with: openssl rand -base64 48`,
+    );
+  }
+  return value;
+}
+
+function integer(
+  env: Record<string, string | undefined>,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name}=${raw} must be a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
