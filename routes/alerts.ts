@@ -22,7 +22,7 @@ import {
   STATUSES,
 } from "../actors/alerts/mod.ts";
 import { ALERT_BOOK, ROLLUP_ID, SEVERITIES, TRANSACTION_ROLLUP } from "../actors/contracts.ts";
-import { ENTITY_ID } from "../actors/alerts/validation.ts";
+import { ENTITY_ID } from "../actors/shared/ids.ts";
 import { NotFoundError } from "../runtime/mod.ts";
 import type { AppDeps } from "./deps.ts";
 import { queryInt } from "./params.ts";

@@ -8,15 +8,13 @@
 import { Temporal } from "@js-temporal/polyfill";
 import { z } from "zod";
 import { DEVICE_ID, SENSOR_NAME } from "../actors/mod.ts";
+import { ENTITY_ID } from "../actors/shared/mod.ts";
 
 /** Largest page of a listing. */
 export const MAX_PAGE = 500;
 
-/** Ids of devices, edge nodes, terminals, customers, skus: 1–128 letters, digits, `_` or `-`. */
-const ID = /^[A-Za-z0-9_-]{1,128}$/;
-
 /** An id of `what`s: 1–128 letters, digits, `_` or `-`. */
-export function idOf(what: string, pattern: RegExp = ID): z.ZodString {
+export function idOf(what: string, pattern: RegExp = ENTITY_ID): z.ZodString {
   return z.string().regex(pattern, `${what} ids hold 1-128 letters, digits, _ or -`).describe(
     `${what} id: 1-128 letters, digits, _ or -`,
   );

@@ -16,7 +16,6 @@ import {
   type CardStatus,
   defaultFraudModel,
   DEV_CARD_KEY,
-  ID,
   PAYMENT_SCHEMA,
   type PaymentReply,
   paymentRequest,
@@ -29,7 +28,7 @@ import type { AppDeps } from "./deps.ts";
 import { idOf, idParams } from "./params.ts";
 import { ApiRoutes } from "./spec.ts";
 
-const params = idParams(idOf("terminal", ID));
+const params = idParams(idOf("terminal"));
 
 const NOT_REGISTERED = { description: "the terminal is not registered" };
 

@@ -3,16 +3,15 @@
  * zones, card velocity and its window edges; the card history it reads; the model features.
  */
 import {
-  canonicalTimeZone,
   cardActivity,
   type CardUse,
   DEFAULT_FRAUD_RULES,
   fraudFeatures,
   isNight,
-  localTime,
   recordUse,
   ruleScore,
 } from "../actors/payments/mod.ts";
+import { canonicalTimeZone, localTime } from "../actors/shared/time_zone.ts";
 import { prng } from "../tools/train_fraud_model.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 

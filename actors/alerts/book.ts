@@ -24,7 +24,7 @@ import {
   raise,
 } from "./alert.ts";
 import type { ResolvedAlertsConfig } from "./config.ts";
-import { asJson } from "./json.ts";
+import { asJson } from "../shared/json.ts";
 import { applyRules } from "./rules.ts";
 import { ALERT_WEBHOOK } from "./webhook.ts";
 

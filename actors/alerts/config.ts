@@ -4,11 +4,12 @@
  *
  * @module
  */
-import { ConfigError, type Duration } from "../../runtime/mod.ts";
+import { ConfigError, type Duration, toMillis } from "../../runtime/mod.ts";
 import { SEVERITIES, type Severity } from "../contracts.ts";
+import { checkCount, checkRange } from "../shared/config_checks.ts";
+import { ENTITY_ID } from "../shared/ids.ts";
 import type { Backoff } from "./outbox.ts";
 import { type AlertRule, checkRules } from "./rules.ts";
-import { checkCount, checkRange, ENTITY_ID, millis } from "./validation.ts";
 
 /** A webhook channel. */
 export interface WebhookConfig {
@@ -128,7 +129,7 @@ export function resolveAlertsConfig(config: Partial<AlertsConfig> = {}): Resolve
     }
     return v;
   };
-  const windowMs = millis(r.window, "alerts.rollup.window");
+  const windowMs = toMillis(r.window, "alerts.rollup.window");
   if (windowMs <= 0) throw new ConfigError("alerts.rollup.window must be positive");
   return {
     rules,
@@ -137,8 +138,8 @@ export function resolveAlertsConfig(config: Partial<AlertsConfig> = {}): Resolve
     fetch: config.fetch ?? ((input, init) => fetch(input, init)),
     rollup: {
       windowMs,
-      outOfOrdernessMs: millis(r.outOfOrderness, "alerts.rollup.outOfOrderness"),
-      allowedLatenessMs: millis(r.allowedLateness, "alerts.rollup.allowedLateness"),
+      outOfOrdernessMs: toMillis(r.outOfOrderness, "alerts.rollup.outOfOrderness"),
+      allowedLatenessMs: toMillis(r.allowedLateness, "alerts.rollup.allowedLateness"),
       failedStatuses: [...r.failedStatuses],
       failureRateAbove: checkRange(r.failureRateAbove, 0, 1, "alerts.rollup.failureRateAbove"),
       failureMinTransactions: checkCount(
@@ -169,8 +170,8 @@ function resolveWebhook(name: string, hook: WebhookConfig): ResolvedWebhook {
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new ConfigError(`${what}.url must be http or https, got ${url.protocol}`);
   }
-  const initialMs = millis(hook.initialBackoff ?? "PT1S", `${what}.initialBackoff`);
-  const maxMs = millis(hook.maxBackoff ?? "PT5M", `${what}.maxBackoff`);
+  const initialMs = toMillis(hook.initialBackoff ?? "PT1S", `${what}.initialBackoff`);
+  const maxMs = toMillis(hook.maxBackoff ?? "PT5M", `${what}.maxBackoff`);
   if (maxMs < initialMs) throw new ConfigError(`${what}.maxBackoff is below initialBackoff`);
   return {
     url: url.href,
@@ -181,7 +182,7 @@ function resolveWebhook(name: string, hook: WebhookConfig): ResolvedWebhook {
       factor: checkRange(hook.backoffFactor ?? 2, 1, 100, `${what}.backoffFactor`),
       maxAttempts: checkCount(hook.maxAttempts ?? 8, 1, `${what}.maxAttempts`),
     },
-    timeoutMs: millis(hook.timeout ?? "PT10S", `${what}.timeout`),
+    timeoutMs: toMillis(hook.timeout ?? "PT10S", `${what}.timeout`),
     outboxLimit: checkCount(hook.outboxLimit ?? 1000, 1, `${what}.outboxLimit`),
   };
 }

@@ -21,7 +21,7 @@ import {
   type StatsAcc,
   statsOf,
 } from "./stats.ts";
-import type { Aggregator } from "./windows.ts";
+import type { Aggregator } from "../shared/windows.ts";
 
 /** Distinct payment methods counted by name; further ones are counted as `other`. */
 export const MAX_METHODS = 32;

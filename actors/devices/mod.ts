@@ -51,7 +51,6 @@ export {
 } from "./history.ts";
 export { type CheckName, CHECKS, type QualityReport } from "./quality.ts";
 export {
-  haversineKm,
   type NodeCandidate,
   parseRouteRequest,
   ROUTE_REQUEST_SCHEMA,

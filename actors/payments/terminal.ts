@@ -34,13 +34,8 @@ import {
   type RejectReason,
 } from "./decision.ts";
 import { fraudFeatures } from "./fraud_features.ts";
-import {
-  canonicalTimeZone,
-  type FraudRuleHit,
-  localTime,
-  roundScore,
-  ruleScore,
-} from "./fraud_rules.ts";
+import { canonicalTimeZone, localTime } from "../shared/time_zone.ts";
+import { type FraudRuleHit, roundScore, ruleScore } from "./fraud_rules.ts";
 import { emptyMemory, type IdempotencyMemory, recall, remember } from "./idempotency.ts";
 import type { ResolvedPaymentsConfig } from "./mod.ts";
 import {

@@ -26,7 +26,7 @@
 import type { JsonValue } from "../../runtime/mod.ts";
 import type { ResolvedSessionsConfig } from "./config.ts";
 import type { CustomerEvent } from "./event.ts";
-import { haversineKm, speedKmh } from "./geo.ts";
+import { haversineKm, speedKmh } from "../shared/geo.ts";
 
 /** The pattern names, which are also the alert types they raise. */
 export type PatternName =

@@ -7,7 +7,8 @@
  * @module
  */
 import { z } from "zod";
-import { ENTITY_ID, parseWith } from "../alerts/validation.ts";
+import { ENTITY_ID } from "../shared/ids.ts";
+import { parseOrThrow } from "../shared/validation.ts";
 import type { ResolvedSessionsConfig } from "./config.ts";
 
 /** One line of a basket. */
@@ -68,7 +69,7 @@ export const CHECKOUT_SCHEMA = checkoutSchema();
 /** Validates a checkout body. @throws {ValidationError} listing every problem */
 export function parseCheckout(body: unknown, maxItems = MAX_LINES): CheckoutRequest {
   const schema = maxItems === MAX_LINES ? CHECKOUT_SCHEMA : checkoutSchema(maxItems);
-  return parseWith(schema, body, CHECKOUT_SHAPE);
+  return parseOrThrow(schema, body, `the body must look like ${CHECKOUT_SHAPE}`);
 }
 
 /** Quantities asked per sku (a sku may appear on several lines). */

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { ConfigError, type Duration } from "../../runtime/mod.ts";
-import { checkCount, checkRange, millis } from "../alerts/validation.ts";
-import { Temporal } from "@js-temporal/polyfill";
+import { ConfigError, type Duration, toMillis } from "../../runtime/mod.ts";
+import { checkCount, checkRange } from "../shared/config_checks.ts";
+import { isTimeZone } from "../shared/time_zone.ts";
 
 /** A pattern's alert: its risk value (SPEC) becomes the alert's data and severity. */
 interface Risky {
@@ -229,23 +229,26 @@ export function resolveSessionsConfig(
     return v;
   };
   checkTimeZone(rk.timeZone, "sessions.risk.timeZone");
-  const gap = millis(config.sessionGap ?? d.sessionGap, "sessions.sessionGap");
+  const gap = toMillis(config.sessionGap ?? d.sessionGap, "sessions.sessionGap");
   if (gap <= 0) throw new ConfigError("sessions.sessionGap must be positive");
   return {
-    outOfOrdernessMs: millis(config.outOfOrderness ?? d.outOfOrderness, "sessions.outOfOrderness"),
+    outOfOrdernessMs: toMillis(
+      config.outOfOrderness ?? d.outOfOrderness,
+      "sessions.outOfOrderness",
+    ),
     sessionGapMs: gap,
-    maxClockSkewMs: millis(config.maxClockSkew ?? d.maxClockSkew, "sessions.maxClockSkew"),
+    maxClockSkewMs: toMillis(config.maxClockSkew ?? d.maxClockSkew, "sessions.maxClockSkew"),
     patterns: {
       rapidLogins: {
         count: checkCount(rl.count, 1, "sessions.patterns.rapidLogins.count"),
-        withinMs: millis(rl.within, "sessions.patterns.rapidLogins.within"),
+        withinMs: toMillis(rl.within, "sessions.patterns.rapidLogins.within"),
         risk: risk(rl.risk, "rapidLogins"),
       },
       escalatingAmounts: {
         first: num(ea.first, "patterns.escalatingAmounts.first"),
         factor: checkRange(ea.factor, 1, 1e6, "sessions.patterns.escalatingAmounts.factor"),
         count: checkCount(ea.count, 2, "sessions.patterns.escalatingAmounts.count"),
-        withinMs: millis(ea.within, "sessions.patterns.escalatingAmounts.within"),
+        withinMs: toMillis(ea.within, "sessions.patterns.escalatingAmounts.within"),
         risk: risk(ea.risk, "escalatingAmounts"),
       },
       impossibleTravel: {
@@ -256,7 +259,7 @@ export function resolveSessionsConfig(
         large: num(ls.large, "patterns.largeThenSmall.large"),
         small: num(ls.small, "patterns.largeThenSmall.small"),
         count: checkCount(ls.count, 1, "sessions.patterns.largeThenSmall.count"),
-        withinMs: millis(ls.within, "sessions.patterns.largeThenSmall.within"),
+        withinMs: toMillis(ls.within, "sessions.patterns.largeThenSmall.within"),
         risk: risk(ls.risk, "largeThenSmall"),
       },
     },
@@ -268,7 +271,7 @@ export function resolveSessionsConfig(
     anomaly: {
       maxEvents: checkCount(an.maxEvents, 0, "sessions.anomaly.maxEvents"),
       manyEventsWeight: checkRange(an.manyEventsWeight, 0, 1, "sessions.anomaly.manyEventsWeight"),
-      maxDurationMs: millis(an.maxDuration, "sessions.anomaly.maxDuration"),
+      maxDurationMs: toMillis(an.maxDuration, "sessions.anomaly.maxDuration"),
       longSessionWeight: checkRange(
         an.longSessionWeight,
         0,
@@ -316,7 +319,10 @@ export function resolveSessionsConfig(
       pending: checkCount(li.pending, 1, "sessions.limits.pending"),
       eventTypes: checkCount(li.eventTypes, 1, "sessions.limits.eventTypes"),
     },
-    passivateAfterMs: millis(config.passivateAfter ?? d.passivateAfter, "sessions.passivateAfter"),
+    passivateAfterMs: toMillis(
+      config.passivateAfter ?? d.passivateAfter,
+      "sessions.passivateAfter",
+    ),
   };
 }
 
@@ -326,14 +332,4 @@ export function checkTimeZone(zone: string, what: string): string {
     throw new ConfigError(`${what} ${JSON.stringify(zone)} is not an IANA time zone`);
   }
   return zone;
-}
-
-/** Is `zone` an IANA time zone (or UTC)? */
-export function isTimeZone(zone: string): boolean {
-  try {
-    Temporal.Instant.fromEpochMilliseconds(0).toZonedDateTimeISO(zone);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -14,8 +14,8 @@
  */
 import { type ActorContext, defineActor } from "../../runtime/mod.ts";
 import { raiseAlert, type Severity } from "../contracts.ts";
-import { asJson } from "../alerts/json.ts";
-import { watermarkAt } from "../alerts/watermark.ts";
+import { asJson } from "../shared/json.ts";
+import { watermarkAt } from "../shared/watermark.ts";
 import {
   type Activity,
   emptyActivity,
