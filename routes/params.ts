@@ -7,7 +7,7 @@
  */
 import { Temporal } from "@js-temporal/polyfill";
 import { z } from "zod";
-import { DEVICE_ID, SENSOR_NAME } from "../actors/mod.ts";
+import { DEVICE_ID, SENSOR_NAME } from "../actors/devices/mod.ts";
 import { ENTITY_ID } from "../actors/shared/mod.ts";
 
 /** Largest page of a listing. */

@@ -1,5 +1,5 @@
 /**
- * The edge node actor (SPEC §3.2): one per node of the device / edge / fog / cloud tiers, with
+ * The edge node actor: one per node of the device / edge / fog / cloud tiers, with
  * its location, capabilities, resource limits, current load, and health from heartbeats — active
  * while heartbeats come within the timeout, inactive when they stop (timed like a device's
  * telemetry, see `watchdog.ts`). Every change is told to the `edge-registry` (which routes) and
@@ -32,9 +32,7 @@ import {
 } from "./watchdog.ts";
 import { resolveDevicesConfig } from "./config.ts";
 
-export type { EdgeConfig, Limits } from "./routing.ts";
-
-/** The tiers of SPEC §3.2. */
+/** The tiers a node may belong to, nearest the devices first. */
 export const TIERS = ["device", "edge", "fog", "cloud"] as const;
 
 /** A node's tier. */

@@ -1,5 +1,5 @@
 /**
- * Routing a device's work to an edge node (SPEC §3.2): among the active nodes that have the
+ * Routing a device's work to an edge node: among the active nodes that have the
  * capability and are under all their limits, the one with the best
  * score = 1 / (1 + distance + load / 100), distance by haversine in kilometres (divided by
  * `distanceUnitKm`, 1 by default); ties go to the smallest node id.
@@ -19,7 +19,7 @@ export interface Limits {
   readonly storage: number;
 }
 
-/** Edge node settings. Defaults: SPEC §3.2. */
+/** Edge node settings, with their defaults. */
 export interface EdgeConfig {
   /** Inactive after this long without a heartbeat (a node may set its own). @default "PT30S" */
   readonly heartbeatTimeout: Duration;
@@ -29,7 +29,10 @@ export interface EdgeConfig {
   readonly distanceUnitKm: number;
 }
 
-/** SPEC §3.2's defaults. */
+/**
+ * The defaults: inactive after 30 s without a heartbeat; limits CPU 80 %, memory 85 %,
+ * storage 90 %; distances in km.
+ */
 export const DEFAULT_EDGE: EdgeConfig = {
   heartbeatTimeout: "PT30S",
   limits: { cpu: 80, memory: 85, storage: 90 },

@@ -1,5 +1,5 @@
 /**
- * The device twin beyond telemetry (SPEC §3.1): registration metadata, the desired state set
+ * The device twin beyond telemetry: registration metadata, the desired state set
  * through the API, and the delta between desired and reported — with the validation of what
  * clients send for them.
  *
