@@ -1,5 +1,5 @@
 /**
- * The rule-based part of the fraud score (SPEC §3.3): large amounts, night-time in the
+ * The rule-based part of the fraud score: large amounts, night-time in the
  * terminal's time zone, and many uses of one card within an hour. Pure functions.
  *
  * @module
@@ -24,7 +24,10 @@ export interface FraudRules {
   readonly velocityWeight: number;
 }
 
-/** SPEC §3.3: > 500,000 +0.3, > 1,000,000 +0.5 instead, hour < 6 or ≥ 23 +0.2, > 5 in 1 h +0.4. */
+/**
+ * The default rules: > 500,000 KRW +0.3, > 1,000,000 +0.5 instead, local hour < 6 or ≥ 23 +0.2,
+ * more than 5 uses of the card within 1 h +0.4.
+ */
 export const DEFAULT_FRAUD_RULES: FraudRules = Object.freeze({
   highAmount: 500_000,
   highAmountWeight: 0.3,
