@@ -1,6 +1,6 @@
 /**
  * Configuration of the alerts and analytics area: alert rules, webhooks, and the per-minute
- * transaction rollups. Every threshold defaults to SPEC §3.4; a deployment overrides any part.
+ * transaction rollups. Every threshold has a default; a deployment overrides any part.
  *
  * @module
  */
@@ -31,7 +31,7 @@ export interface WebhookConfig {
   readonly outboxLimit?: number;
 }
 
-/** The per-minute transaction rollups (SPEC §3.4 "operational rollups"). */
+/** The per-minute transaction rollups: the operational view of payments, and its two alerts. */
 export interface RollupConfig {
   /** Rollup window (tumbling, event time). @default "PT1M" */
   readonly window: Duration;
@@ -49,7 +49,7 @@ export interface RollupConfig {
   readonly failureSeverity: Severity;
   /** Throughput (transactions per minute) below this raises LOW_THROUGHPUT. @default 100 */
   readonly throughputBelow: number;
-  /** SPEC says "warning"; this is the severity it maps to. @default "medium" */
+  /** Low throughput is a warning: severity medium. @default "medium" */
   readonly throughputSeverity: Severity;
   /** Empty windows reported after transactions stop, before the rollup goes quiet. @default 5 */
   readonly idleWindows: number;
@@ -57,7 +57,7 @@ export interface RollupConfig {
   readonly keepWindows: number;
 }
 
-/** Configuration of this area: every threshold and weight, defaulting to SPEC §3.4. */
+/** Configuration of this area: every threshold and weight, each with its default. */
 export interface AlertsConfig {
   /** Rules applied to every signal, in order (see `rules.ts`). @default [] */
   readonly rules: readonly AlertRule[];
@@ -97,7 +97,10 @@ export interface ResolvedAlertsConfig {
   readonly rollup: ResolvedRollup;
 }
 
-/** SPEC §3.4's rollup defaults. */
+/**
+ * The rollup defaults: one-minute windows, 5 s out-of-orderness, a minute of allowed lateness;
+ * a failure rate above 5 % is critical, fewer than 100 transactions a minute a warning.
+ */
 export const DEFAULT_ROLLUP: RollupConfig = {
   window: "PT1M",
   outOfOrderness: "PT5S",

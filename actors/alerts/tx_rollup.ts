@@ -21,7 +21,7 @@ import {
   TRANSACTION_ROLLUP,
   type TransactionRecord,
 } from "../contracts.ts";
-import type { ResolvedAlertsConfig, ResolvedRollup } from "./config.ts";
+import { resolveAlertsConfig, type ResolvedAlertsConfig, type ResolvedRollup } from "./config.ts";
 import { asJson } from "../shared/json.ts";
 import { judge, ROLLUP, type Rollup, type RollupAcc, rollupOf } from "./rollup.ts";
 import {
@@ -260,3 +260,6 @@ function alerts(ctx: Ctx, r: Rollup, rc: ResolvedRollup): void {
     });
   } else if (!r.late) clearAlert(ctx, source, "LOW_THROUGHPUT", r.end);
 }
+
+/** The rollup actor type with the default configuration, for typing refs (id `ROLLUP_ID`). */
+export const txRollup = txRollupActor(resolveAlertsConfig());

@@ -1,5 +1,5 @@
 /**
- * The four complex event patterns of a customer (SPEC §3.3), as incremental matchers over the
+ * The four complex event patterns of a customer, as incremental matchers over the
  * customer's events in event-time order (the customer actor feeds them only events the
  * watermark has made final, so out-of-order arrival within the allowed lateness does not
  * change a result). Pure functions over small, bounded state: each matcher keeps only what can

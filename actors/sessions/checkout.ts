@@ -1,5 +1,5 @@
 /**
- * Smart-store checkout (SPEC §3.3): inventory check (unavailable items listed), total =
+ * Smart-store checkout: inventory check (unavailable items listed), total =
  * Σ price × quantity, and the approval rule — a total above 100,000 with a credit score below
  * 0.3 needs approval; anything else is approved. Pure functions; the inventory actor
  * (`inventory.ts`) applies them so that a checkout is all-or-nothing.

@@ -1,7 +1,7 @@
 /**
- * Configuration of the customer sessions area (SPEC §3.3): event-time settings, the four
- * complex event patterns, session windows and their anomaly score, risk assessment, checkout.
- * Every threshold defaults to SPEC §3.3; a deployment overrides any part, field by field.
+ * Configuration of the customer sessions area: event-time settings, the four complex event
+ * patterns, session windows and their anomaly score, risk assessment, checkout. Every threshold
+ * has a default ({@link DEFAULT_SESSIONS}); a deployment overrides any part, field by field.
  *
  * @module
  */
@@ -9,7 +9,7 @@ import { ConfigError, type Duration, toMillis } from "../../runtime/mod.ts";
 import { checkCount, checkRange } from "../shared/config_checks.ts";
 import { isTimeZone } from "../shared/time_zone.ts";
 
-/** A pattern's alert: its risk value (SPEC) becomes the alert's data and severity. */
+/** A pattern's alert: its risk value becomes the alert's data and decides its severity. */
 interface Risky {
   /** Risk value of a match, 0–1. */
   readonly risk: number;
@@ -21,7 +21,7 @@ export interface RapidLoginsConfig extends Risky {
   readonly within: Duration;
 }
 
-/** A > 1,000 then each next > 1.5 × previous, 4 in 10 min (risk: not in SPEC; 0.85). */
+/** A > 1,000 then each next > 1.5 × previous, 4 in 10 min (risk 0.85). */
 export interface EscalatingAmountsConfig extends Risky {
   /** The first amount must be above this. */
   readonly first: number;
@@ -52,7 +52,10 @@ export interface PatternsConfig {
   readonly largeThenSmall: Partial<LargeThenSmallConfig>;
 }
 
-/** Session anomaly score parts (SPEC: > 1000 events +0.3, > 1 h +0.2, > 100 API calls and no page view +0.5). */
+/**
+ * Session anomaly score parts: more than 1,000 events +0.3, longer than 1 h +0.2, more than 100
+ * API calls and no page view +0.5.
+ */
 export interface AnomalyConfig {
   readonly maxEvents: number;
   readonly manyEventsWeight: number;
@@ -62,7 +65,10 @@ export interface AnomalyConfig {
   readonly botWeight: number;
 }
 
-/** Risk assessment with the customer profile (SPEC: +30 / +40 / +20, cap 100, review above 50). */
+/**
+ * Risk assessment with the customer profile: a high amount +30, a high-risk customer +40,
+ * unusual hours +20; capped at 100, review above 50.
+ */
 export interface RiskConfig {
   /** An amount above this share of the credit limit is HIGH_AMOUNT. */
   readonly highAmountRatio: number;
@@ -80,7 +86,7 @@ export interface RiskConfig {
   readonly timeZone: string;
 }
 
-/** Smart-store checkout (SPEC: total > 100,000 with credit score < 0.3 → approval_required). */
+/** Smart-store checkout: a total above 100,000 with a credit score below 0.3 needs approval. */
 export interface CheckoutConfig {
   readonly approvalTotal: number;
   readonly minCreditScore: number;
@@ -103,7 +109,7 @@ export interface SessionLimits {
   readonly eventTypes: number;
 }
 
-/** Configuration of this area: every threshold and weight, defaulting to SPEC §3.3. */
+/** Configuration of this area: every threshold and weight, each with its default. */
 export interface SessionsConfig {
   /** Allowed out-of-orderness of a customer's events. @default "PT5S" */
   readonly outOfOrderness: Duration;
@@ -153,7 +159,7 @@ export interface ResolvedSessionsConfig {
   readonly passivateAfterMs: number;
 }
 
-/** SPEC §3.3's defaults. */
+/** The defaults of every setting (durations as ISO-8601). */
 export const DEFAULT_SESSIONS = {
   outOfOrderness: "PT5S",
   sessionGap: "PT30M",

@@ -1,5 +1,5 @@
 /**
- * Risk assessment of an amount against the customer's profile (SPEC §3.3):
+ * Risk assessment of an amount against the customer's profile:
  *
  * - amount above 80 % of the credit limit: +30 `HIGH_AMOUNT`;
  * - profile risk score above 0.7: +40 `HIGH_RISK_USER`;

@@ -1,5 +1,5 @@
 /**
- * Session windows of a customer (SPEC §3.3): events separated by less than the inactivity gap
+ * Session windows of a customer: events separated by less than the inactivity gap
  * (30 min) form one session — two events exactly 30 min apart start a new one. A session's
  * summary: event count, duration (first to last event), unique pages, event-type distribution,
  * and an anomaly score:
