@@ -1,7 +1,7 @@
 /**
  * The layering of the code base, checked over the import statements of its files:
  *
- * - `runtime/` imports nothing from `actors/` or `routes/`, nor the HTTP framework;
+ * - `runtime/` imports nothing from `actors/`, `routes/` or `node/`, nor the HTTP framework;
  * - `actors/` does not import `routes/`;
  * - inside `actors/`, an area (`devices/`, `payments/`, `sessions/`, `alerts/`) imports only its
  *   own files, `actors/shared/` and the cross-area messages of `actors/contracts.ts`; `shared/`
@@ -226,11 +226,11 @@ Deno.test("no import cycles in the project's code", async () => {
   assertEquals(findCycles(graph).map((cycle) => cycle.join(" → ")), []);
 });
 
-Deno.test("runtime/ imports nothing from actors/ or routes/, nor the HTTP framework", async () => {
+Deno.test("runtime/ imports nothing from actors/, routes/ or node/, nor the HTTP framework", async () => {
   const { files, offenders } = await offendingImports(
     "runtime",
     (_file, target, spec) =>
-      /^(actors|routes)\//.test(target) || spec === "hono" || spec.startsWith("hono/"),
+      /^(actors|routes|node)\//.test(target) || spec === "hono" || spec.startsWith("hono/"),
   );
   assert(files > 10, `found the runtime's files (${files})`);
   assertEquals(offenders, []);
