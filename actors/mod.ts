@@ -10,9 +10,7 @@ import * as devices from "./devices/mod.ts";
 import * as payments from "./payments/mod.ts";
 import * as sessions from "./sessions/mod.ts";
 
-export * from "./devices/mod.ts";
-
-/** Deployment configuration of the domain: per area, what differs from SPEC §3's defaults. */
+/** Deployment configuration of the domain: per area, what differs from the area's defaults. */
 export interface DomainConfig {
   readonly devices?: Partial<devices.DevicesConfig>;
   readonly payments?: Partial<payments.PaymentsConfig>;

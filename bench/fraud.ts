@@ -17,18 +17,17 @@
  * @module
  */
 import {
-  cardActivity,
   type CardStatus,
-  type CardUse,
   decidePayment,
   type Decision,
   DEFAULT_PAYMENT_RULES,
   fraudFeatures,
-  localTime,
   roundScore,
   ruleScore,
   SharedFraudModel,
 } from "../actors/payments/mod.ts";
+import { cardActivity, type CardUse } from "../actors/payments/card_history.ts";
+import { localTime } from "../actors/shared/time_zone.ts";
 import { type CallLatency, callLatency } from "../tools/fraud_model_latency.ts";
 import { generateExamples, prng } from "../tools/train_fraud_model.ts";
 import { machine, report } from "./lib.ts";

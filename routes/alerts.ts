@@ -1,5 +1,5 @@
 /**
- * Alerts and analytics (SPEC §3.4): `GET /api/alerts` across every source (from the alert
+ * Alerts and analytics: `GET /api/alerts` across every source (from the alert
  * index), `GET /api/alerts/:id`, and the operator's `POST /api/alerts/:id/ack` and `/clear`,
  * which go to the alert's book (its id names it) and answer once the change is durable; and
  * `GET /api/rollups`, the per-minute transaction rollups.
@@ -10,19 +10,19 @@ import { z } from "zod";
 import {
   ALERT_ID,
   ALERT_TYPE,
+  alertBook,
   AlertClearedError,
   alertIndex,
   type AlertQuery,
   type AlertStatus,
-  type OperatorResult,
   parseAlertId,
   queryAlerts,
-  type RollupView,
   SOURCE,
   STATUSES,
+  txRollup,
 } from "../actors/alerts/mod.ts";
-import { ALERT_BOOK, ROLLUP_ID, SEVERITIES, TRANSACTION_ROLLUP } from "../actors/contracts.ts";
-import { ENTITY_ID } from "../actors/alerts/validation.ts";
+import { ROLLUP_ID, SEVERITIES } from "../actors/contracts.ts";
+import { ENTITY_ID } from "../actors/shared/mod.ts";
 import { NotFoundError } from "../runtime/mod.ts";
 import type { AppDeps } from "./deps.ts";
 import { queryInt } from "./params.ts";
@@ -111,7 +111,7 @@ export function alertRoutes(deps: AppDeps): ApiRoutes {
     },
   }, async (c, { params: { id } }) => {
     const source = parseAlertId(id)!.source;
-    const r = await system.ref(ALERT_BOOK, source).ask("ack", { id }) as OperatorResult;
+    const r = await system.ref(alertBook, source).ask("ack", { id });
     if (r.result === "not_found") throw new NotFoundError(`no alert ${id}`);
     if (r.result === "cleared") throw new AlertClearedError(id);
     return c.json(r.alert);
@@ -127,12 +127,12 @@ export function alertRoutes(deps: AppDeps): ApiRoutes {
     responses: { 200: { description: "the alert" }, 404: { description: "no such alert" } },
   }, async (c, { params: { id } }) => {
     const source = parseAlertId(id)!.source;
-    const r = await system.ref(ALERT_BOOK, source).ask("clear", { id }) as OperatorResult;
+    const r = await system.ref(alertBook, source).ask("clear", { id });
     if (r.result === "not_found") throw new NotFoundError(`no alert ${id}`);
     if (r.alert !== null) return c.json(r.alert);
     // Cleared long ago: the book no longer keeps it, the index may.
     const kept = (await alertIndex(system)).view.byId.get(id);
-    return c.json(kept ?? { id, source, status: "cleared" as AlertStatus });
+    return c.json(kept ?? { id, source, status: "cleared" as const });
   });
 
   routes.add({
@@ -142,7 +142,7 @@ export function alertRoutes(deps: AppDeps): ApiRoutes {
     description: "The latest closed minutes, the open ones (provisional), late and dropped counts.",
     responses: { 200: { description: "the rollups" } },
   }, async (c) => {
-    return c.json(await system.ref(TRANSACTION_ROLLUP, ROLLUP_ID).ask("view") as RollupView);
+    return c.json(await system.ref(txRollup, ROLLUP_ID).ask("view"));
   });
 
   return routes;

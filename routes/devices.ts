@@ -1,5 +1,5 @@
 /**
- * Device routes (SPEC §3.1, §4): registration, the twin, desired state, commands, telemetry
+ * Device routes: registration, the twin, desired state, commands, telemetry
  * ingest and history, under `/api/devices`.
  *
  * @module
@@ -10,16 +10,14 @@ import {
   COMMAND_SCHEMA,
   DESIRED_PATCH_SCHEMA,
   device,
-  DEVICE_HISTORY,
-  type HistoryItem,
+  deviceHistory,
   mergeHistory,
   RecordRejectedError,
-  type Registration,
   REGISTRATION_SCHEMA,
   TELEMETRY_SCHEMA,
   telemetryRecord,
-} from "../actors/mod.ts";
-import { type FieldIssue, NotFoundError } from "../runtime/mod.ts";
+} from "../actors/devices/mod.ts";
+import { NotFoundError } from "../runtime/mod.ts";
 import type { AppDeps } from "./deps.ts";
 import {
   deviceId,
@@ -93,7 +91,7 @@ export function deviceRoutes(deps: AppDeps): ApiRoutes {
       201: { description: "registered: the twin" },
     },
   }, async (c, { params: { id }, body }) => {
-    const { created, twin } = await system.ref(device, id).ask("register", body as Registration);
+    const { created, twin } = await system.ref(device, id).ask("register", body);
     return c.json(twin, created ? 201 : 200);
   });
 
@@ -163,7 +161,7 @@ export function deviceRoutes(deps: AppDeps): ApiRoutes {
   }, async (c, { params: { id }, body }) => {
     const record = telemetryRecord(body, clock.now());
     const result = await system.ref(device, id).ask("telemetry", record);
-    if ("rejected" in result) throw new RecordRejectedError(id, result.rejected as FieldIssue[]);
+    if ("rejected" in result) throw new RecordRejectedError(id, result.rejected);
     return c.json(result, 202);
   });
 
@@ -188,9 +186,7 @@ export function deviceRoutes(deps: AppDeps): ApiRoutes {
     }
     const chunks = await Promise.all(
       plan.chunks.map((chunk, i) =>
-        system.ref(DEVICE_HISTORY, chunk).ask("read", { ...query, seq: plan.seqs[i]! }) as Promise<
-          HistoryItem[]
-        >
+        system.ref(deviceHistory, chunk).ask("read", { ...query, seq: plan.seqs[i]! })
       ),
     );
     const { items, truncated } = mergeHistory(plan.items.concat(...chunks), q.limit);

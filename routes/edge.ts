@@ -1,5 +1,5 @@
 /**
- * Edge nodes and routing (SPEC §3.2): /api/edge-nodes, /api/route.
+ * Edge nodes and routing: /api/edge-nodes, /api/route.
  *
  * @module
  */
@@ -8,12 +8,11 @@ import {
   EDGE_HEARTBEAT_SCHEMA,
   EDGE_REGISTRATION_SCHEMA,
   edgeNode,
-  type EdgeRegistration,
   edgeRegistry,
   NoEdgeNodeError,
   REGISTRY_ID,
   ROUTE_REQUEST_SCHEMA,
-} from "../actors/mod.ts";
+} from "../actors/devices/mod.ts";
 import { NotFoundError } from "../runtime/mod.ts";
 import type { AppDeps } from "./deps.ts";
 import { idOf, idParams, pageAfter, pageLimit } from "./params.ts";
@@ -51,10 +50,7 @@ export function edgeRoutes(deps: AppDeps): ApiRoutes {
       201: { description: "registered: the node" },
     },
   }, async (c, { params: { id }, body }) => {
-    const { created, node } = await system.ref(edgeNode, id).ask(
-      "register",
-      body as EdgeRegistration,
-    );
+    const { created, node } = await system.ref(edgeNode, id).ask("register", body);
     return c.json(node, created ? 201 : 200);
   });
 

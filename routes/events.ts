@@ -12,7 +12,7 @@
  */
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
-import { checkDeviceId } from "../actors/mod.ts";
+import { checkId } from "../actors/shared/mod.ts";
 import { ValidationError } from "../runtime/mod.ts";
 import { ClientQueue } from "./sse_queue.ts";
 import type { AppDeps } from "./deps.ts";
@@ -52,7 +52,7 @@ export function eventRoutes(deps: AppDeps, streams: StreamRegistry): Hono {
       }]);
     }
     const deviceParam = c.req.query("device");
-    const key = deviceParam === undefined ? undefined : checkDeviceId(deviceParam);
+    const key = deviceParam === undefined ? undefined : checkId(deviceParam, "device id");
     const after = c.req.header("Last-Event-ID") ?? c.req.query("lastEventId");
 
     return streamSSE(c, async (stream) => {

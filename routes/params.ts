@@ -5,18 +5,15 @@
  *
  * @module
  */
-import { Temporal } from "@js-temporal/polyfill";
 import { z } from "zod";
-import { DEVICE_ID, SENSOR_NAME } from "../actors/mod.ts";
+import { DEVICE_ID, SENSOR_NAME } from "../actors/devices/mod.ts";
+import { ENTITY_ID, instantMillis } from "../actors/shared/mod.ts";
 
 /** Largest page of a listing. */
 export const MAX_PAGE = 500;
 
-/** Ids of devices, edge nodes, terminals, customers, skus: 1–128 letters, digits, `_` or `-`. */
-const ID = /^[A-Za-z0-9_-]{1,128}$/;
-
 /** An id of `what`s: 1–128 letters, digits, `_` or `-`. */
-export function idOf(what: string, pattern: RegExp = ID): z.ZodString {
+export function idOf(what: string, pattern: RegExp = ENTITY_ID): z.ZodString {
   return z.string().regex(pattern, `${what} ids hold 1-128 letters, digits, _ or -`).describe(
     `${what} id: 1-128 letters, digits, _ or -`,
   );
@@ -60,18 +57,15 @@ export function pageAfter(id: z.ZodString) {
 
 /** Epoch milliseconds or an ISO-8601 instant with an offset, as epoch milliseconds. */
 export const instant = z.string().max(64).transform((raw, ctx) => {
-  if (/^\d{1,16}$/.test(raw)) return Number(raw);
-  try {
-    return Temporal.Instant.from(raw).epochMilliseconds;
-  } catch {
-    ctx.addIssue({
-      code: "custom",
-      message: `must be epoch milliseconds or an ISO-8601 instant with an offset, got ${
-        JSON.stringify(raw)
-      }`,
-    });
-    return z.NEVER;
-  }
+  const ms = /^\d{1,16}$/.test(raw) ? Number(raw) : instantMillis(raw);
+  if (ms !== null) return ms;
+  ctx.addIssue({
+    code: "custom",
+    message: `must be epoch milliseconds or an ISO-8601 instant with an offset, got ${
+      JSON.stringify(raw)
+    }`,
+  });
+  return z.NEVER;
 }).describe("epoch milliseconds, or an ISO-8601 instant with an offset (2026-05-01T02:00:00Z)");
 
 /** A page of a listing: `{items, next}`. */

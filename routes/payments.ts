@@ -1,5 +1,5 @@
 /**
- * Payment terminals (SPEC §3.3): /api/terminals.
+ * Payment terminals: /api/terminals.
  *
  * Card tokens are hashed here, at the edge (HMAC-SHA-256 under `FLOTILLA_CARD_KEY`), before
  * anything is sent to an actor: no raw token reaches a mailbox, a journal, a dead letter or an
@@ -15,20 +15,17 @@ import {
   type CardStatus,
   defaultFraudModel,
   DEV_CARD_KEY,
-  ID,
   PAYMENT_SCHEMA,
-  type PaymentReply,
   paymentRequest,
   SETTINGS_SCHEMA,
-  TERMINAL,
-  type TerminalView,
+  terminal,
 } from "../actors/payments/mod.ts";
 import { NotFoundError } from "../runtime/mod.ts";
 import type { AppDeps } from "./deps.ts";
 import { idOf, idParams } from "./params.ts";
 import { ApiRoutes } from "./spec.ts";
 
-const params = idParams(idOf("terminal", ID));
+const params = idParams(idOf("terminal"));
 
 const NOT_REGISTERED = { description: "the terminal is not registered" };
 
@@ -59,7 +56,7 @@ export function paymentRoutes(deps: AppDeps): ApiRoutes {
   });
   defaultFraudModel().onTiming((seconds) => modelSeconds.observe(seconds));
 
-  const terminal = (id: string) => system.ref(TERMINAL, id);
+  const terminalRef = (id: string) => system.ref(terminal, id);
 
   routes.add({
     method: "put",
@@ -71,7 +68,7 @@ export function paymentRoutes(deps: AppDeps): ApiRoutes {
     example: { timezone: "Asia/Seoul", online: true },
     responses: { 200: { description: "the terminal" } },
   }, async (c, { params: { id }, body }) => {
-    return c.json(await terminal(id).ask("configure", body) as TerminalView);
+    return c.json(await terminalRef(id).ask("configure", body));
   });
 
   routes.add({
@@ -86,7 +83,7 @@ export function paymentRoutes(deps: AppDeps): ApiRoutes {
   }, async (c, { params: { id }, body }) => {
     const cards: Record<string, CardStatus> = {};
     for (const { token, status } of body) cards[await hasher.hash(token)] = status;
-    return c.json(await terminal(id).ask("replaceCards", { cards }));
+    return c.json(await terminalRef(id).ask("replaceCards", { cards }));
   });
 
   routes.add({
@@ -122,10 +119,7 @@ export function paymentRoutes(deps: AppDeps): ApiRoutes {
     },
   }, async (c, { params: { id }, body }) => {
     const { cardToken, ...rest } = paymentRequest(body, clock.now());
-    const reply = await terminal(id).ask("pay", {
-      ...rest,
-      card: await hasher.hash(cardToken),
-    }) as PaymentReply;
+    const reply = await terminalRef(id).ask("pay", { ...rest, card: await hasher.hash(cardToken) });
     if (reply.replayed) c.header("Idempotent-Replayed", "true");
     return c.json(reply.result);
   });
@@ -138,7 +132,7 @@ export function paymentRoutes(deps: AppDeps): ApiRoutes {
     params,
     responses: { 200: { description: "the terminal" }, 404: NOT_REGISTERED },
   }, async (c, { params: { id } }) => {
-    const view = await terminal(id).ask("view") as TerminalView | null;
+    const view = await terminalRef(id).ask("view");
     if (view === null) {
       throw new NotFoundError(
         `terminal ${id} is not registered; PUT /api/terminals/${id} {"timezone", "online"} first`,

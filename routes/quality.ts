@@ -1,11 +1,11 @@
 /**
- * Data quality reports (SPEC §3.1): /api/quality. A stream is one device's telemetry; its id is
+ * Data quality reports: /api/quality. A stream is one device's telemetry; its id is
  * the device id.
  *
  * @module
  */
 import { z } from "zod";
-import { device, DEVICE_ID } from "../actors/mod.ts";
+import { device, DEVICE_ID } from "../actors/devices/mod.ts";
 import { NotFoundError } from "../runtime/mod.ts";
 import type { AppDeps } from "./deps.ts";
 import { deviceId, pageAfter, pageLimit } from "./params.ts";

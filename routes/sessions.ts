@@ -1,5 +1,5 @@
 /**
- * Customer sessions, checkout, inventory and customer profiles (SPEC §3.3):
+ * Customer sessions, checkout, inventory and customer profiles:
  *
  * - `POST /api/sessions/:id/events` `{type, ts?, properties?}` → 202 once durable;
  * - `GET /api/sessions/:id` the customer's sessions, matched patterns, assessments;
@@ -16,17 +16,12 @@ import { z } from "zod";
 import {
   CHECKOUT_SCHEMA,
   type CheckoutCommand,
-  type CheckoutResult,
   customerEvent,
-  type CustomerProfile,
   EVENT_SCHEMA,
-  type EventReceipt,
-  INVENTORY,
+  inventory,
   INVENTORY_ID,
   PROFILE_SCHEMA,
-  type RiskAssessment,
-  SESSION,
-  type SessionView,
+  session,
 } from "../actors/sessions/mod.ts";
 import { NotFoundError } from "../runtime/mod.ts";
 import type { AppDeps } from "./deps.ts";
@@ -48,8 +43,8 @@ export function sessionRoutes(deps: AppDeps): ApiRoutes {
     "Customer sessions in event time, complex-event patterns and risk; checkout, inventory, " +
       "customer profiles.",
   );
-  const session = (id: string) => system.ref(SESSION, id);
-  const inventory = () => system.ref(INVENTORY, INVENTORY_ID);
+  const sessionRef = (id: string) => system.ref(session, id);
+  const inventoryRef = () => system.ref(inventory, INVENTORY_ID);
 
   routes.add({
     method: "post",
@@ -66,8 +61,8 @@ export function sessionRoutes(deps: AppDeps): ApiRoutes {
     },
     responses: { 202: { description: "the receipt" } },
   }, async (c, { params: { id }, body }) => {
-    const receipt = await session(id).ask("event", customerEvent(body, clock.now()));
-    return c.json(receipt as EventReceipt, 202);
+    const receipt = await sessionRef(id).ask("event", customerEvent(body, clock.now()));
+    return c.json(receipt, 202);
   });
 
   routes.add({
@@ -81,7 +76,7 @@ export function sessionRoutes(deps: AppDeps): ApiRoutes {
       404: { description: "the customer has sent no event" },
     },
   }, async (c, { params: { id } }) => {
-    const view = await session(id).ask("view") as SessionView | null;
+    const view = await sessionRef(id).ask("view");
     if (view === null) throw new NotFoundError(`customer ${id} has sent no event`);
     return c.json(view);
   });
@@ -98,17 +93,15 @@ export function sessionRoutes(deps: AppDeps): ApiRoutes {
     example: { checkoutId: "co-1", items: [{ sku: "sku-1", price: 12.5, quantity: 2 }] },
     responses: { 200: { description: "`{status, total, unavailable, risk, replayed, …}`" } },
   }, async (c, { params: { id }, body }) => {
-    const profile = await session(id).ask("profile") as CustomerProfile | null;
+    const profile = await sessionRef(id).ask("profile");
     const command: CheckoutCommand = {
       checkoutId: body.checkoutId ?? crypto.randomUUID(),
       customer: id,
       items: body.items,
       creditScore: profile?.creditScore ?? null,
     };
-    const { replayed, ...result } = await inventory().ask("checkout", command) as
-      & CheckoutResult
-      & { replayed: boolean };
-    const risk = await session(id).ask("checkedOut", result) as RiskAssessment | null;
+    const { replayed, ...result } = await inventoryRef().ask("checkout", command);
+    const risk = await sessionRef(id).ask("checkedOut", result);
     return c.json({ ...result, risk, replayed });
   });
 
@@ -121,7 +114,7 @@ export function sessionRoutes(deps: AppDeps): ApiRoutes {
     example: { available: 40 },
     responses: { 200: { description: "`{sku, available}`" } },
   }, async (c, { params, body: { available } }) => {
-    return c.json(await inventory().ask("set", { sku: params.sku, available }));
+    return c.json(await inventoryRef().ask("set", { sku: params.sku, available }));
   });
 
   routes.add({
@@ -134,7 +127,7 @@ export function sessionRoutes(deps: AppDeps): ApiRoutes {
       404: { description: "no stock record" },
     },
   }, async (c, { params }) => {
-    const stock = await inventory().ask("get", params.sku);
+    const stock = await inventoryRef().ask("get", params.sku);
     if (stock === null) throw new NotFoundError(`sku ${params.sku} has no stock record`);
     return c.json(stock);
   });
@@ -149,7 +142,7 @@ export function sessionRoutes(deps: AppDeps): ApiRoutes {
     example: { creditLimit: 500000, riskScore: 0.2, creditScore: 0.8, timezone: "Asia/Seoul" },
     responses: { 200: { description: "the profile" } },
   }, async (c, { params: { id }, body }) => {
-    const profile = await session(id).ask("setProfile", body as CustomerProfile) as object;
+    const profile = await sessionRef(id).ask("setProfile", body);
     return c.json({ customer: id, ...profile });
   });
 
@@ -160,7 +153,7 @@ export function sessionRoutes(deps: AppDeps): ApiRoutes {
     params: customer,
     responses: { 200: { description: "the profile" }, 404: { description: "no profile" } },
   }, async (c, { params: { id } }) => {
-    const profile = await session(id).ask("profile") as CustomerProfile | null;
+    const profile = await sessionRef(id).ask("profile");
     if (profile === null) throw new NotFoundError(`customer ${id} has no profile`);
     return c.json({ customer: id, ...profile });
   });

@@ -29,6 +29,7 @@
  */
 import { type Context, Hono } from "hono";
 import { z } from "zod";
+import { fieldIssue, parseOrThrow } from "../actors/shared/mod.ts";
 import { type FieldIssue, ValidationError } from "../runtime/mod.ts";
 import { readJson } from "./body.ts";
 
@@ -210,28 +211,29 @@ export function joinPath(prefix: string, path: string): string {
   return `${head}${path.startsWith("/") ? path : `/${path}`}`;
 }
 
-/** Turns zod issues into the problem's `errors`. */
-export function fieldIssues(error: z.ZodError): FieldIssue[] {
-  return error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message }));
-}
-
-/** Parses `input` with `schema`, or throws a {@link ValidationError} naming `what` was wrong. */
+/**
+ * Parses `input` with `schema`, or throws a {@link ValidationError} naming `what` was wrong and
+ * quoting its first three issues.
+ */
 export function validate<S extends z.ZodType>(
   schema: S,
   input: unknown,
   what: string,
 ): z.output<S> {
-  const parsed = schema.safeParse(input);
-  if (parsed.success) return parsed.data;
-  throw invalid(what, fieldIssues(parsed.error));
+  return parseOrThrow(schema, input, (issues) => invalidMessage(what, issues));
 }
 
-function invalid(what: string, issues: FieldIssue[]): ValidationError {
+/** `invalid <what>: <path>: <message>; …` — the first three issues, and how many more. */
+function invalidMessage(what: string, issues: readonly FieldIssue[]): string {
   const listed = issues.slice(0, 3).map((i) =>
     i.path === "" ? i.message : `${i.path}: ${i.message}`
   );
   const more = issues.length > 3 ? `; and ${issues.length - 3} more` : "";
-  return new ValidationError(`invalid ${what}: ${listed.join("; ")}${more}`, issues);
+  return `invalid ${what}: ${listed.join("; ")}${more}`;
+}
+
+function invalid(what: string, issues: FieldIssue[]): ValidationError {
+  return new ValidationError(invalidMessage(what, issues), issues);
 }
 
 /** The JSON Schema (2020-12) of a schema's input side: what a client sends. */
@@ -310,7 +312,7 @@ function queryIssues(error: z.ZodError, known: ReadonlySet<string>): FieldIssue[
   return error.issues.flatMap((i) =>
     i.code === "unrecognized_keys"
       ? i.keys.map((key) => ({ path: key, message: `unknown parameter; ${use}` }))
-      : [{ path: i.path.map(String).join("."), message: i.message }]
+      : [fieldIssue(i)]
   );
 }
 

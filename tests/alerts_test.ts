@@ -209,7 +209,7 @@ async function startBooks(config: Partial<alerts.AlertsConfig> = {}, store = new
   });
   const index = system.project(alerts.alertIndexDefinition());
   await system.start();
-  const def = alerts.alertBook(alerts.resolveAlertsConfig(config));
+  const def = alerts.alertBookActor(alerts.resolveAlertsConfig(config));
   const book = (source: string) => system.ref(def, source);
   return { system, clock, store, published, index, book };
 }

@@ -22,7 +22,7 @@ import {
   send,
 } from "./helpers/api.ts";
 import type { JsonSchema } from "../routes/openapi.ts";
-import { RESERVED_NAMES } from "../actors/mod.ts";
+import { RESERVED_NAMES } from "../actors/devices/mod.ts";
 
 /** Odd ids that stay one path segment: the route matches and the id check refuses them. */
 const REFUSED_IDS: [string, string][] = [

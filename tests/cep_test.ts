@@ -6,7 +6,7 @@
 import { emptyCep, feedCep, type PatternMatch } from "../actors/sessions/cep.ts";
 import { resolveSessionsConfig } from "../actors/sessions/config.ts";
 import type { CustomerEvent } from "../actors/sessions/event.ts";
-import { haversineKm, speedKmh } from "../actors/sessions/geo.ts";
+import { haversineKm, speedKmh } from "../actors/shared/geo.ts";
 import { emptyActivity, ingest, progress } from "../actors/sessions/activity.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { prng } from "./helpers/random.ts";

@@ -1,10 +1,5 @@
-import {
-  eligible,
-  haversineKm,
-  type NodeCandidate,
-  scoreOf,
-  selectNode,
-} from "../actors/devices/routing.ts";
+import { eligible, type NodeCandidate, scoreOf, selectNode } from "../actors/devices/routing.ts";
+import { haversineKm } from "../actors/shared/geo.ts";
 import { edgeNode, edgeRegistry, parseEdgeRegistration } from "../actors/devices/mod.ts";
 import { ManualClock, MemoryStore, ValidationError } from "../runtime/mod.ts";
 import { assert, assertEquals, assertMatch, assertThrows } from "./helpers/assert.ts";

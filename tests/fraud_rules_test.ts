@@ -2,17 +2,10 @@
  * The rule-based fraud score (SPEC §3.3) at its boundaries: amounts, local hours in two time
  * zones, card velocity and its window edges; the card history it reads; the model features.
  */
-import {
-  canonicalTimeZone,
-  cardActivity,
-  type CardUse,
-  DEFAULT_FRAUD_RULES,
-  fraudFeatures,
-  isNight,
-  localTime,
-  recordUse,
-  ruleScore,
-} from "../actors/payments/mod.ts";
+import { DEFAULT_FRAUD_RULES, fraudFeatures, ruleScore } from "../actors/payments/mod.ts";
+import { cardActivity, type CardUse, recordUse } from "../actors/payments/card_history.ts";
+import { isNight } from "../actors/payments/fraud_rules.ts";
+import { canonicalTimeZone, localTime } from "../actors/shared/time_zone.ts";
 import { prng } from "../tools/train_fraud_model.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 

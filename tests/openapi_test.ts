@@ -12,7 +12,7 @@ import {
   REGISTRATION_SCHEMA,
   ROUTE_REQUEST_SCHEMA,
   TELEMETRY_SCHEMA,
-} from "../actors/mod.ts";
+} from "../actors/devices/mod.ts";
 import { CARDS_SCHEMA, PAYMENT_SCHEMA, SETTINGS_SCHEMA } from "../actors/payments/mod.ts";
 import { CHECKOUT_SCHEMA, EVENT_SCHEMA, PROFILE_SCHEMA } from "../actors/sessions/mod.ts";
 import type { OpenApiDocument } from "../routes/openapi.ts";

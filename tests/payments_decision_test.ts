@@ -3,24 +3,18 @@
  * memory, the store-and-forward protocol, the request validation, the configuration.
  */
 import {
-  accept,
-  acknowledge,
   actors,
   CardHasher,
   decidePayment,
-  type DecisionInput,
-  emptyMemory,
-  emptyOutbox,
-  enqueue,
   type ForwardItem,
-  offlineApprovalCode,
   parseCardList,
   parsePaymentRequest,
   parseTerminalSettings,
-  recall,
-  remember,
   resolvePaymentsConfig,
 } from "../actors/payments/mod.ts";
+import { type DecisionInput, offlineApprovalCode } from "../actors/payments/decision.ts";
+import { emptyMemory, recall, remember } from "../actors/payments/idempotency.ts";
+import { accept, acknowledge, emptyOutbox, enqueue } from "../actors/payments/outbox.ts";
 import { ConfigError, ValidationError } from "../runtime/mod.ts";
 import { assert, assertEquals, assertMatch, assertThrows } from "./helpers/assert.ts";
 import { prng } from "../tools/train_fraud_model.ts";

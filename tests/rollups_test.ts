@@ -21,7 +21,7 @@ const S = 1000;
 const MIN = 60 * S;
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 const rc = resolveAlertsConfig().rollup;
-const BOOK = alerts.alertBook(resolveAlertsConfig());
+const BOOK = alerts.alertBookActor(resolveAlertsConfig());
 const ROLLUP_ACTOR = alerts.txRollupActor(resolveAlertsConfig());
 
 function windowOf(statuses: TransactionRecord["status"][]): Rollup {

@@ -35,7 +35,7 @@ async function start(config: Partial<SessionsConfig> = {}, store = new MemorySto
     customer(id).ask("event", ev) as Promise<sessions.EventReceipt>;
   const view = (id: string) => customer(id).ask("view") as Promise<sessions.SessionView>;
   const book = (id: string) =>
-    system.ref(alerts.alertBook(alerts.resolveAlertsConfig()), `session/${id}`).ask("alerts");
+    system.ref(alerts.alertBookActor(alerts.resolveAlertsConfig()), `session/${id}`).ask("alerts");
   /** Moves the clock in steps of `step` ms (timers set while it moves fire too). */
   const advance = async (ms: number, step = ms) => {
     for (let done = 0; done < ms; done += step) {

@@ -3,7 +3,8 @@
  * customer actor assessing transactions with its profile.
  */
 import { resolveSessionsConfig } from "../actors/sessions/config.ts";
-import { assessRisk, inHours, localHour } from "../actors/sessions/risk.ts";
+import { assessRisk, inHours } from "../actors/sessions/risk.ts";
+import { localTime } from "../actors/shared/time_zone.ts";
 import type { CustomerProfile } from "../actors/sessions/profile.ts";
 import * as sessions from "../actors/sessions/mod.ts";
 import { ManualClock } from "../runtime/mod.ts";
@@ -47,7 +48,7 @@ Deno.test("risk UNUSUAL_TIME: local hours 0 to 6 inclusive add 20 (06:59 in, 07:
   // 15:00 UTC is midnight in Seoul.
   assertEquals(factors(at(15, 0), profile({ timezone: "Asia/Seoul" })), ["UNUSUAL_TIME"]);
   assertEquals(factors(at(14, 59), profile({ timezone: "Asia/Seoul" })), []);
-  assertEquals(localHour(at(22, 30), "Asia/Kolkata"), 4);
+  assertEquals(localTime(at(22, 30), "Asia/Kolkata").hour, 4);
   assert(
     inHours(23, { from: 22, to: 5 }) && inHours(3, { from: 22, to: 5 }) &&
       !inHours(6, { from: 22, to: 5 }),

@@ -1,4 +1,5 @@
-import { applyTelemetry, checkDeviceId, emptyTwin, parseTelemetry } from "../actors/mod.ts";
+import { applyTelemetry, emptyTwin, parseTelemetry } from "../actors/devices/telemetry.ts";
+import { checkId } from "../actors/shared/ids.ts";
 import { TELEMETRY_SCHEMA, telemetryRecord } from "../actors/devices/telemetry.ts";
 import { ValidationError } from "../runtime/mod.ts";
 import { assert, assertEquals, assertThrows } from "./helpers/assert.ts";
@@ -115,10 +116,10 @@ Deno.test("parseTelemetry decides every body exactly as the schema does (fast pa
   }
 });
 
-Deno.test("checkDeviceId accepts 1-128 letters, digits, _ and -", () => {
-  assertEquals(checkDeviceId("robot_1-A"), "robot_1-A");
+Deno.test("checkId accepts 1-128 letters, digits, _ and -", () => {
+  assertEquals(checkId("robot_1-A", "device id"), "robot_1-A");
   for (const bad of ["", "a/b", "a.b", "a b", "설비", "x".repeat(129), "..", "*", ">"]) {
-    assertThrows(() => checkDeviceId(bad), ValidationError);
+    assertThrows(() => checkId(bad, "device id"), ValidationError, "invalid device id");
   }
 });
 

@@ -42,7 +42,10 @@ async function start(
     logs: "discard",
   });
   await system.start();
-  const book = system.ref(alerts.alertBook(alerts.resolveAlertsConfig(config)), "device/robot-1");
+  const book = system.ref(
+    alerts.alertBookActor(alerts.resolveAlertsConfig(config)),
+    "device/robot-1",
+  );
   const hook = system.ref(alerts.webhookActor(alerts.resolveAlertsConfig(config)), "ops");
   const advance = async (ms: number) => {
     clock.advance(ms);

@@ -10,7 +10,7 @@ import {
   observe,
   reachesAt,
   watermarkAt,
-} from "../actors/alerts/watermark.ts";
+} from "../actors/shared/watermark.ts";
 import {
   addEvent,
   type Aggregator,
@@ -21,7 +21,7 @@ import {
   openResults,
   type WindowResult,
   type WindowSpec,
-} from "../actors/alerts/windows.ts";
+} from "../actors/shared/windows.ts";
 import { type Observation, STATS, type Stats } from "../actors/alerts/stats.ts";
 import {
   addValue,
@@ -37,7 +37,7 @@ import {
   estimate,
   mergeDistinct,
   murmur3,
-} from "../actors/alerts/distinct.ts";
+} from "../actors/shared/distinct.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { prng } from "./helpers/random.ts";
 

@@ -1,5 +1,5 @@
 /**
- * Alerts and their lifecycle (SPEC §3.4): raised → acknowledged → cleared, one open alert per
+ * Alerts and their lifecycle: raised → acknowledged → cleared, one open alert per
  * (source, type). Pure functions over an {@link AlertBook}, the alerts of one source, written
  * as events (the book is event-sourced: its journal is the alert history).
  *
@@ -11,7 +11,7 @@
  * @module
  */
 import { type AlertSignal, SEVERITIES, type Severity } from "../contracts.ts";
-import { FlotillaError, type JsonValue, ValidationError } from "../../runtime/mod.ts";
+import { type JsonValue, ValidationError } from "../../runtime/mod.ts";
 
 /** Where an alert is in its lifecycle. */
 export type AlertStatus = "raised" | "acknowledged" | "cleared";
@@ -282,16 +282,4 @@ export function applyClear(alert: Alert, event: BookEvent & { kind: "cleared" })
   alert.status = "cleared";
   alert.clearedAt = event.at;
   alert.clearedBy = event.by;
-}
-
-/** An operator tried to acknowledge an alert that is already cleared. */
-export class AlertClearedError extends FlotillaError {
-  constructor(id: string) {
-    super(
-      "alert_cleared",
-      409,
-      `alert ${id} is already cleared; a cleared alert cannot be acknowledged`,
-    );
-    this.name = "AlertClearedError";
-  }
 }

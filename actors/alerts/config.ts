@@ -1,14 +1,15 @@
 /**
  * Configuration of the alerts and analytics area: alert rules, webhooks, and the per-minute
- * transaction rollups. Every threshold defaults to SPEC §3.4; a deployment overrides any part.
+ * transaction rollups. Every threshold has a default; a deployment overrides any part.
  *
  * @module
  */
-import { ConfigError, type Duration } from "../../runtime/mod.ts";
+import { ConfigError, type Duration, toMillis } from "../../runtime/mod.ts";
 import { SEVERITIES, type Severity } from "../contracts.ts";
+import { checkCount, checkRange } from "../shared/config_checks.ts";
+import { ENTITY_ID } from "../shared/ids.ts";
 import type { Backoff } from "./outbox.ts";
 import { type AlertRule, checkRules } from "./rules.ts";
-import { checkCount, checkRange, ENTITY_ID, millis } from "./validation.ts";
 
 /** A webhook channel. */
 export interface WebhookConfig {
@@ -30,7 +31,7 @@ export interface WebhookConfig {
   readonly outboxLimit?: number;
 }
 
-/** The per-minute transaction rollups (SPEC §3.4 "operational rollups"). */
+/** The per-minute transaction rollups: the operational view of payments, and its two alerts. */
 export interface RollupConfig {
   /** Rollup window (tumbling, event time). @default "PT1M" */
   readonly window: Duration;
@@ -48,7 +49,7 @@ export interface RollupConfig {
   readonly failureSeverity: Severity;
   /** Throughput (transactions per minute) below this raises LOW_THROUGHPUT. @default 100 */
   readonly throughputBelow: number;
-  /** SPEC says "warning"; this is the severity it maps to. @default "medium" */
+  /** Low throughput is a warning: severity medium. @default "medium" */
   readonly throughputSeverity: Severity;
   /** Empty windows reported after transactions stop, before the rollup goes quiet. @default 5 */
   readonly idleWindows: number;
@@ -56,7 +57,7 @@ export interface RollupConfig {
   readonly keepWindows: number;
 }
 
-/** Configuration of this area: every threshold and weight, defaulting to SPEC §3.4. */
+/** Configuration of this area: every threshold and weight, each with its default. */
 export interface AlertsConfig {
   /** Rules applied to every signal, in order (see `rules.ts`). @default [] */
   readonly rules: readonly AlertRule[];
@@ -96,7 +97,10 @@ export interface ResolvedAlertsConfig {
   readonly rollup: ResolvedRollup;
 }
 
-/** SPEC §3.4's rollup defaults. */
+/**
+ * The rollup defaults: one-minute windows, 5 s out-of-orderness, a minute of allowed lateness;
+ * a failure rate above 5 % is critical, fewer than 100 transactions a minute a warning.
+ */
 export const DEFAULT_ROLLUP: RollupConfig = {
   window: "PT1M",
   outOfOrderness: "PT5S",
@@ -128,7 +132,7 @@ export function resolveAlertsConfig(config: Partial<AlertsConfig> = {}): Resolve
     }
     return v;
   };
-  const windowMs = millis(r.window, "alerts.rollup.window");
+  const windowMs = toMillis(r.window, "alerts.rollup.window");
   if (windowMs <= 0) throw new ConfigError("alerts.rollup.window must be positive");
   return {
     rules,
@@ -137,8 +141,8 @@ export function resolveAlertsConfig(config: Partial<AlertsConfig> = {}): Resolve
     fetch: config.fetch ?? ((input, init) => fetch(input, init)),
     rollup: {
       windowMs,
-      outOfOrdernessMs: millis(r.outOfOrderness, "alerts.rollup.outOfOrderness"),
-      allowedLatenessMs: millis(r.allowedLateness, "alerts.rollup.allowedLateness"),
+      outOfOrdernessMs: toMillis(r.outOfOrderness, "alerts.rollup.outOfOrderness"),
+      allowedLatenessMs: toMillis(r.allowedLateness, "alerts.rollup.allowedLateness"),
       failedStatuses: [...r.failedStatuses],
       failureRateAbove: checkRange(r.failureRateAbove, 0, 1, "alerts.rollup.failureRateAbove"),
       failureMinTransactions: checkCount(
@@ -169,8 +173,8 @@ function resolveWebhook(name: string, hook: WebhookConfig): ResolvedWebhook {
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new ConfigError(`${what}.url must be http or https, got ${url.protocol}`);
   }
-  const initialMs = millis(hook.initialBackoff ?? "PT1S", `${what}.initialBackoff`);
-  const maxMs = millis(hook.maxBackoff ?? "PT5M", `${what}.maxBackoff`);
+  const initialMs = toMillis(hook.initialBackoff ?? "PT1S", `${what}.initialBackoff`);
+  const maxMs = toMillis(hook.maxBackoff ?? "PT5M", `${what}.maxBackoff`);
   if (maxMs < initialMs) throw new ConfigError(`${what}.maxBackoff is below initialBackoff`);
   return {
     url: url.href,
@@ -181,7 +185,7 @@ function resolveWebhook(name: string, hook: WebhookConfig): ResolvedWebhook {
       factor: checkRange(hook.backoffFactor ?? 2, 1, 100, `${what}.backoffFactor`),
       maxAttempts: checkCount(hook.maxAttempts ?? 8, 1, `${what}.maxAttempts`),
     },
-    timeoutMs: millis(hook.timeout ?? "PT10S", `${what}.timeout`),
+    timeoutMs: toMillis(hook.timeout ?? "PT10S", `${what}.timeout`),
     outboxLimit: checkCount(hook.outboxLimit ?? 1000, 1, `${what}.outboxLimit`),
   };
 }

@@ -1,5 +1,5 @@
 /**
- * Per-minute transaction rollups (SPEC §3.4 "operational rollups"): counts by status and by
+ * Per-minute transaction rollups, the operational view of payments: counts by status and by
  * method, failure rate, throughput and amount statistics of each window, and the two alert
  * rules over them. Pure functions; `tx_rollup.ts` is the actor.
  *
@@ -7,7 +7,7 @@
  *   `pending` and `approved_offline` are not failures — they may still succeed);
  *   failure rate = failures / transactions; above 5 % → `HIGH_FAILURE_RATE`, critical.
  * - **throughput** = transactions per minute (a window's count scaled to one minute);
- *   below 100 → `LOW_THROUGHPUT` (SPEC's "warning", mapped to `medium`).
+ *   below 100 → `LOW_THROUGHPUT`, a warning (severity `medium`).
  *
  * @module
  */
@@ -21,7 +21,7 @@ import {
   type StatsAcc,
   statsOf,
 } from "./stats.ts";
-import type { Aggregator } from "./windows.ts";
+import type { Aggregator } from "../shared/windows.ts";
 
 /** Distinct payment methods counted by name; further ones are counted as `other`. */
 export const MAX_METHODS = 32;

@@ -1,5 +1,5 @@
 /**
- * Alert rules (SPEC §3.4 "rules (condition → action) are configurable"): a small declarative
+ * Alert rules — configurable conditions and the actions they trigger: a small declarative
  * format, checked when the configuration is built and applied to every signal.
  *
  * Rules run in order; each sees the signal as the rules before it left it (so a rule can match

@@ -4,9 +4,15 @@
  *
  * @module
  */
-import { addKey, type Distinct, emptyDistinct, estimate, mergeDistinct } from "./distinct.ts";
+import {
+  addKey,
+  type Distinct,
+  emptyDistinct,
+  estimate,
+  mergeDistinct,
+} from "../shared/distinct.ts";
 import { addValue, emptyQuantiles, mergeQuantiles, quantile, type Quantiles } from "./quantiles.ts";
-import type { Aggregator } from "./windows.ts";
+import type { Aggregator } from "../shared/windows.ts";
 
 /** One observation: a value, and optionally the key it counts as for distinct counts. */
 export interface Observation {

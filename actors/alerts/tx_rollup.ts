@@ -21,8 +21,8 @@ import {
   TRANSACTION_ROLLUP,
   type TransactionRecord,
 } from "../contracts.ts";
-import type { ResolvedAlertsConfig, ResolvedRollup } from "./config.ts";
-import { asJson } from "./json.ts";
+import { resolveAlertsConfig, type ResolvedAlertsConfig, type ResolvedRollup } from "./config.ts";
+import { asJson } from "../shared/json.ts";
 import { judge, ROLLUP, type Rollup, type RollupAcc, rollupOf } from "./rollup.ts";
 import {
   advance,
@@ -31,7 +31,7 @@ import {
   reachesAt,
   type Watermark,
   watermarkAt,
-} from "./watermark.ts";
+} from "../shared/watermark.ts";
 import {
   addEvent,
   type AddOutcome,
@@ -41,7 +41,7 @@ import {
   nextFiring,
   openResults,
   type WindowSet,
-} from "./windows.ts";
+} from "../shared/windows.ts";
 
 /** The rollup actor's state. */
 export interface RollupState {
@@ -260,3 +260,6 @@ function alerts(ctx: Ctx, r: Rollup, rc: ResolvedRollup): void {
     });
   } else if (!r.late) clearAlert(ctx, source, "LOW_THROUGHPUT", r.end);
 }
+
+/** The rollup actor type with the default configuration, for typing refs (id `ROLLUP_ID`). */
+export const txRollup = txRollupActor(resolveAlertsConfig());

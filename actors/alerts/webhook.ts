@@ -16,7 +16,7 @@ import {
   describeError,
   type JsonValue,
 } from "../../runtime/mod.ts";
-import type { ResolvedAlertsConfig, ResolvedWebhook } from "./config.ts";
+import { resolveAlertsConfig, type ResolvedAlertsConfig, type ResolvedWebhook } from "./config.ts";
 import {
   due,
   emptyOutbox,
@@ -130,3 +130,6 @@ export function webhookActor(config: ResolvedAlertsConfig) {
     options: { persistence: "snapshot", passivateAfter: "PT10M" },
   });
 }
+
+/** The webhook actor type with the default configuration (no webhooks), for typing refs. */
+export const webhook = webhookActor(resolveAlertsConfig());

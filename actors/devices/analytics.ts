@@ -1,5 +1,5 @@
 /**
- * Per-sensor analytics of a device (SPEC §3.1): each reading is checked against its sensor's
+ * Per-sensor analytics of a device: each reading is checked against its sensor's
  * thresholds, joins the sensor's 60 s window, is scored against it (z-score → anomaly score)
  * and updates the trend of the window's last values. What deserves an alert comes back as
  * {@link Signal}s — on transitions only (a sensor entering a violation, a rapid trend or an

@@ -1,6 +1,6 @@
 /**
- * Pushing to a device (SPEC §3.1: "commands to a device are published on its command
- * subject; desired-state changes are pushed too").
+ * Pushing to a device: commands to a device are published on its command subject, and so are
+ * changes of its desired state.
  *
  * A push is an event on the `commands` topic keyed by the device id
  * (`GET /api/events?topics=commands&device=<id>` follows a device's commands). In cluster mode

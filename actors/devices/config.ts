@@ -1,20 +1,23 @@
 /**
- * The devices area's configuration: SPEC §3.1–3.2 defaults, deployment overrides merged over
- * them, checked once at start, and the resolved settings per device type (cached, so a
- * telemetry message looks its rules up in O(1)).
+ * The devices area's configuration: every threshold and weight of devices and edge nodes with
+ * its default, deployment overrides merged over them (nested objects merge), checked once at
+ * start, and the resolved settings per device type (cached, so a telemetry message looks its
+ * rules up in O(1)). `deviceTypes` overrides thresholds, the heartbeat timeout and the quality
+ * rules per device type; a device's own registration overrides its thresholds and heartbeat
+ * timeout.
  *
  * @module
  */
-import { ConfigError, toMillis } from "../../runtime/mod.ts";
+import { ConfigError, type Duration, toMillis } from "../../runtime/mod.ts";
 import type { AnalyticsConfig } from "./analytics.ts";
-import { DEFAULT_HISTORY } from "./history.ts";
-import type { DevicesConfig, QualitySettings } from "./mod.ts";
+import type { KeyField } from "./dedup.ts";
+import { DEFAULT_HISTORY, type HistoryConfig } from "./history.ts";
+import { DEFAULT_PRESENCE, type PresenceConfig } from "./presence_shard.ts";
 import type { QualityRules } from "./quality.ts";
+import { DEFAULT_EDGE, type EdgeConfig } from "./routing.ts";
 import { DEFAULT_THRESHOLDS, mergeThresholds, type Thresholds } from "./thresholds.ts";
-import { DEFAULT_TREND } from "./trend.ts";
-import { DEFAULT_PRESENCE } from "./watchdog.ts";
-import { DEFAULT_ANOMALY } from "./zscore.ts";
-import { DEFAULT_EDGE } from "./routing.ts";
+import { DEFAULT_TREND, type TrendConfig } from "./trend.ts";
+import { type AnomalyConfig, DEFAULT_ANOMALY } from "./zscore.ts";
 
 /** Every property optional, at every depth (arrays are replaced, not merged). */
 export type DeepPartial<T> = T extends readonly unknown[] ? T
@@ -22,7 +25,68 @@ export type DeepPartial<T> = T extends readonly unknown[] ? T
   : T extends object ? { -readonly [K in keyof T]?: DeepPartial<T[K]> }
   : T;
 
-/** SPEC §3.1's data quality defaults. */
+/** Per device type: what differs from the area's defaults. */
+export interface DeviceTypeConfig {
+  /** Per sensor, merged over the defaults bound by bound. */
+  readonly thresholds?: Thresholds;
+  readonly heartbeatTimeout?: Duration;
+  readonly quality?: DeepPartial<QualitySettings>;
+}
+
+/**
+ * The data quality rules as configuration spells them: {@link QualityRules} with durations and
+ * regular expressions (source text) where the resolved rules hold milliseconds and `RegExp`s.
+ * Field names in `required`, `types`, `fields` and `range.rules` are sensor names, except
+ * `battery` and `rssi`, which name those fields of a record. Default range rules: humidity
+ * 0–100, door_sensor 0 or 1.
+ */
+export interface QualitySettings
+  extends Omit<QualityRules, "freshness" | "pattern" | "duplicates"> {
+  /** @default { enabled: true, maxAge: "PT5M" } */
+  readonly freshness: { readonly enabled: boolean; readonly maxAge: Duration };
+  /** Regular expressions (source) the device id and every sensor name must match. */
+  readonly pattern: {
+    readonly enabled: boolean;
+    readonly deviceId: string | null;
+    readonly sensor: string | null;
+  };
+  readonly duplicates: {
+    readonly enabled: boolean;
+    /** @default ["ts", "readings"] */
+    readonly keyFields: readonly KeyField[];
+    /** @default "PT1H" */
+    readonly window: Duration;
+    /** @default 256 */
+    readonly maxKeys: number;
+  };
+}
+
+/** Configuration of this area: every threshold and weight, each with its default. */
+export interface DevicesConfig {
+  /** Offline after this long without telemetry, unless the type or device says otherwise. @default "PT1M" */
+  readonly heartbeatTimeout: Duration;
+  /** @default temperature [-10, 50], humidity [0, 100], vibration [0, 1000], door_sensor [0, 1] */
+  readonly thresholds: Thresholds;
+  /** The analytics window, in event time. @default 60 s, at most 120 readings per sensor */
+  readonly window: { readonly span: Duration; readonly maxValues: number };
+  readonly trend: TrendConfig;
+  readonly anomaly: AnomalyConfig;
+  readonly quality: QualitySettings;
+  readonly history: HistoryConfig;
+  readonly presence: PresenceConfig;
+  /** Overrides by device type (the `type` of a registration). @default {} */
+  readonly deviceTypes: Readonly<Record<string, DeviceTypeConfig>>;
+  readonly edge: EdgeConfig;
+  /** Idle device actors leave memory after this long. @default "PT10M" */
+  readonly passivateAfter: Duration;
+}
+
+/**
+ * The data quality defaults: every check on, EMA weight 0.1, at most 10 % of the counted fields
+ * missing, records at most 5 minutes old, humidity within 0–100 and door sensors 0 or 1,
+ * duplicates by time and readings within an hour, |z| above 3.5 against a sensor's last 1,000
+ * values an anomaly.
+ */
 export const DEFAULT_QUALITY: QualitySettings = {
   alpha: 0.1,
   schema: { enabled: true, required: [], types: {}, strict: false, maxSensors: 64 },
@@ -39,7 +103,11 @@ export const DEFAULT_QUALITY: QualitySettings = {
   recentFailures: 5,
 };
 
-/** The area's defaults: SPEC §3.1–3.2. */
+/**
+ * The area's defaults: offline after a minute without telemetry, a 60 s analytics window of at
+ * most 120 readings, the default thresholds, trend, anomaly, quality, history, presence and
+ * edge settings, idle devices passivated after 10 minutes.
+ */
 export const DEFAULT_DEVICES_CONFIG: DevicesConfig = {
   heartbeatTimeout: "PT1M",
   thresholds: DEFAULT_THRESHOLDS,

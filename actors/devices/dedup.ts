@@ -1,6 +1,6 @@
 /**
- * Duplicate detection for the data quality check "duplicates" (SPEC §3.1: key fields within a
- * window, default 1 h), in a compact, bounded memory.
+ * Duplicate detection for the data quality check "duplicates" (a record whose key fields equal
+ * those of one within the window, default 1 h), in a compact, bounded memory.
  *
  * A record's key fields are hashed (no JSON, no string building) to 36 bits; the memory keeps,
  * per key, 8 base64url characters — 6 for the hash, 2 for the minute of the record's event time

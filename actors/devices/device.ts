@@ -1,8 +1,9 @@
 /**
- * The device actor: one per device, holding its digital twin (SPEC §3.1) — registration,
+ * The device actor: one per device, holding its digital twin (`device_state.ts`) — registration,
  * reported and desired state, online/offline by heartbeat timeout, per-sensor analytics, data
  * quality and recent history. A thin handler over the pure functions of `telemetry.ts`,
- * `twin.ts`, `analytics.ts`, `quality.ts` and `history.ts`; presence is `watchdog.ts`'s.
+ * `twin.ts`, `analytics.ts`, `quality.ts` and `history.ts`; presence is `watchdog.ts`'s, alerts
+ * `device_alerts.ts`'s.
  *
  * Cost per telemetry message: O(readings) — the quality checks, one window insertion and a
  * 10-point trend fit per reading, one history append — with no JSON encoding and no timer
@@ -10,55 +11,41 @@
  *
  * @module
  */
-import {
-  type ActorContext,
-  defineActor,
-  type JsonValue,
-  NotFoundError,
-} from "../../runtime/mod.ts";
+import { defineActor, type JsonValue, NotFoundError } from "../../runtime/mod.ts";
 import { clearAlert, raiseAlert } from "../contracts.ts";
-import {
-  emptyAnalytics,
-  observe,
-  type SensorAnalytics,
-  type SensorAnalyticsView,
-  type Signal,
-  viewOf,
-} from "./analytics.ts";
+import { emptyAnalytics, observe, type Signal } from "./analytics.ts";
 import { publishToDevice } from "./commands.ts";
-import { type DeviceProfile, type ResolvedDevicesConfig, resolveDevicesConfig } from "./config.ts";
+import { type ResolvedDevicesConfig, resolveDevicesConfig } from "./config.ts";
+import { alertFor, deviceSource } from "./device_alerts.ts";
 import { DEVICE_HISTORY } from "./device_history.ts";
+import {
+  deadlineOf,
+  type DeviceSummary,
+  deviceSummary,
+  type DeviceView,
+  deviceView,
+  emptyDevice,
+  isKnown,
+  rangeFor,
+  type TelemetryReply,
+  timeoutOf,
+  upgradeDevice,
+} from "./device_state.ts";
 import {
   chunkActorId,
   chunksFor,
-  type DeviceHistory,
-  emptyHistory,
   type HistoryItem,
   type HistoryQuery,
   record as recordReading,
   select,
 } from "./history.ts";
-import {
-  assess,
-  type CheckName,
-  emptyQuality,
-  type QualityReport,
-  reportOf,
-  type StreamQuality,
-} from "./quality.ts";
-import {
-  applyTelemetry,
-  type DeviceTwin,
-  type Reported,
-  type TelemetryRecord,
-} from "./telemetry.ts";
-import type { ThresholdRange, Thresholds } from "./thresholds.ts";
+import { assess, type QualityReport, reportOf } from "./quality.ts";
+import { applyTelemetry, type TelemetryRecord } from "./telemetry.ts";
 import {
   applyDesired,
   type Command,
   deltaOf,
   type DesiredValue,
-  type DeviceLocation,
   type Registration,
 } from "./twin.ts";
 import {
@@ -71,252 +58,12 @@ import {
   wentOnline,
 } from "./watchdog.ts";
 
-/** Online: telemetry arrived within the heartbeat timeout. */
-export type DeviceStatus = "online" | "offline";
-
-/** A device's state (plain JSON). */
-export interface DeviceState extends DeviceTwin {
-  /** Registered through `PUT /api/devices/:id` (a device may send telemetry without). */
-  registered: boolean;
-  type: string | null;
-  location: DeviceLocation | null;
-  /** Registered sensors; `null`: none named. */
-  sensors: string[] | null;
-  /** This device's own thresholds, over its type's. */
-  thresholds: Thresholds;
-  /** This device's own heartbeat timeout (ms), over its type's. */
-  heartbeatTimeout: number | null;
-  registeredAt: number | null;
-  status: DeviceStatus;
-  /** When the status last changed (`null`: never online). */
-  statusSince: number | null;
-  desired: Record<string, DesiredValue>;
-  /** Incremented by every desired-state change. */
-  desiredVersion: number;
-  /** Commands sent so far (the last command id's number). */
-  commands: number;
-  analytics: Record<string, SensorAnalytics>;
-  /** Alerts this device has open: to clear them when the condition ends. */
-  alerts: { threshold: boolean; offline: boolean };
-  quality: StreamQuality;
-  history: DeviceHistory;
-}
-
-/** A device's twin as the API shows it. */
-export interface DeviceView {
-  readonly id: string;
-  readonly registered: boolean;
-  readonly type: string | null;
-  readonly location: DeviceLocation | null;
-  readonly sensors: readonly string[] | null;
-  /** Effective heartbeat timeout, ms. */
-  readonly heartbeatTimeout: number;
-  readonly status: DeviceStatus;
-  readonly statusSince: number | null;
-  readonly lastSeen: number | null;
-  readonly messageCount: number;
-  readonly battery: number | null;
-  readonly rssi: number | null;
-  readonly reported: Readonly<Record<string, Reported>>;
-  readonly desired: Readonly<Record<string, DesiredValue>>;
-  readonly delta: Readonly<Record<string, DesiredValue>>;
-  /** Effective thresholds of the device's sensors. */
-  readonly thresholds: Thresholds;
-  readonly analytics: Readonly<Record<string, SensorAnalyticsView>>;
-  readonly quality: {
-    readonly score: number;
-    readonly failedByType: Readonly<Record<CheckName, number>>;
-  };
-}
-
-/** A device in a list. */
-export interface DeviceSummary {
-  readonly id: string;
-  readonly type: string | null;
-  readonly location: DeviceLocation | null;
-  readonly status: DeviceStatus;
-  readonly lastSeen: number | null;
-  readonly messageCount: number;
-  readonly battery: number | null;
-  readonly rssi: number | null;
-  readonly reported: Readonly<Record<string, Reported>>;
-}
-
-/** The reply to telemetry: applied, or rejected by the quality schema check (not applied). */
-export type TelemetryReply =
-  | { readonly device: string; readonly messageCount: number }
-  | {
-    readonly device: string;
-    readonly messageCount: number;
-    readonly rejected: readonly { readonly path: string; readonly message: string }[];
-  };
-
-/** The state of a device that has never been registered nor heard from. */
-export function emptyDevice(): DeviceState {
-  return {
-    reported: {},
-    lastSeen: null,
-    messageCount: 0,
-    battery: null,
-    rssi: null,
-    registered: false,
-    type: null,
-    location: null,
-    sensors: null,
-    thresholds: {},
-    heartbeatTimeout: null,
-    registeredAt: null,
-    status: "offline",
-    statusSince: null,
-    desired: {},
-    desiredVersion: 0,
-    commands: 0,
-    analytics: {},
-    alerts: { threshold: false, offline: false },
-    quality: emptyQuality(),
-    history: emptyHistory(),
-  };
-}
-
-/** Fills what a state written by an older version lacks. */
-function upgrade(state: DeviceState): void {
-  const empty = emptyDevice() as unknown as Record<string, unknown>;
-  const s = state as unknown as Record<string, unknown>;
-  for (const key of Object.keys(empty)) if (!(key in s)) s[key] = empty[key];
-}
-
-/** Whether the device exists for the API: registered, or heard from. */
-function known(s: DeviceState): boolean {
-  return s.registered || s.lastSeen !== null;
-}
-
-function rangeFor(
-  s: DeviceState,
-  profile: DeviceProfile,
-  sensor: string,
-): ThresholdRange | undefined {
-  const own = s.thresholds[sensor];
-  const base = profile.thresholds[sensor];
-  if (own === undefined) return base;
-  return base === undefined ? own : { ...base, ...own };
-}
-
-function timeoutOf(s: DeviceState, profile: DeviceProfile): number {
-  return s.heartbeatTimeout ?? profile.heartbeatTimeout;
-}
-
-function deadlineOf(s: DeviceState, profile: DeviceProfile): number {
-  return (s.lastSeen ?? -Infinity) + timeoutOf(s, profile);
-}
-
-function source(id: string): string {
-  return `device/${id}`;
-}
-
-function rangeText(r: ThresholdRange): string {
-  return `[${r.min ?? "-∞"}, ${r.max ?? "∞"}]`;
-}
-
-/** Raises and clears alerts for what the analytics signalled. */
-function alertFor(ctx: ActorContext<DeviceState>, signals: Signal[]): void {
-  const s = ctx.state;
-  const src = source(ctx.id);
-  let backInRange: number | null = null;
-  for (const sig of signals) {
-    switch (sig.kind) {
-      case "threshold":
-        s.alerts.threshold = true;
-        raiseAlert(ctx, {
-          source: src,
-          type: "threshold_violation",
-          severity: "high",
-          message: `${sig.sensor} ${shown(sig.value)} is outside ${rangeText(sig.range)}`,
-          data: {
-            sensor: sig.sensor,
-            value: sig.value,
-            min: sig.range.min ?? null,
-            max: sig.range.max ?? null,
-            ts: sig.ts,
-            late: sig.late,
-          },
-          at: sig.ts,
-        });
-        break;
-      case "threshold_ok":
-        backInRange = sig.ts;
-        break;
-      case "rapid":
-        raiseAlert(ctx, {
-          source: src,
-          type: "rapid_change",
-          severity: "medium",
-          message: `${sig.sensor} is ${sig.trend.replace("_", " ")} (now ${shown(sig.value)})`,
-          data: { sensor: sig.sensor, trend: sig.trend, value: sig.value, ts: sig.ts },
-          at: sig.ts,
-        });
-        break;
-      case "anomaly":
-        raiseAlert(ctx, {
-          source: src,
-          type: "pattern_anomaly",
-          severity: sig.level === 2 ? "critical" : "high",
-          message: `${sig.sensor} ${shown(sig.value)} is unusual for its last 60 s ` +
-            `(anomaly score ${Math.round(sig.score * 100) / 100})`,
-          data: { sensor: sig.sensor, value: sig.value, score: sig.score, z: sig.z, ts: sig.ts },
-          at: sig.ts,
-        });
-    }
-  }
-  if (backInRange !== null && s.alerts.threshold) {
-    for (const sensor in s.analytics) if (s.analytics[sensor]!.out) return;
-    s.alerts.threshold = false;
-    clearAlert(ctx, src, "threshold_violation", backInRange);
-  }
-}
-
 /**
  * The device actor type, configured. Register the result of `actors()` (actors/mod.ts); refs
  * can use {@link device} for typing, since they resolve the type by name.
  */
 export function deviceActor(cfg: ResolvedDevicesConfig) {
   const shards = cfg.presence.shards;
-
-  function view(ctx: ActorContext<DeviceState>): DeviceView {
-    const s = ctx.state;
-    const profile = cfg.profile(s.type);
-    const thresholds: Record<string, ThresholdRange> = {};
-    const sensors = new Set([
-      ...Object.keys(s.reported),
-      ...(s.sensors ?? []),
-      ...Object.keys(s.thresholds),
-    ]);
-    for (const sensor of sensors) {
-      const range = rangeFor(s, profile, sensor);
-      if (range !== undefined) thresholds[sensor] = range;
-    }
-    const analytics: Record<string, SensorAnalyticsView> = {};
-    for (const sensor in s.analytics) analytics[sensor] = viewOf(s.analytics[sensor]!);
-    return {
-      id: ctx.id,
-      registered: s.registered,
-      type: s.type,
-      location: s.location,
-      sensors: s.sensors,
-      heartbeatTimeout: timeoutOf(s, profile),
-      status: s.status,
-      statusSince: s.statusSince,
-      lastSeen: s.lastSeen,
-      messageCount: s.messageCount,
-      battery: s.battery,
-      rssi: s.rssi,
-      reported: s.reported,
-      desired: s.desired,
-      delta: deltaOf(s.desired, s.reported),
-      thresholds,
-      analytics,
-      quality: { score: s.quality.score, failedByType: { ...s.quality.failed } },
-    };
-  }
 
   function notFound(id: string): NotFoundError {
     return new NotFoundError(`device ${id} is not registered and has never sent telemetry`);
@@ -344,7 +91,7 @@ export function deviceActor(cfg: ResolvedDevicesConfig) {
         if (s.status === "online" && after !== before) {
           wentOnline(ctx, shards, after, deadlineOf(s, profile));
         }
-        return { created, twin: view(ctx) };
+        return { created, twin: deviceView(ctx.id, ctx.state, cfg.profile(ctx.state.type)) };
       },
 
       /**
@@ -404,7 +151,7 @@ export function deviceActor(cfg: ResolvedDevicesConfig) {
           }
           if (s.alerts.offline) {
             s.alerts.offline = false;
-            clearAlert(ctx, source(ctx.id), "device_offline", now);
+            clearAlert(ctx, deviceSource(ctx.id), "device_offline", now);
           }
           wentOnline(ctx, shards, timeoutOf(s, profile), deadline);
         }
@@ -414,7 +161,7 @@ export function deviceActor(cfg: ResolvedDevicesConfig) {
       /** Merges a desired-state patch (`null` removes a key) and pushes it to the device. */
       desired(ctx, patch: Readonly<Record<string, DesiredValue | null>>) {
         const s = ctx.state;
-        if (!known(s)) throw notFound(ctx.id);
+        if (!isKnown(s)) throw notFound(ctx.id);
         applyDesired(s.desired, patch);
         s.desiredVersion++;
         const delta = deltaOf(s.desired, s.reported);
@@ -433,7 +180,7 @@ export function deviceActor(cfg: ResolvedDevicesConfig) {
       /** Sends a command to the device; replies with its id once durable. */
       command(ctx, command: Command) {
         const s = ctx.state;
-        if (!known(s)) throw notFound(ctx.id);
+        if (!isKnown(s)) throw notFound(ctx.id);
         s.commands++;
         const commandId = `${ctx.id}-${s.commands}`;
         publishToDevice(ctx, {
@@ -463,7 +210,7 @@ export function deviceActor(cfg: ResolvedDevicesConfig) {
         s.statusSince = now;
         s.alerts.offline = true;
         raiseAlert(ctx, {
-          source: source(ctx.id),
+          source: deviceSource(ctx.id),
           type: "device_offline",
           severity: "high",
           message: `no telemetry from ${ctx.id} for ${timeout / 1000} s`,
@@ -481,27 +228,17 @@ export function deviceActor(cfg: ResolvedDevicesConfig) {
     queries: {
       /** The twin, or `null` for a device neither registered nor heard from. */
       twin(ctx): DeviceView | null {
-        return known(ctx.state) ? view(ctx) : null;
+        return isKnown(ctx.state)
+          ? deviceView(ctx.id, ctx.state, cfg.profile(ctx.state.type))
+          : null;
       },
       /** The list entry, or `null`. */
       summary(ctx): DeviceSummary | null {
-        const s = ctx.state;
-        if (!known(s)) return null;
-        return {
-          id: ctx.id,
-          type: s.type,
-          location: s.location,
-          status: s.status,
-          lastSeen: s.lastSeen,
-          messageCount: s.messageCount,
-          battery: s.battery,
-          rssi: s.rssi,
-          reported: s.reported,
-        };
+        return isKnown(ctx.state) ? deviceSummary(ctx.id, ctx.state) : null;
       },
       /** The data quality report of this device's stream, or `null`. */
       quality(ctx): QualityReport | null {
-        return known(ctx.state) ? reportOf(ctx.id, ctx.state.quality) : null;
+        return isKnown(ctx.state) ? reportOf(ctx.id, ctx.state.quality) : null;
       },
       /**
        * History from the open chunk, and the sealed chunks to ask; `null` for an unknown device.
@@ -511,7 +248,7 @@ export function deviceActor(cfg: ResolvedDevicesConfig) {
         query: HistoryQuery,
       ): { items: HistoryItem[]; chunks: string[]; seqs: number[] } | null {
         const s = ctx.state;
-        if (!known(s)) return null;
+        if (!isKnown(s)) return null;
         const items: HistoryItem[] = [];
         select(s.history.open, query, items);
         const seqs = chunksFor(s.history, query);
@@ -533,7 +270,7 @@ export function deviceActor(cfg: ResolvedDevicesConfig) {
       },
     },
     onActivate(ctx) {
-      upgrade(ctx.state);
+      upgradeDevice(ctx.state);
       const s = ctx.state;
       activated(ctx, shards, s.status === "online", deadlineOf(s, cfg.profile(s.type)));
     },
@@ -550,10 +287,3 @@ export function deviceActor(cfg: ResolvedDevicesConfig) {
  * registered instance may be configured differently; refs resolve the type by name).
  */
 export const device = deviceActor(resolveDevicesConfig());
-
-/** A reading for a message to people: at most 4 significant decimals (the data keeps it all). */
-function shown(value: number): string {
-  return String(
-    Number(value.toPrecision(Math.max(4, Math.ceil(Math.log10(Math.abs(value) + 1)) + 2))),
-  );
-}

@@ -14,28 +14,29 @@ interface ChunkState {
   chunk: SealedChunk | null;
 }
 
-/** The history chunk actor type. Chunks are read rarely: they leave memory after a minute. */
-export function deviceHistory(_config?: unknown) {
-  return defineActor({
-    name: DEVICE_HISTORY,
-    initialState: (): ChunkState => ({ chunk: null }),
-    handlers: {
-      /** Keeps a sealed chunk, replacing the slot's older one (never a newer one). */
-      store(ctx, chunk: SealedChunk) {
-        const current = ctx.state.chunk;
-        if (current !== null && current.seq > chunk.seq) return;
-        ctx.state.chunk = chunk;
-      },
+/**
+ * The history chunk actor type (it takes no configuration). Chunks are read rarely: they leave
+ * memory after a minute.
+ */
+export const deviceHistory = defineActor({
+  name: DEVICE_HISTORY,
+  initialState: (): ChunkState => ({ chunk: null }),
+  handlers: {
+    /** Keeps a sealed chunk, replacing the slot's older one (never a newer one). */
+    store(ctx, chunk: SealedChunk) {
+      const current = ctx.state.chunk;
+      if (current !== null && current.seq > chunk.seq) return;
+      ctx.state.chunk = chunk;
     },
-    queries: {
-      /** The readings of chunk `seq` matching the query; none if the slot holds another chunk. */
-      read(ctx, msg: HistoryQuery & { seq: number }): HistoryItem[] {
-        const chunk = ctx.state.chunk;
-        const out: HistoryItem[] = [];
-        if (chunk !== null && chunk.seq === msg.seq) select(chunk, msg, out);
-        return out;
-      },
+  },
+  queries: {
+    /** The readings of chunk `seq` matching the query; none if the slot holds another chunk. */
+    read(ctx, msg: HistoryQuery & { seq: number }): HistoryItem[] {
+      const chunk = ctx.state.chunk;
+      const out: HistoryItem[] = [];
+      if (chunk !== null && chunk.seq === msg.seq) select(chunk, msg, out);
+      return out;
     },
-    options: { persistence: "snapshot", passivateAfter: "PT1M" },
-  });
-}
+  },
+  options: { persistence: "snapshot", passivateAfter: "PT1M" },
+});

@@ -1,5 +1,5 @@
 /**
- * The edge node actor (SPEC §3.2): one per node of the device / edge / fog / cloud tiers, with
+ * The edge node actor: one per node of the device / edge / fog / cloud tiers, with
  * its location, capabilities, resource limits, current load, and health from heartbeats — active
  * while heartbeats come within the timeout, inactive when they stop (timed like a device's
  * telemetry, see `watchdog.ts`). Every change is told to the `edge-registry` (which routes) and
@@ -17,8 +17,10 @@ import {
 } from "../../runtime/mod.ts";
 import type { ResolvedDevicesConfig } from "./config.ts";
 import { EDGE_REGISTRY, REGISTRY_ID } from "./edge_registry.ts";
-import { CAPABILITY, type LatLon, type Limits, type NodeCandidate } from "./routing.ts";
-import { coordinates, durationMs, HEARTBEAT_BOUNDS, validate } from "./twin.ts";
+import type { LatLon } from "../shared/geo.ts";
+import { CAPABILITY, type Limits, type NodeCandidate } from "./routing.ts";
+import { parseOrThrow } from "../shared/validation.ts";
+import { coordinates, durationMs, HEARTBEAT_BOUNDS } from "./twin.ts";
 import {
   activated,
   armHeartbeat,
@@ -30,9 +32,7 @@ import {
 } from "./watchdog.ts";
 import { resolveDevicesConfig } from "./config.ts";
 
-export type { EdgeConfig, Limits } from "./routing.ts";
-
-/** The tiers of SPEC §3.2. */
+/** The tiers a node may belong to, nearest the devices first. */
 export const TIERS = ["device", "edge", "fog", "cloud"] as const;
 
 /** A node's tier. */
@@ -86,12 +86,16 @@ export const EDGE_HEARTBEAT_SCHEMA = z.strictObject({
 
 /** Validates `{tier, location: {lat, lon}, capabilities, limits?, heartbeatTimeout?}`. @throws {ValidationError} */
 export function parseEdgeRegistration(body: unknown): EdgeRegistration {
-  return validate(EDGE_REGISTRATION_SCHEMA, body, "the edge node registration") as EdgeRegistration;
+  return parseOrThrow(
+    EDGE_REGISTRATION_SCHEMA,
+    body,
+    "the edge node registration is not valid",
+  ) as EdgeRegistration;
 }
 
 /** Validates `{cpu, memory, storage, load}`. @throws {ValidationError} */
 export function parseEdgeHeartbeat(body: unknown): EdgeHeartbeat {
-  return validate(EDGE_HEARTBEAT_SCHEMA, body, "the heartbeat");
+  return parseOrThrow(EDGE_HEARTBEAT_SCHEMA, body, "the heartbeat is not valid");
 }
 
 /** An edge node's state (plain JSON). */

@@ -1,7 +1,7 @@
 /**
  * The edge registry: one actor holding what the router needs of every edge node, fed by the
  * `edge-node` actors on every change (registration, heartbeat, status), so a routing request
- * is one in-memory pass over the nodes — no store scan per request (SPEC §3.2).
+ * is one in-memory pass over the nodes — no store scan per request.
  *
  * It is persisted like any actor, so routing works at once after a restart (statuses follow
  * the nodes' own heartbeat timeouts, which hold across restarts). Cost: one registry write per
@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { defineActor, FlotillaError } from "../../runtime/mod.ts";
+import { defineActor } from "../../runtime/mod.ts";
 import {
   DEFAULT_EDGE,
   type EdgeConfig,
@@ -24,19 +24,6 @@ import {
 export const EDGE_REGISTRY = "edge-registry";
 /** The id of the registry actor. */
 export const REGISTRY_ID = "all";
-
-/** No active node has the capability and room under its limits: 503, try again later. */
-export class NoEdgeNodeError extends FlotillaError {
-  constructor(capability: string) {
-    super(
-      "no_available_edge_node",
-      503,
-      `no available edge node: no active node with capability ${JSON.stringify(capability)} ` +
-        `is under its CPU, memory and storage limits`,
-    );
-    this.name = "NoEdgeNodeError";
-  }
-}
 
 interface RegistryState {
   nodes: Record<string, NodeCandidate>;

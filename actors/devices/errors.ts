@@ -1,5 +1,6 @@
 /**
- * Errors of the devices area, rendered by the HTTP app as problems like every `FlotillaError`.
+ * Errors of the devices area, rendered by the HTTP app as problems like every `FlotillaError`
+ * (their `code` is the problem's `type`, stable for clients).
  *
  * @module
  */
@@ -23,5 +24,21 @@ export class RecordRejectedError extends FlotillaError {
     );
     this.name = "RecordRejectedError";
     this.issues = issues;
+  }
+}
+
+/**
+ * No active edge node has the capability and room under its limits, so a routing request has
+ * no answer now. HTTP 503: try again later, or register or relieve a node.
+ */
+export class NoEdgeNodeError extends FlotillaError {
+  constructor(capability: string) {
+    super(
+      "no_available_edge_node",
+      503,
+      `no available edge node: no active node with capability ${JSON.stringify(capability)} ` +
+        `is under its CPU, memory and storage limits`,
+    );
+    this.name = "NoEdgeNodeError";
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Data quality of device telemetry (SPEC §3.1): eight checks on every incoming record, a
+ * Data quality of device telemetry: eight checks on every incoming record, a
  * per-stream quality score kept as an exponential moving average, and a report of failed
  * checks by type.
  *

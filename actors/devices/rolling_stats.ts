@@ -3,8 +3,8 @@
  * into buckets of `N / buckets` (count, sum, sum of squares); when the newest bucket is full a
  * new one starts and the oldest goes. The statistics then cover the last `N - N/buckets + 1` to
  * `N` values — with the defaults (1000 values, 10 buckets) the last 901 to 1000 — in 30
- * numbers instead of 1000. The data quality check "statistical anomaly" (SPEC §3.1: z > 3.5
- * against the last 1000 values) keeps one per sensor.
+ * numbers instead of 1000. The data quality check "statistical anomaly" (|z| > 3.5 against a
+ * sensor's last 1000 values) keeps one per sensor.
  *
  * @module
  */

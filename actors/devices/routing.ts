@@ -1,5 +1,5 @@
 /**
- * Routing a device's work to an edge node (SPEC §3.2): among the active nodes that have the
+ * Routing a device's work to an edge node: among the active nodes that have the
  * capability and are under all their limits, the one with the best
  * score = 1 / (1 + distance + load / 100), distance by haversine in kilometres (divided by
  * `distanceUnitKm`, 1 by default); ties go to the smallest node id.
@@ -8,16 +8,9 @@
  */
 import { z } from "zod";
 import type { Duration } from "../../runtime/mod.ts";
-import { coordinates, validate } from "./twin.ts";
-
-/** Mean Earth radius, km (the conventional 6371). */
-export const EARTH_RADIUS_KM = 6371;
-
-/** A point in degrees. */
-export interface LatLon {
-  readonly lat: number;
-  readonly lon: number;
-}
+import { haversineKm, type LatLon } from "../shared/geo.ts";
+import { parseOrThrow } from "../shared/validation.ts";
+import { coordinates } from "./twin.ts";
 
 /** Resource limits, percent: a node at or above one takes no work. */
 export interface Limits {
@@ -26,7 +19,7 @@ export interface Limits {
   readonly storage: number;
 }
 
-/** Edge node settings. Defaults: SPEC §3.2. */
+/** Edge node settings, with their defaults. */
 export interface EdgeConfig {
   /** Inactive after this long without a heartbeat (a node may set its own). @default "PT30S" */
   readonly heartbeatTimeout: Duration;
@@ -36,7 +29,10 @@ export interface EdgeConfig {
   readonly distanceUnitKm: number;
 }
 
-/** SPEC §3.2's defaults. */
+/**
+ * The defaults: inactive after 30 s without a heartbeat; limits CPU 80 %, memory 85 %,
+ * storage 90 %; distances in km.
+ */
 export const DEFAULT_EDGE: EdgeConfig = {
   heartbeatTimeout: "PT30S",
   limits: { cpu: 80, memory: 85, storage: 90 },
@@ -84,25 +80,7 @@ export const ROUTE_REQUEST_SCHEMA = z.strictObject({
 
 /** Validates a routing request. @throws {ValidationError} */
 export function parseRouteRequest(body: unknown): RouteRequest {
-  return validate(ROUTE_REQUEST_SCHEMA, body, "the routing request");
-}
-
-const RAD = Math.PI / 180;
-
-/**
- * Great-circle distance in kilometres (haversine formula, spherical Earth).
- *
- * @example
- * ```ts
- * haversineKm({ lat: 0, lon: 0 }, { lat: 0, lon: 180 }); // ≈ 20015 (half the circumference)
- * ```
- */
-export function haversineKm(a: LatLon, b: LatLon): number {
-  const dLat = (b.lat - a.lat) * RAD;
-  const dLon = (b.lon - a.lon) * RAD;
-  const h = Math.sin(dLat / 2) ** 2 +
-    Math.cos(a.lat * RAD) * Math.cos(b.lat * RAD) * Math.sin(dLon / 2) ** 2;
-  return 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(h)));
+  return parseOrThrow(ROUTE_REQUEST_SCHEMA, body, "the routing request is not valid");
 }
 
 /** score = 1 / (1 + distance / unit + load / 100), in (0, 1]. */

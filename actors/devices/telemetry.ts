@@ -5,11 +5,12 @@
  * @module
  */
 import { z } from "zod";
-import { type FieldIssue, ValidationError } from "../../runtime/mod.ts";
-import { eventTime } from "../event_time.ts";
+import { eventTime } from "../shared/event_time.ts";
+import { ENTITY_ID } from "../shared/ids.ts";
+import { parseOrThrow } from "../shared/validation.ts";
 
 /** Device ids: letters, digits, `_` and `-`, 1–128 of them (they become NATS subject tokens). */
-export const DEVICE_ID = /^[A-Za-z0-9_-]{1,128}$/;
+export const DEVICE_ID: RegExp = ENTITY_ID;
 
 /**
  * Names every JavaScript object has (`constructor`, `toString`, `__proto__`, …). Device state
@@ -70,14 +71,12 @@ export function emptyTwin(): DeviceTwin {
   return { reported: {}, lastSeen: null, messageCount: 0, battery: null, rssi: null };
 }
 
-const timestamp = eventTime;
-
 /**
  * The telemetry body: what `POST /api/devices/:id/telemetry` and the NATS ingest validate with
  * (and what the OpenAPI document shows). Its output has `ts` in epoch milliseconds.
  */
 export const TELEMETRY_SCHEMA = z.strictObject({
-  ts: timestamp.optional(),
+  ts: eventTime.optional(),
   readings: z.record(
     z.string().regex(
       SENSOR_NAME,
@@ -111,15 +110,12 @@ export const TELEMETRY_SHAPE =
 export function parseTelemetry(body: unknown, receivedAt: number): TelemetryRecord {
   const fast = plainTelemetry(body, receivedAt);
   if (fast !== null) return fast;
-  const parsed = TELEMETRY_SCHEMA.safeParse(body);
-  if (!parsed.success) {
-    const issues: FieldIssue[] = parsed.error.issues.map((i) => ({
-      path: i.path.map(String).join("."),
-      message: i.message,
-    }));
-    throw new ValidationError(`telemetry must look like ${TELEMETRY_SHAPE}`, issues);
-  }
-  return telemetryRecord(parsed.data, receivedAt);
+  const parsed = parseOrThrow(
+    TELEMETRY_SCHEMA,
+    body,
+    `telemetry must look like ${TELEMETRY_SHAPE}`,
+  );
+  return telemetryRecord(parsed, receivedAt);
 }
 
 /**
@@ -183,17 +179,6 @@ export function telemetryRecord(
   if (battery !== undefined) record.battery = battery;
   if (rssi !== undefined) record.rssi = rssi;
   return record;
-}
-
-/** Checks a device id from a URL or subject. @throws {ValidationError} */
-export function checkDeviceId(id: string): string {
-  if (!DEVICE_ID.test(id)) {
-    throw new ValidationError("invalid device id", [{
-      path: "id",
-      message: "device ids hold 1-128 letters, digits, _ or -",
-    }]);
-  }
-  return id;
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Sensor thresholds (SPEC §3.1): the range a sensor's values are expected in; a value outside
+ * Sensor thresholds: the range a sensor's values are expected in; a value outside
  * raises a `threshold_violation` alert. Defaults per sensor, overridden per device type, then
  * per device.
  *
@@ -15,7 +15,7 @@ export interface ThresholdRange {
 /** Thresholds by sensor name. */
 export type Thresholds = Readonly<Record<string, ThresholdRange>>;
 
-/** SPEC §3.1's thresholds. */
+/** The default thresholds: temperature −10–50, humidity 0–100, vibration 0–1000, door 0–1. */
 export const DEFAULT_THRESHOLDS: Thresholds = {
   temperature: { min: -10, max: 50 },
   humidity: { min: 0, max: 100 },

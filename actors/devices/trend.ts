@@ -1,5 +1,5 @@
 /**
- * Trend of a sensor (SPEC §3.1): the least-squares slope of its last values, classified as
+ * Trend of a sensor: the least-squares slope of its last values, classified as
  * rapidly increasing, increasing, stable, decreasing or rapidly decreasing.
  *
  * @module
@@ -16,13 +16,13 @@ export type Trend =
 /**
  * What the slope is measured against:
  * - `"index"`: the position of each value (0, 1, 2, …), so the slope is in units per reading —
- *   the reading of SPEC §3.1 and of its source, whatever the sampling rate;
+ *   the default, whatever the sampling rate;
  * - `"seconds"`: the value's event time in seconds, so the slope is in units per second and
  *   does not depend on how often the device reports.
  */
 export type TrendAxis = "index" | "seconds";
 
-/** How trends are computed. Defaults: SPEC §3.1. */
+/** How trends are computed, with their defaults. */
 export interface TrendConfig {
   /** How many of the newest values the slope is fitted to. @default 10 */
   readonly values: number;
@@ -36,7 +36,10 @@ export interface TrendConfig {
   readonly slope: number;
 }
 
-/** SPEC §3.1's trend rules. */
+/**
+ * The default trend rules: the slope of the last 10 values (stable with fewer than 5), by
+ * index; above 1 per reading is rapid, above 0.1 a trend.
+ */
 export const DEFAULT_TREND: TrendConfig = {
   values: 10,
   minValues: 5,

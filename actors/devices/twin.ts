@@ -1,12 +1,13 @@
 /**
- * The device twin beyond telemetry (SPEC §3.1): registration metadata, the desired state set
+ * The device twin beyond telemetry: registration metadata, the desired state set
  * through the API, and the delta between desired and reported — with the validation of what
  * clients send for them.
  *
  * @module
  */
 import { z } from "zod";
-import { ConfigError, type FieldIssue, toMillis, ValidationError } from "../../runtime/mod.ts";
+import { ConfigError, toMillis, ValidationError } from "../../runtime/mod.ts";
+import { parseOrThrow } from "../shared/validation.ts";
 import { type Reported, SENSOR_NAME } from "./telemetry.ts";
 import type { Thresholds } from "./thresholds.ts";
 
@@ -108,23 +109,12 @@ export const COMMAND_SCHEMA = z.strictObject({
   params: z.record(z.string().max(64), z.unknown()).optional(),
 });
 
-/** Runs a zod schema; failures become a `ValidationError` listing every issue. */
-export function validate<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
-  const parsed = schema.safeParse(body);
-  if (parsed.success) return parsed.data;
-  const issues: FieldIssue[] = parsed.error.issues.map((i) => ({
-    path: i.path.map(String).join("."),
-    message: i.message,
-  }));
-  throw new ValidationError(`${what} is not valid`, issues);
-}
-
 /**
  * Validates a registration body `{type, location?, sensors?, thresholds?, heartbeatTimeout?}`.
  * @throws {ValidationError}
  */
 export function parseRegistration(body: unknown): Registration {
-  return validate(REGISTRATION_SCHEMA, body, "the registration") as Registration;
+  return parseOrThrow(REGISTRATION_SCHEMA, body, "the registration is not valid") as Registration;
 }
 
 /**
@@ -132,12 +122,12 @@ export function parseRegistration(body: unknown): Registration {
  * @throws {ValidationError}
  */
 export function parseDesiredPatch(body: unknown): Record<string, DesiredValue | null> {
-  return validate(DESIRED_PATCH_SCHEMA, body, "the desired state patch");
+  return parseOrThrow(DESIRED_PATCH_SCHEMA, body, "the desired state patch is not valid");
 }
 
 /** Validates a command body `{name, params?}`. @throws {ValidationError} */
 export function parseCommand(body: unknown): Command {
-  const parsed = validate(COMMAND_SCHEMA, body, "the command");
+  const parsed = parseOrThrow(COMMAND_SCHEMA, body, "the command is not valid");
   return parsed.params === undefined
     ? { name: parsed.name }
     : { name: parsed.name, params: parsed.params };

@@ -1,5 +1,5 @@
 /**
- * The sliding window of one sensor's recent readings in event time (SPEC §3.1: 60 s), kept
+ * The sliding window of one sensor's recent readings in event time (60 s by default), kept
  * as plain arrays sorted by timestamp, with running sums so the mean and deviation cost O(1)
  * per reading instead of a pass over the window.
  *
@@ -20,7 +20,7 @@ export interface WindowConfig {
   readonly maxValues: number;
 }
 
-/** SPEC §3.1's window: 60 s, at most 120 readings (2 per second). */
+/** The default window: 60 s, at most 120 readings (2 per second). */
 export const DEFAULT_WINDOW: WindowConfig = { span: 60_000, maxValues: 120 };
 
 /**

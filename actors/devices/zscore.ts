@@ -1,11 +1,11 @@
 /**
- * Z-scores and the anomaly score derived from them (SPEC §3.1): how many standard deviations a
+ * Z-scores and the anomaly score derived from them: how many standard deviations a
  * value lies from the mean of the values before it.
  *
  * @module
  */
 
-/** How anomaly scores are computed and alerted. Defaults: SPEC §3.1. */
+/** How anomaly scores are computed and alerted, with their defaults. */
 export interface AnomalyConfig {
   /** The window must hold at least this many values before a new one is scored. @default 10 */
   readonly minValues: number;
@@ -17,7 +17,10 @@ export interface AnomalyConfig {
   readonly criticalAbove: number;
 }
 
-/** SPEC §3.1's anomaly rules. */
+/**
+ * The default anomaly rules: a value is scored once 10 are in the window, its score is |z| / 3
+ * capped at 1, above 0.8 it is alerted, above 0.9 as critical.
+ */
 export const DEFAULT_ANOMALY: AnomalyConfig = {
   minValues: 10,
   scale: 3,
@@ -40,7 +43,7 @@ export function varianceOf(n: number, sum: number, sumSq: number): number {
 
 /**
  * |z| of `x` against a mean and standard deviation; 0 when the deviation is 0 (a constant
- * history gives no basis to call a value unusual — the rule of SPEC §3.1's source).
+ * history gives no basis to call a value unusual).
  */
 export function absZ(x: number, mean: number, std: number): number {
   if (!(std > 0)) return 0;

@@ -1,5 +1,5 @@
 /**
- * The payment decision of SPEC §3.3, in order: the card's status in the terminal's cache,
+ * The payment decision, in order: the card's status in the terminal's cache,
  * the fraud score, the offline limit, and online authorization. A pure function.
  *
  * @module
@@ -39,7 +39,10 @@ export interface DecisionRules {
   readonly offlineQueueLimit: number;
 }
 
-/** SPEC §3.3: score > 0.8 rejects; offline approvals up to 50,000 KRW. */
+/**
+ * The default thresholds: a fraud score above 0.8 rejects; an offline terminal approves up to
+ * 50,000 KRW and holds at most 1,000 offline approvals.
+ */
 export const DEFAULT_DECISION_RULES: DecisionRules = Object.freeze({
   fraudThreshold: 0.8,
   offlineLimit: 50_000,

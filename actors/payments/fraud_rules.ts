@@ -1,11 +1,9 @@
 /**
- * The rule-based part of the fraud score (SPEC §3.3): large amounts, night-time in the
+ * The rule-based part of the fraud score: large amounts, night-time in the
  * terminal's time zone, and many uses of one card within an hour. Pure functions.
  *
  * @module
  */
-import { Temporal } from "@js-temporal/polyfill";
-
 /** Weights and thresholds of the fraud rules. Defaults: {@link DEFAULT_FRAUD_RULES}. */
 export interface FraudRules {
   /** An amount above this (KRW) adds {@link FraudRules.highAmountWeight}. */
@@ -26,7 +24,10 @@ export interface FraudRules {
   readonly velocityWeight: number;
 }
 
-/** SPEC §3.3: > 500,000 +0.3, > 1,000,000 +0.5 instead, hour < 6 or ≥ 23 +0.2, > 5 in 1 h +0.4. */
+/**
+ * The default rules: > 500,000 KRW +0.3, > 1,000,000 +0.5 instead, local hour < 6 or ≥ 23 +0.2,
+ * more than 5 uses of the card within 1 h +0.4.
+ */
 export const DEFAULT_FRAUD_RULES: FraudRules = Object.freeze({
   highAmount: 500_000,
   highAmountWeight: 0.3,
@@ -102,38 +103,6 @@ export function isNight(
   const { nightFrom: from, nightUntil: until } = rules;
   if (from === until) return false;
   return from > until ? hour >= from || hour < until : hour >= from && hour < until;
-}
-
-/** Wall-clock time of an instant in a time zone. */
-export interface LocalTime {
-  readonly hour: number;
-  readonly minute: number;
-}
-
-/**
- * The local hour and minute of `ts` (epoch ms) in an IANA time zone, by Temporal (daylight
- * saving time included).
- *
- * @example
- * ```ts
- * localTime(Date.UTC(2026, 10, 22, 20, 59), "Asia/Seoul"); // { hour: 5, minute: 59 }
- * ```
- */
-export function localTime(ts: number, timeZone: string): LocalTime {
-  const zoned = Temporal.Instant.fromEpochMilliseconds(ts).toZonedDateTimeISO(timeZone);
-  return { hour: zoned.hour, minute: zoned.minute };
-}
-
-/**
- * The canonical spelling of a time zone (`asia/seoul` → `Asia/Seoul`), or `null` when Temporal
- * does not know it.
- */
-export function canonicalTimeZone(timeZone: string): string | null {
-  try {
-    return Temporal.Instant.fromEpochMilliseconds(0).toZonedDateTimeISO(timeZone).timeZoneId;
-  } catch {
-    return null;
-  }
 }
 
 /** Rounds a score to `digits` decimals (scores are shown and compared at that precision). */

@@ -63,50 +63,48 @@ export function applyGatewayEvent(state: GatewayState, event: GatewayEvent): voi
   if (state.recent.length > GATEWAY_RECENT) state.recent.shift();
 }
 
-/** The gateway actor type. */
-export function gatewayActor() {
-  return defineActor({
-    name: GATEWAY,
-    initialState: emptyGateway,
-    apply(state: GatewayState, event: GatewayEvent) {
-      applyGatewayEvent(state, event);
+/** The gateway actor type (it takes no configuration). */
+export const gateway = defineActor({
+  name: GATEWAY,
+  initialState: emptyGateway,
+  apply(state: GatewayState, event: GatewayEvent) {
+    applyGatewayEvent(state, event);
+  },
+  handlers: {
+    /**
+     * Accepts the next forwards in sequence, skips those already accepted, and acknowledges
+     * (cumulatively) the highest number accepted — also when nothing was new, so a terminal
+     * whose acknowledgement was lost learns it now.
+     */
+    forward(ctx: Ctx, msg: { items: ForwardItem[] }) {
+      const items = Array.isArray(msg?.items) ? msg.items : [];
+      const { fresh, duplicates } = accept(ctx.state.lastSeq, items);
+      for (const item of fresh) ctx.persist({ type: "forwarded", item, at: ctx.now() });
+      if (duplicates > 0) {
+        ctx.persist({ type: "duplicates_skipped", count: duplicates, at: ctx.now() });
+      }
+      for (const item of fresh) {
+        ctx.emit("payments", {
+          type: "payment.forwarded",
+          terminal: ctx.id,
+          seq: item.seq,
+          kind: item.kind,
+          priority: item.priority,
+          transactionId: item.transactionId,
+          status: item.status,
+          amount: item.amount,
+          currency: item.currency,
+          fraudScore: item.fraudScore,
+          approvalCode: item.approvalCode,
+          ts: item.ts,
+        }, ctx.id);
+      }
+      ctx.tell({ type: TERMINAL, id: ctx.id }, "forwardAck", { upTo: ctx.state.lastSeq });
+      return { accepted: fresh.length, duplicates, lastSeq: ctx.state.lastSeq };
     },
-    handlers: {
-      /**
-       * Accepts the next forwards in sequence, skips those already accepted, and acknowledges
-       * (cumulatively) the highest number accepted — also when nothing was new, so a terminal
-       * whose acknowledgement was lost learns it now.
-       */
-      forward(ctx: Ctx, msg: { items: ForwardItem[] }) {
-        const items = Array.isArray(msg?.items) ? msg.items : [];
-        const { fresh, duplicates } = accept(ctx.state.lastSeq, items);
-        for (const item of fresh) ctx.persist({ type: "forwarded", item, at: ctx.now() });
-        if (duplicates > 0) {
-          ctx.persist({ type: "duplicates_skipped", count: duplicates, at: ctx.now() });
-        }
-        for (const item of fresh) {
-          ctx.emit("payments", {
-            type: "payment.forwarded",
-            terminal: ctx.id,
-            seq: item.seq,
-            kind: item.kind,
-            priority: item.priority,
-            transactionId: item.transactionId,
-            status: item.status,
-            amount: item.amount,
-            currency: item.currency,
-            fraudScore: item.fraudScore,
-            approvalCode: item.approvalCode,
-            ts: item.ts,
-          }, ctx.id);
-        }
-        ctx.tell({ type: TERMINAL, id: ctx.id }, "forwardAck", { upTo: ctx.state.lastSeq });
-        return { accepted: fresh.length, duplicates, lastSeq: ctx.state.lastSeq };
-      },
-    },
-    queries: {
-      view: (ctx: Ctx) => ({ terminal: ctx.id, ...ctx.state }),
-    },
-    options: { persistence: "journal", passivateAfter: "PT10M", snapshotEvery: 100 },
-  });
-}
+  },
+  queries: {
+    view: (ctx: Ctx) => ({ terminal: ctx.id, ...ctx.state }),
+  },
+  options: { persistence: "journal", passivateAfter: "PT10M", snapshotEvery: 100 },
+});

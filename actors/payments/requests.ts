@@ -6,13 +6,12 @@
  * @module
  */
 import { z } from "zod";
-import { type FieldIssue, ValidationError } from "../../runtime/mod.ts";
+import { ValidationError } from "../../runtime/mod.ts";
+import { eventTime } from "../shared/event_time.ts";
+import { ENTITY_ID } from "../shared/ids.ts";
+import { canonicalTimeZone } from "../shared/time_zone.ts";
+import { parseOrThrow } from "../shared/validation.ts";
 import { CARD_STATUSES, type CardStatus } from "./decision.ts";
-import { canonicalTimeZone } from "./fraud_rules.ts";
-import { eventTime } from "../event_time.ts";
-
-/** Terminal and transaction ids: 1–128 letters, digits, `_` or `-`. */
-export const ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** Currencies accepted: the rules' amounts are KRW, and KRW has no minor unit. */
 export const CURRENCIES = ["KRW"] as const;
@@ -57,17 +56,6 @@ export interface CardEntry {
   readonly status: CardStatus;
 }
 
-/** Checks a terminal id from a URL. @throws {ValidationError} */
-export function checkTerminalId(id: string): string {
-  if (!ID.test(id)) {
-    throw new ValidationError("invalid terminal id", [{
-      path: "id",
-      message: "terminal ids hold 1-128 letters, digits, _ or -",
-    }]);
-  }
-  return id;
-}
-
 /** A type error's message: "is required" when the field is missing, else `message`. */
 function expected(message: string) {
   return {
@@ -98,7 +86,7 @@ export const SETTINGS_SCHEMA = z.strictObject({
  */
 export function parseTerminalSettings(body: unknown): TerminalSettings {
   const shape = '{"timezone": "<IANA zone, e.g. Asia/Seoul>", "online": true | false}';
-  return check(SETTINGS_SCHEMA, body, `terminal settings must look like ${shape}`);
+  return parseOrThrow(SETTINGS_SCHEMA, body, `terminal settings must look like ${shape}`);
 }
 
 const CARDS_SHAPE = '{"cards": {"<cardToken>": "valid" | "blocked" | "expired", ...}}';
@@ -148,7 +136,7 @@ export const CARDS_SCHEMA = z.strictObject({
  * @throws {ValidationError} listing every problem
  */
 export function parseCardList(body: unknown): CardEntry[] {
-  return check(CARDS_SCHEMA, body, `a card cache update must look like ${CARDS_SHAPE}`);
+  return parseOrThrow(CARDS_SCHEMA, body, `a card cache update must look like ${CARDS_SHAPE}`);
 }
 
 const PAYMENT_SHAPE =
@@ -160,7 +148,7 @@ const PAYMENT_SHAPE =
  */
 export const PAYMENT_SCHEMA = z.strictObject({
   transactionId: z.string(expected("must be a string")).regex(
-    ID,
+    ENTITY_ID,
     "transaction ids hold 1-128 letters, digits, _ or -",
   ).describe("makes the payment idempotent: a retry gets the first result"),
   amount: z.number(expected("must be a number (KRW)"))
@@ -192,7 +180,7 @@ export const PAYMENT_SCHEMA = z.strictObject({
  */
 export function parsePaymentRequest(body: unknown, receivedAt: number): PaymentRequest {
   return paymentRequest(
-    check(PAYMENT_SCHEMA, body, `a payment must look like ${PAYMENT_SHAPE}`),
+    parseOrThrow(PAYMENT_SCHEMA, body, `a payment must look like ${PAYMENT_SHAPE}`),
     receivedAt,
   );
 }
@@ -230,17 +218,6 @@ function tokenProblem(token: string): string | null {
   // deno-lint-ignore no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(token)) return "must not hold control characters";
   return null;
-}
-
-/** Parses by `schema`; throws with every issue. */
-function check<S extends z.ZodType>(schema: S, body: unknown, message: string): z.output<S> {
-  const parsed = schema.safeParse(body);
-  if (parsed.success) return parsed.data;
-  const issues: FieldIssue[] = parsed.error.issues.map((i) => ({
-    path: i.path.map(String).join("."),
-    message: i.message,
-  }));
-  throw new ValidationError(message, issues);
 }
 
 function show(value: unknown): string {

@@ -1,12 +1,13 @@
 /**
- * The payment terminal actor (SPEC §3.3): one per terminal, event-sourced — every change is an
- * event in its journal, which is the terminal's audit trail — and a thin handler over the pure
- * functions of this folder.
+ * The payment terminal actor: one per terminal, event-sourced — every change is an event in its
+ * journal (`terminal_state.ts`), which is the terminal's audit trail — and a thin handler over
+ * the pure functions of this folder.
  *
  * A payment goes: idempotency check → card status from the cache → fraud score (the rules and
- * the ONNX model, the larger wins) → decision → one `payment_decided` event → once durable: the
- * reply, a `payments` event, the transaction rollup, a `fraud_detected` alert when so decided,
- * and the forward to the terminal's `payment-gateway` (see `outbox.ts`).
+ * the ONNX model, the larger wins; `terminal_decision.ts`) → decision → one `payment_decided`
+ * event → once durable: the reply, a `payments` event, the transaction rollup, a
+ * `fraud_detected` alert when so decided, and the forward to the terminal's `payment-gateway`
+ * (see `outbox.ts`).
  *
  * The payment handler is asynchronous while the model runs (the terminal waits, turn-based;
  * other actors do not): the model's features come from the terminal's own state — its time
@@ -17,297 +18,42 @@
 import {
   type ActorContext,
   defineActor,
-  FlotillaError,
   NotFoundError,
   type ReminderTick,
   ValidationError,
 } from "../../runtime/mod.ts";
 import { raiseAlert, recordTransaction } from "../contracts.ts";
-import { cardActivity, type CardUse, recordUse } from "./card_history.ts";
+import { canonicalTimeZone } from "../shared/time_zone.ts";
+import { type ResolvedPaymentsConfig, resolvePaymentsConfig } from "./config.ts";
+import type { CardStatus } from "./decision.ts";
+import { IdempotencyConflictError } from "./errors.ts";
+import { roundScore } from "./fraud_rules.ts";
+import { recall } from "./idempotency.ts";
+import { FORWARD_BATCH, type ForwardItem, GATEWAY, TERMINAL } from "./outbox.ts";
 import {
-  type CardStatus,
-  decidePayment,
-  type ForwardKind,
-  offlineApprovalCode,
-  type PaymentStatus,
-  type Priority,
-  type RejectReason,
-} from "./decision.ts";
-import { fraudFeatures } from "./fraud_features.ts";
-import {
-  canonicalTimeZone,
-  type FraudRuleHit,
-  localTime,
-  roundScore,
-  ruleScore,
-} from "./fraud_rules.ts";
-import { emptyMemory, type IdempotencyMemory, recall, remember } from "./idempotency.ts";
-import type { ResolvedPaymentsConfig } from "./mod.ts";
-import {
-  acknowledge,
-  emptyOutbox,
-  enqueue,
-  FORWARD_BATCH,
-  type ForwardItem,
-  GATEWAY,
-  type Outbox,
-  TERMINAL,
-} from "./outbox.ts";
+  checkPaymentCommand,
+  type DecidedPayment,
+  type PaymentCommand,
+  paymentFingerprint,
+  type PaymentReply,
+  resultOf,
+} from "./payment.ts";
 import type { TerminalSettings } from "./requests.ts";
+import { decideAtTerminal, scorePayment } from "./terminal_decision.ts";
+import {
+  applyTerminalEvent,
+  emptyTerminal,
+  type TerminalEvent,
+  type TerminalState,
+  type TerminalView,
+  terminalView,
+} from "./terminal_state.ts";
 
 /** Cards per `cards_replaced` / `cards_added` event: about 30 KB of JSON. */
 export const CARDS_PER_EVENT = 500;
 
 /** Name of the reminder that resends unacknowledged forwards. */
 export const FORWARD_REMINDER = "forward";
-
-/** What a client gets for a payment, first time and every retry alike. */
-export interface PaymentResult {
-  readonly transactionId: string;
-  readonly status: PaymentStatus;
-  readonly reason?: RejectReason;
-  /** max(rule score, model score), rounded to 4 decimals. */
-  readonly fraudScore: number;
-  /** Offline approvals only. */
-  readonly approvalCode?: string;
-}
-
-/** The `pay` reply: the result, and whether it is a retry's (nothing was decided anew). */
-export interface PaymentReply {
-  readonly result: PaymentResult;
-  readonly replayed: boolean;
-}
-
-/** A payment as the terminal receives it: validated, its card already hashed. */
-export interface PaymentCommand {
-  readonly transactionId: string;
-  readonly amount: number;
-  readonly currency: string;
-  /** Keyed hash of the card token (see `card_hash.ts`). */
-  readonly card: string;
-  readonly ts: number;
-}
-
-/** Everything decided about a payment: the `payment_decided` event's body. */
-export interface DecidedPayment extends PaymentCommand {
-  readonly status: PaymentStatus;
-  readonly reason: RejectReason | null;
-  readonly fraudScore: number;
-  readonly ruleScore: number;
-  readonly ruleHits: FraudRuleHit[];
-  /** `null` when the model could not be run (the rules alone decided). */
-  readonly modelScore: number | null;
-  readonly approvalCode: string | null;
-  readonly forward: ForwardKind | null;
-  readonly priority: Priority | null;
-  /** Terminal clock when decided (epoch ms). */
-  readonly at: number;
-}
-
-/** The terminal's journal: its audit trail. */
-export type TerminalEvent =
-  | {
-    readonly type: "configured";
-    readonly timezone: string;
-    readonly online: boolean;
-    readonly at: number;
-  }
-  | {
-    readonly type: "cards_replaced";
-    readonly cards: Record<string, CardStatus>;
-    readonly at: number;
-  }
-  /** More cards of the same replacement (a large cache update is split over several events). */
-  | {
-    readonly type: "cards_added";
-    readonly cards: Record<string, CardStatus>;
-    readonly at: number;
-  }
-  | { readonly type: "payment_decided"; readonly payment: DecidedPayment }
-  | { readonly type: "forward_acked"; readonly upTo: number; readonly at: number };
-
-/** Payment counts by status. */
-export type StatusCounts = Record<PaymentStatus, number>;
-
-/** A terminal's state: the fold of its journal. Plain JSON, bounded. */
-export interface TerminalState {
-  /** Whether `PUT /api/terminals/:id` has been seen. */
-  registered: boolean;
-  timezone: string;
-  online: boolean;
-  /** Card status cache by keyed card hash. */
-  cards: Record<string, CardStatus>;
-  /** Recent card uses (velocity rule, model features). */
-  history: CardUse[];
-  /** Decided transaction ids, for idempotent retries. */
-  seen: IdempotencyMemory<PaymentResult>;
-  /** Forwards not yet acknowledged by the gateway (offline approvals among them). */
-  outbox: Outbox;
-  /** Offline approvals so far (numbers the approval codes). */
-  offlineApprovals: number;
-  counts: StatusCounts;
-  /** Terminal clock of the last change (epoch ms). */
-  updatedAt: number | null;
-}
-
-/** A terminal as `GET /api/terminals/:id` shows it. */
-export interface TerminalView {
-  readonly id: string;
-  readonly timezone: string;
-  readonly online: boolean;
-  readonly cards: Record<CardStatus, number>;
-  readonly counts: StatusCounts & { readonly total: number };
-  /** Offline approvals held for store-and-forward, not yet acknowledged by the gateway. */
-  readonly offlineQueue: {
-    readonly count: number;
-    readonly amount: number;
-    readonly items: readonly {
-      transactionId: string;
-      amount: number;
-      currency: string;
-      approvalCode: string | null;
-      ts: number;
-    }[];
-  };
-  /** Every forward not yet acknowledged (offline approvals, authorizations, reviews). */
-  readonly outbox: {
-    readonly pending: number;
-    readonly lastSeq: number;
-    readonly ackedSeq: number;
-  };
-  readonly updatedAt: number | null;
-}
-
-/** A transaction id reused with another amount, currency or card. */
-export class IdempotencyConflictError extends FlotillaError {
-  constructor(message: string) {
-    super("idempotency_conflict", 409, message);
-    this.name = "IdempotencyConflictError";
-  }
-}
-
-/** The state of a terminal never configured. */
-export function emptyTerminal(): TerminalState {
-  return {
-    registered: false,
-    timezone: "UTC",
-    online: false,
-    cards: {},
-    history: [],
-    seen: emptyMemory(),
-    outbox: emptyOutbox(),
-    offlineApprovals: 0,
-    counts: { approved: 0, approved_offline: 0, rejected: 0, pending: 0 },
-    updatedAt: null,
-  };
-}
-
-/** Folds one event into a terminal's state (the journal replays through this). */
-export function applyTerminalEvent(
-  state: TerminalState,
-  event: TerminalEvent,
-  config: Pick<
-    ResolvedPaymentsConfig,
-    "idempotencyWindowMs" | "idempotencyMaxEntries" | "historyMs" | "historyMaxEntries"
-  >,
-): void {
-  switch (event.type) {
-    case "configured":
-      state.registered = true;
-      state.timezone = event.timezone;
-      state.online = event.online;
-      state.updatedAt = event.at;
-      return;
-    case "cards_replaced":
-      state.cards = { ...event.cards };
-      state.updatedAt = event.at;
-      return;
-    case "cards_added":
-      Object.assign(state.cards, event.cards);
-      state.updatedAt = event.at;
-      return;
-    case "forward_acked":
-      acknowledge(state.outbox, event.upTo);
-      state.updatedAt = event.at;
-      return;
-    case "payment_decided": {
-      const p = event.payment;
-      remember(state.seen, p.transactionId, { r: resultOf(p), h: fingerprint(p), at: p.at }, {
-        windowMs: config.idempotencyWindowMs,
-        maxEntries: config.idempotencyMaxEntries,
-      });
-      recordUse(state.history, { c: p.card, t: p.ts, a: p.amount }, {
-        historyMs: config.historyMs,
-        maxEntries: config.historyMaxEntries,
-      });
-      state.counts[p.status]++;
-      if (p.approvalCode !== null) state.offlineApprovals++;
-      if (p.forward !== null) {
-        enqueue(state.outbox, {
-          kind: p.forward,
-          priority: p.priority ?? "normal",
-          transactionId: p.transactionId,
-          amount: p.amount,
-          currency: p.currency,
-          card: p.card,
-          ts: p.ts,
-          status: p.status,
-          fraudScore: p.fraudScore,
-          approvalCode: p.approvalCode,
-        });
-      }
-      state.updatedAt = p.at;
-    }
-  }
-}
-
-/** The reply a decided payment gets. */
-export function resultOf(p: DecidedPayment): PaymentResult {
-  return {
-    transactionId: p.transactionId,
-    status: p.status,
-    ...(p.reason === null ? {} : { reason: p.reason }),
-    fraudScore: p.fraudScore,
-    ...(p.approvalCode === null ? {} : { approvalCode: p.approvalCode }),
-  };
-}
-
-/** What must match for a repeated transaction id to be a retry. */
-function fingerprint(p: Pick<PaymentCommand, "amount" | "currency" | "card">): string {
-  return `${p.amount}|${p.currency}|${p.card}`;
-}
-
-/** The terminal as the API shows it. */
-export function terminalView(id: string, s: TerminalState): TerminalView {
-  const cards: Record<CardStatus, number> = { valid: 0, blocked: 0, expired: 0 };
-  for (const status of Object.values(s.cards)) cards[status]++;
-  const queued = s.outbox.items.filter((i) => i.kind === "settle");
-  const c = s.counts;
-  return {
-    id,
-    timezone: s.timezone,
-    online: s.online,
-    cards,
-    counts: { ...c, total: c.approved + c.approved_offline + c.rejected + c.pending },
-    offlineQueue: {
-      count: queued.length,
-      amount: queued.reduce((sum, i) => sum + i.amount, 0),
-      items: queued.map((i) => ({
-        transactionId: i.transactionId,
-        amount: i.amount,
-        currency: i.currency,
-        approvalCode: i.approvalCode,
-        ts: i.ts,
-      })),
-    },
-    outbox: {
-      pending: s.outbox.items.length,
-      lastSeq: s.outbox.nextSeq - 1,
-      ackedSeq: s.outbox.ackedSeq,
-    },
-    updatedAt: s.updatedAt,
-  };
-}
 
 type Ctx = ActorContext<TerminalState, TerminalEvent>;
 
@@ -330,15 +76,6 @@ function sendItems(ctx: Ctx, items: readonly ForwardItem[]): void {
     // Copies: the gateway must not share objects with this actor's state.
     const batch = items.slice(i, i + FORWARD_BATCH).map((item) => ({ ...item }));
     ctx.tell({ type: GATEWAY, id: ctx.id }, "forward", { items: batch });
-  }
-}
-
-function checkPayment(cmd: PaymentCommand): void {
-  const ok = typeof cmd === "object" && cmd !== null && typeof cmd.transactionId === "string" &&
-    Number.isSafeInteger(cmd.amount) && cmd.amount > 0 && typeof cmd.currency === "string" &&
-    typeof cmd.card === "string" && cmd.card.length > 0 && Number.isFinite(cmd.ts);
-  if (!ok) {
-    throw new ValidationError("a payment command needs transactionId, amount, currency, card, ts");
   }
 }
 
@@ -477,12 +214,12 @@ export function terminalActor(config: ResolvedPaymentsConfig) {
        * @throws {IdempotencyConflictError} for an id reused with other payment details
        */
       pay(ctx: Ctx, cmd: PaymentCommand): PaymentReply | Promise<PaymentReply> {
-        checkPayment(cmd);
+        checkPaymentCommand(cmd);
         requireRegistered(ctx);
         const s = ctx.state;
         const prior = recall(s.seen, cmd.transactionId);
         if (prior !== undefined) {
-          if (prior.h !== fingerprint(cmd)) {
+          if (prior.h !== paymentFingerprint(cmd)) {
             throw new IdempotencyConflictError(
               `transaction ${cmd.transactionId} was already decided with another amount, currency ` +
                 `or card; a retry must repeat the request unchanged, a new payment needs a new id`,
@@ -491,50 +228,9 @@ export function terminalActor(config: ResolvedPaymentsConfig) {
           return { result: prior.r, replayed: true };
         }
         const rules = config.rulesFor(ctx.id);
-        const local = localTime(cmd.ts, s.timezone);
-        const activity = cardActivity(s.history, cmd.card, cmd.ts, rules.velocityWindowMs);
-        const rule = ruleScore({
-          amount: cmd.amount,
-          localHour: local.hour,
-          recentCount: activity.recentCount,
-        }, rules);
-        const features = fraudFeatures({
-          amount: cmd.amount,
-          localHours: local.hour + local.minute / 60,
-          recentCount: activity.recentCount,
-          priorMean: activity.priorMean,
-        });
-        const decide = (modelScore: number | null): PaymentReply => {
-          const fraudScore = roundScore(Math.max(rule.score, modelScore ?? 0));
-          const cardStatus = Object.hasOwn(s.cards, cmd.card) ? s.cards[cmd.card]! : null;
-          const offlineQueued = s.outbox.items.filter((i) => i.kind === "settle").length;
-          const decision = decidePayment({
-            cardStatus,
-            fraudScore,
-            online: s.online,
-            amount: cmd.amount,
-            offlineQueued,
-          }, rules);
-          return conclude(ctx, {
-            transactionId: cmd.transactionId,
-            amount: cmd.amount,
-            currency: cmd.currency,
-            card: cmd.card,
-            ts: cmd.ts,
-            status: decision.status,
-            reason: decision.reason,
-            fraudScore,
-            ruleScore: rule.score,
-            ruleHits: rule.hits,
-            modelScore: modelScore === null ? null : roundScore(modelScore, 6),
-            approvalCode: decision.status === "approved_offline"
-              ? offlineApprovalCode(s.offlineApprovals + 1)
-              : null,
-            forward: decision.forward,
-            priority: decision.priority,
-            at: ctx.now(),
-          });
-        };
+        const { rule, features } = scorePayment(s, cmd, rules);
+        const decide = (modelScore: number | null): PaymentReply =>
+          conclude(ctx, decideAtTerminal(s, cmd, rule, modelScore, rules, ctx.now()));
         return config.scorer.score(features).then(decide, (error) => {
           // The rules still apply; a payment is not refused because the model is unavailable.
           ctx.log.error("fraud model failed; deciding by the rules alone", {
@@ -590,3 +286,9 @@ export function terminalActor(config: ResolvedPaymentsConfig) {
     },
   });
 }
+
+/**
+ * The terminal actor type with the default configuration, for typing refs (the registered one
+ * may be configured differently; refs resolve the type by name).
+ */
+export const terminal = terminalActor(resolvePaymentsConfig());

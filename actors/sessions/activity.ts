@@ -1,5 +1,5 @@
 /**
- * A customer's activity in event time: the watermark (`../alerts/watermark.ts`, 5 s allowed
+ * A customer's activity in event time: the watermark (`shared/watermark.ts`, 5 s allowed
  * out-of-orderness, advancing with processing time when the customer is idle), the events
  * waiting for it, the pattern matchers (`cep.ts`) and the session windows
  * (`session_window.ts`). Pure functions; the customer actor calls them and turns their outputs
@@ -19,7 +19,7 @@ import {
   observe,
   reachesAt,
   type Watermark,
-} from "../alerts/watermark.ts";
+} from "../shared/watermark.ts";
 import {
   addEvent,
   emptyWindows,
@@ -27,7 +27,7 @@ import {
   nextFiring,
   openResults,
   type WindowSet,
-} from "../alerts/windows.ts";
+} from "../shared/windows.ts";
 import { type CepState, emptyCep, feedCep, type PatternMatch } from "./cep.ts";
 import type { ResolvedSessionsConfig } from "./config.ts";
 import { compareEvents, type CustomerEvent } from "./event.ts";

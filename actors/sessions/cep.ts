@@ -1,5 +1,5 @@
 /**
- * The four complex event patterns of a customer (SPEC §3.3), as incremental matchers over the
+ * The four complex event patterns of a customer, as incremental matchers over the
  * customer's events in event-time order (the customer actor feeds them only events the
  * watermark has made final, so out-of-order arrival within the allowed lateness does not
  * change a result). Pure functions over small, bounded state: each matcher keeps only what can
@@ -26,7 +26,7 @@
 import type { JsonValue } from "../../runtime/mod.ts";
 import type { ResolvedSessionsConfig } from "./config.ts";
 import type { CustomerEvent } from "./event.ts";
-import { haversineKm, speedKmh } from "./geo.ts";
+import { haversineKm, speedKmh } from "../shared/geo.ts";
 
 /** The pattern names, which are also the alert types they raise. */
 export type PatternName =

@@ -1,5 +1,5 @@
 /**
- * Smart-store checkout (SPEC §3.3): inventory check (unavailable items listed), total =
+ * Smart-store checkout: inventory check (unavailable items listed), total =
  * Σ price × quantity, and the approval rule — a total above 100,000 with a credit score below
  * 0.3 needs approval; anything else is approved. Pure functions; the inventory actor
  * (`inventory.ts`) applies them so that a checkout is all-or-nothing.
@@ -7,7 +7,8 @@
  * @module
  */
 import { z } from "zod";
-import { ENTITY_ID, parseWith } from "../alerts/validation.ts";
+import { ENTITY_ID } from "../shared/ids.ts";
+import { parseOrThrow } from "../shared/validation.ts";
 import type { ResolvedSessionsConfig } from "./config.ts";
 
 /** One line of a basket. */
@@ -68,7 +69,7 @@ export const CHECKOUT_SCHEMA = checkoutSchema();
 /** Validates a checkout body. @throws {ValidationError} listing every problem */
 export function parseCheckout(body: unknown, maxItems = MAX_LINES): CheckoutRequest {
   const schema = maxItems === MAX_LINES ? CHECKOUT_SCHEMA : checkoutSchema(maxItems);
-  return parseWith(schema, body, CHECKOUT_SHAPE);
+  return parseOrThrow(schema, body, `the body must look like ${CHECKOUT_SHAPE}`);
 }
 
 /** Quantities asked per sku (a sku may appear on several lines). */

@@ -1,15 +1,15 @@
 /**
- * Configuration of the customer sessions area (SPEC §3.3): event-time settings, the four
- * complex event patterns, session windows and their anomaly score, risk assessment, checkout.
- * Every threshold defaults to SPEC §3.3; a deployment overrides any part, field by field.
+ * Configuration of the customer sessions area: event-time settings, the four complex event
+ * patterns, session windows and their anomaly score, risk assessment, checkout. Every threshold
+ * has a default ({@link DEFAULT_SESSIONS}); a deployment overrides any part, field by field.
  *
  * @module
  */
-import { ConfigError, type Duration } from "../../runtime/mod.ts";
-import { checkCount, checkRange, millis } from "../alerts/validation.ts";
-import { Temporal } from "@js-temporal/polyfill";
+import { ConfigError, type Duration, toMillis } from "../../runtime/mod.ts";
+import { checkCount, checkRange } from "../shared/config_checks.ts";
+import { isTimeZone } from "../shared/time_zone.ts";
 
-/** A pattern's alert: its risk value (SPEC) becomes the alert's data and severity. */
+/** A pattern's alert: its risk value becomes the alert's data and decides its severity. */
 interface Risky {
   /** Risk value of a match, 0–1. */
   readonly risk: number;
@@ -21,7 +21,7 @@ export interface RapidLoginsConfig extends Risky {
   readonly within: Duration;
 }
 
-/** A > 1,000 then each next > 1.5 × previous, 4 in 10 min (risk: not in SPEC; 0.85). */
+/** A > 1,000 then each next > 1.5 × previous, 4 in 10 min (risk 0.85). */
 export interface EscalatingAmountsConfig extends Risky {
   /** The first amount must be above this. */
   readonly first: number;
@@ -52,7 +52,10 @@ export interface PatternsConfig {
   readonly largeThenSmall: Partial<LargeThenSmallConfig>;
 }
 
-/** Session anomaly score parts (SPEC: > 1000 events +0.3, > 1 h +0.2, > 100 API calls and no page view +0.5). */
+/**
+ * Session anomaly score parts: more than 1,000 events +0.3, longer than 1 h +0.2, more than 100
+ * API calls and no page view +0.5.
+ */
 export interface AnomalyConfig {
   readonly maxEvents: number;
   readonly manyEventsWeight: number;
@@ -62,7 +65,10 @@ export interface AnomalyConfig {
   readonly botWeight: number;
 }
 
-/** Risk assessment with the customer profile (SPEC: +30 / +40 / +20, cap 100, review above 50). */
+/**
+ * Risk assessment with the customer profile: a high amount +30, a high-risk customer +40,
+ * unusual hours +20; capped at 100, review above 50.
+ */
 export interface RiskConfig {
   /** An amount above this share of the credit limit is HIGH_AMOUNT. */
   readonly highAmountRatio: number;
@@ -80,7 +86,7 @@ export interface RiskConfig {
   readonly timeZone: string;
 }
 
-/** Smart-store checkout (SPEC: total > 100,000 with credit score < 0.3 → approval_required). */
+/** Smart-store checkout: a total above 100,000 with a credit score below 0.3 needs approval. */
 export interface CheckoutConfig {
   readonly approvalTotal: number;
   readonly minCreditScore: number;
@@ -103,7 +109,7 @@ export interface SessionLimits {
   readonly eventTypes: number;
 }
 
-/** Configuration of this area: every threshold and weight, defaulting to SPEC §3.3. */
+/** Configuration of this area: every threshold and weight, each with its default. */
 export interface SessionsConfig {
   /** Allowed out-of-orderness of a customer's events. @default "PT5S" */
   readonly outOfOrderness: Duration;
@@ -153,7 +159,7 @@ export interface ResolvedSessionsConfig {
   readonly passivateAfterMs: number;
 }
 
-/** SPEC §3.3's defaults. */
+/** The defaults of every setting (durations as ISO-8601). */
 export const DEFAULT_SESSIONS = {
   outOfOrderness: "PT5S",
   sessionGap: "PT30M",
@@ -229,23 +235,26 @@ export function resolveSessionsConfig(
     return v;
   };
   checkTimeZone(rk.timeZone, "sessions.risk.timeZone");
-  const gap = millis(config.sessionGap ?? d.sessionGap, "sessions.sessionGap");
+  const gap = toMillis(config.sessionGap ?? d.sessionGap, "sessions.sessionGap");
   if (gap <= 0) throw new ConfigError("sessions.sessionGap must be positive");
   return {
-    outOfOrdernessMs: millis(config.outOfOrderness ?? d.outOfOrderness, "sessions.outOfOrderness"),
+    outOfOrdernessMs: toMillis(
+      config.outOfOrderness ?? d.outOfOrderness,
+      "sessions.outOfOrderness",
+    ),
     sessionGapMs: gap,
-    maxClockSkewMs: millis(config.maxClockSkew ?? d.maxClockSkew, "sessions.maxClockSkew"),
+    maxClockSkewMs: toMillis(config.maxClockSkew ?? d.maxClockSkew, "sessions.maxClockSkew"),
     patterns: {
       rapidLogins: {
         count: checkCount(rl.count, 1, "sessions.patterns.rapidLogins.count"),
-        withinMs: millis(rl.within, "sessions.patterns.rapidLogins.within"),
+        withinMs: toMillis(rl.within, "sessions.patterns.rapidLogins.within"),
         risk: risk(rl.risk, "rapidLogins"),
       },
       escalatingAmounts: {
         first: num(ea.first, "patterns.escalatingAmounts.first"),
         factor: checkRange(ea.factor, 1, 1e6, "sessions.patterns.escalatingAmounts.factor"),
         count: checkCount(ea.count, 2, "sessions.patterns.escalatingAmounts.count"),
-        withinMs: millis(ea.within, "sessions.patterns.escalatingAmounts.within"),
+        withinMs: toMillis(ea.within, "sessions.patterns.escalatingAmounts.within"),
         risk: risk(ea.risk, "escalatingAmounts"),
       },
       impossibleTravel: {
@@ -256,7 +265,7 @@ export function resolveSessionsConfig(
         large: num(ls.large, "patterns.largeThenSmall.large"),
         small: num(ls.small, "patterns.largeThenSmall.small"),
         count: checkCount(ls.count, 1, "sessions.patterns.largeThenSmall.count"),
-        withinMs: millis(ls.within, "sessions.patterns.largeThenSmall.within"),
+        withinMs: toMillis(ls.within, "sessions.patterns.largeThenSmall.within"),
         risk: risk(ls.risk, "largeThenSmall"),
       },
     },
@@ -268,7 +277,7 @@ export function resolveSessionsConfig(
     anomaly: {
       maxEvents: checkCount(an.maxEvents, 0, "sessions.anomaly.maxEvents"),
       manyEventsWeight: checkRange(an.manyEventsWeight, 0, 1, "sessions.anomaly.manyEventsWeight"),
-      maxDurationMs: millis(an.maxDuration, "sessions.anomaly.maxDuration"),
+      maxDurationMs: toMillis(an.maxDuration, "sessions.anomaly.maxDuration"),
       longSessionWeight: checkRange(
         an.longSessionWeight,
         0,
@@ -316,7 +325,10 @@ export function resolveSessionsConfig(
       pending: checkCount(li.pending, 1, "sessions.limits.pending"),
       eventTypes: checkCount(li.eventTypes, 1, "sessions.limits.eventTypes"),
     },
-    passivateAfterMs: millis(config.passivateAfter ?? d.passivateAfter, "sessions.passivateAfter"),
+    passivateAfterMs: toMillis(
+      config.passivateAfter ?? d.passivateAfter,
+      "sessions.passivateAfter",
+    ),
   };
 }
 
@@ -326,14 +338,4 @@ export function checkTimeZone(zone: string, what: string): string {
     throw new ConfigError(`${what} ${JSON.stringify(zone)} is not an IANA time zone`);
   }
   return zone;
-}
-
-/** Is `zone` an IANA time zone (or UTC)? */
-export function isTimeZone(zone: string): boolean {
-  try {
-    Temporal.Instant.fromEpochMilliseconds(0).toZonedDateTimeISO(zone);
-    return true;
-  } catch {
-    return false;
-  }
 }

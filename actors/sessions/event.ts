@@ -7,7 +7,8 @@
  */
 import { z } from "zod";
 import { ValidationError } from "../../runtime/mod.ts";
-import { parseWith, toEpochMillis } from "../alerts/validation.ts";
+import { eventTime } from "../shared/event_time.ts";
+import { parseOrThrow } from "../shared/validation.ts";
 
 /** An event as a customer actor keeps it. */
 export interface CustomerEvent {
@@ -28,18 +29,9 @@ export interface CustomerEvent {
 export const EVENT_SHAPE =
   '{"type": "login" | "page_view" | "api_call" | "transaction" | "logout" | ..., "ts"?: epoch-ms | ISO-8601, "properties"?: {...}}';
 
-const timestamp = z.union([
-  z.number().int("must be whole epoch milliseconds").min(0).max(8.64e15),
-  z.string().max(64),
-], { error: "must be epoch milliseconds or an ISO-8601 instant" }).transform((ts, ctx) => {
-  try {
-    return toEpochMillis(ts);
-  } catch (error) {
-    if (!(error instanceof ValidationError)) throw error;
-    ctx.addIssue({ code: "custom", message: error.issues[0]?.message ?? error.message });
-    return z.NEVER;
-  }
-}).describe("event time: epoch ms or ISO-8601; the receive time when absent");
+const timestamp = eventTime.describe(
+  "event time: epoch ms or ISO-8601; the receive time when absent",
+);
 const latitude = z.number().min(-90).max(90);
 const longitude = z.number().min(-180).max(180);
 
@@ -89,7 +81,10 @@ export const EVENT_SCHEMA = z.strictObject({
  * @throws {ValidationError} listing every problem
  */
 export function parseEvent(body: unknown, receivedAt: number): CustomerEvent {
-  return customerEvent(parseWith(EVENT_SCHEMA, body, EVENT_SHAPE), receivedAt);
+  return customerEvent(
+    parseOrThrow(EVENT_SCHEMA, body, `the body must look like ${EVENT_SHAPE}`),
+    receivedAt,
+  );
 }
 
 /** The event a customer actor keeps, from a body that passed {@link EVENT_SCHEMA}. */

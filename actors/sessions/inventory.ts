@@ -10,19 +10,15 @@
  *
  * @module
  */
-import {
-  type ActorContext,
-  defineActor,
-  FlotillaError,
-  ValidationError,
-} from "../../runtime/mod.ts";
+import { type ActorContext, defineActor, ValidationError } from "../../runtime/mod.ts";
 import {
   type CheckoutDecision,
   type CheckoutItem,
   decideCheckout,
   requestedBySku,
 } from "./checkout.ts";
-import type { ResolvedSessionsConfig } from "./config.ts";
+import { type ResolvedSessionsConfig, resolveSessionsConfig } from "./config.ts";
+import { InventoryFullError } from "./errors.ts";
 
 /** The inventory actor type's name. */
 export const INVENTORY = "inventory";
@@ -60,18 +56,6 @@ export interface CheckoutResult extends CheckoutDecision {
   readonly at: number;
   /** The stock was decremented (approved checkouts only). */
   readonly applied: boolean;
-}
-
-/** The inventory holds as many skus as it may. */
-export class InventoryFullError extends FlotillaError {
-  constructor(max: number) {
-    super(
-      "inventory_full",
-      409,
-      `the inventory holds at most ${max} skus; raise sessions.checkout.maxSkus`,
-    );
-    this.name = "InventoryFullError";
-  }
 }
 
 type Ctx = ActorContext<InventoryState>;
@@ -134,3 +118,6 @@ export function inventoryActor(config: ResolvedSessionsConfig) {
     options: { persistence: "snapshot", passivateAfter: "PT1H" },
   });
 }
+
+/** The inventory actor type with the default configuration, for typing refs. */
+export const inventory = inventoryActor(resolveSessionsConfig());

@@ -1,7 +1,11 @@
 /**
- * Customer sessions (SPEC §3.3): the customer session actor with its event-time patterns,
- * session windows and risk assessment; customer profiles; the smart-store inventory and
- * checkout.
+ * Customer sessions: the customer session actor with its event-time patterns, session windows
+ * and risk assessment; customer profiles; the smart-store inventory and checkout. Every
+ * threshold and weight is in {@link SessionsConfig} (`config.ts`).
+ *
+ * The actor definitions exported here are configured with the defaults: they type refs
+ * (`system.ref(session, id).ask("view")` is a `SessionView | null`); {@link actors} gives the
+ * configured ones to register.
  *
  * @module
  */
@@ -39,18 +43,20 @@ export {
 export type { PatternMatch, PatternName } from "./cep.ts";
 export type { RiskAssessment } from "./risk.ts";
 export type { SessionSummary } from "./session_window.ts";
+export { InventoryFullError } from "./errors.ts";
 export {
   type CheckoutCommand,
   type CheckoutResult,
   INVENTORY,
+  inventory,
   INVENTORY_ID,
   inventoryActor,
-  InventoryFullError,
 } from "./inventory.ts";
 export {
   type CheckoutRecord,
   type EventReceipt,
   SESSION,
+  session,
   sessionActor,
   type SessionView,
   severityOf,

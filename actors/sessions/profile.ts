@@ -5,8 +5,8 @@
  * @module
  */
 import { z } from "zod";
-import { parseWith } from "../alerts/validation.ts";
-import { isTimeZone } from "./config.ts";
+import { isTimeZone } from "../shared/time_zone.ts";
+import { parseOrThrow } from "../shared/validation.ts";
 
 /** A customer's profile. */
 export interface CustomerProfile {
@@ -35,5 +35,5 @@ export const PROFILE_SCHEMA = z.strictObject({
 
 /** Validates a profile body. @throws {ValidationError} listing every problem */
 export function parseProfile(body: unknown): CustomerProfile {
-  return parseWith(PROFILE_SCHEMA, body, PROFILE_SHAPE);
+  return parseOrThrow(PROFILE_SCHEMA, body, `the body must look like ${PROFILE_SHAPE}`);
 }

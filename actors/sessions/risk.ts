@@ -1,5 +1,5 @@
 /**
- * Risk assessment of an amount against the customer's profile (SPEC §3.3):
+ * Risk assessment of an amount against the customer's profile:
  *
  * - amount above 80 % of the credit limit: +30 `HIGH_AMOUNT`;
  * - profile risk score above 0.7: +40 `HIGH_RISK_USER`;
@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { Temporal } from "@js-temporal/polyfill";
+import { localTime } from "../shared/time_zone.ts";
 import type { ResolvedSessionsConfig } from "./config.ts";
 import type { CustomerProfile } from "./profile.ts";
 
@@ -22,11 +22,6 @@ export interface RiskAssessment {
   readonly reviewRequired: boolean;
   /** The local hour the time rule looked at. */
   readonly hour: number;
-}
-
-/** The local hour (0–23) of an instant in a time zone. */
-export function localHour(ts: number, timeZone: string): number {
-  return Temporal.Instant.fromEpochMilliseconds(ts).toZonedDateTimeISO(timeZone).hour;
 }
 
 /** Is `hour` within `from`–`to` (inclusive; a range like 22–5 wraps past midnight)? */
@@ -53,7 +48,7 @@ export function assessRisk(
     score += c.highRiskPoints;
     factors.push("HIGH_RISK_USER");
   }
-  const hour = localHour(ts, profile.timezone ?? c.timeZone);
+  const hour = localTime(ts, profile.timezone ?? c.timeZone).hour;
   if (inHours(hour, c.unusualHours)) {
     score += c.unusualTimePoints;
     factors.push("UNUSUAL_TIME");

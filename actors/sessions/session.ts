@@ -1,5 +1,5 @@
 /**
- * The customer session actor (`session/<customer id>`, SPEC §3.3): the customer's profile, its
+ * The customer session actor (`session/<customer id>`): the customer's profile, its
  * events in event time (`activity.ts`), the complex event patterns, session windows, risk
  * assessments of its transactions and checkouts. A thin handler over pure functions.
  *
@@ -14,8 +14,8 @@
  */
 import { type ActorContext, defineActor } from "../../runtime/mod.ts";
 import { raiseAlert, type Severity } from "../contracts.ts";
-import { asJson } from "../alerts/json.ts";
-import { watermarkAt } from "../alerts/watermark.ts";
+import { asJson } from "../shared/json.ts";
+import { watermarkAt } from "../shared/watermark.ts";
 import {
   type Activity,
   emptyActivity,
@@ -26,7 +26,7 @@ import {
   progress,
 } from "./activity.ts";
 import type { PatternMatch } from "./cep.ts";
-import type { ResolvedSessionsConfig } from "./config.ts";
+import { type ResolvedSessionsConfig, resolveSessionsConfig } from "./config.ts";
 import { checkSkew, type CustomerEvent } from "./event.ts";
 import type { CheckoutResult } from "./inventory.ts";
 import type { CustomerProfile } from "./profile.ts";
@@ -233,3 +233,9 @@ export function sessionActor(config: ResolvedSessionsConfig) {
     options: { persistence: "snapshot", passivateAfter: config.passivateAfterMs },
   });
 }
+
+/**
+ * The customer session actor type with the default configuration, for typing refs (the
+ * registered one may be configured differently; refs resolve the type by name).
+ */
+export const session = sessionActor(resolveSessionsConfig());

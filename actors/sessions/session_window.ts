@@ -1,5 +1,5 @@
 /**
- * Session windows of a customer (SPEC §3.3): events separated by less than the inactivity gap
+ * Session windows of a customer: events separated by less than the inactivity gap
  * (30 min) form one session — two events exactly 30 min apart start a new one. A session's
  * summary: event count, duration (first to last event), unique pages, event-type distribution,
  * and an anomaly score:
@@ -8,7 +8,7 @@
  * - longer than 1 h: +0.2 (`LONG_SESSION`);
  * - more than 100 API calls and no page view: +0.5 (`API_WITHOUT_PAGE_VIEWS`);
  *
- * capped at 1. An {@link Aggregator} for the session windows of `../alerts/windows.ts`.
+ * capped at 1. An {@link Aggregator} for session windows (`shared/windows.ts`).
  *
  * @module
  */
@@ -18,8 +18,8 @@ import {
   emptyDistinct,
   estimate,
   mergeDistinct,
-} from "../alerts/distinct.ts";
-import type { Aggregator } from "../alerts/windows.ts";
+} from "../shared/distinct.ts";
+import type { Aggregator } from "../shared/windows.ts";
 import type { ResolvedSessionsConfig } from "./config.ts";
 import type { CustomerEvent } from "./event.ts";
 

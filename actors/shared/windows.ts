@@ -1,7 +1,7 @@
 /**
- * Window aggregations over event time (SPEC §3.4): tumbling, sliding (hopping) and session
- * windows with allowed lateness, over any mergeable {@link Aggregator} (`stats.ts` gives
- * count/sum/min/max/avg/percentiles/distinct). Pure functions over plain data; the watermark
+ * Window aggregations over event time: tumbling, sliding (hopping) and session windows with
+ * allowed lateness, over any mergeable {@link Aggregator} — the per-minute transaction rollups
+ * and a customer's session windows use them. Pure functions over plain data; the watermark
  * comes from `watermark.ts`.
  *
  * Semantics (as Flink's, with `W` the watermark and windows half-open `[start, end)`):

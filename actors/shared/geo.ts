@@ -1,5 +1,6 @@
 /**
- * Great-circle distance on a spherical Earth, for impossible-travel detection.
+ * Great-circle distance on a spherical Earth: how far a device is from an edge node (routing),
+ * and how fast a customer would have travelled between two logins (impossible travel).
  *
  * @module
  */
@@ -14,11 +15,14 @@ export interface LatLon {
 }
 
 /**
- * Haversine distance between two positions, in km.
+ * Haversine distance between two positions, in km. The central angle is taken as
+ * `2·atan2(√h, √(1−h))`, which stays accurate for nearly antipodal points too (where `asin`
+ * of a value near 1 loses digits).
  *
  * @example
  * ```ts
  * haversineKm({ lat: 37.5665, lon: 126.978 }, { lat: 35.1796, lon: 129.0756 }); // ≈ 325 (Seoul–Busan)
+ * haversineKm({ lat: 0, lon: 0 }, { lat: 0, lon: 180 }); // ≈ 20015 (half the circumference)
  * ```
  */
 export function haversineKm(a: LatLon, b: LatLon): number {

@@ -155,7 +155,14 @@ export function murmur3(key: string, seed: number): number {
     k = Math.imul(k, c2);
     h ^= k;
   }
-  h ^= n * 2;
+  return fmix32(h ^ (n * 2));
+}
+
+/**
+ * MurmurHash3's 32-bit finaliser: every input bit affects every output bit. Returns an unsigned
+ * integer.
+ */
+function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

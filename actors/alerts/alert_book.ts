@@ -23,8 +23,8 @@ import {
   lookup,
   raise,
 } from "./alert.ts";
-import type { ResolvedAlertsConfig } from "./config.ts";
-import { asJson } from "./json.ts";
+import { resolveAlertsConfig, type ResolvedAlertsConfig } from "./config.ts";
+import { asJson } from "../shared/json.ts";
 import { applyRules } from "./rules.ts";
 import { ALERT_WEBHOOK } from "./webhook.ts";
 
@@ -48,7 +48,7 @@ export interface Announcement {
 type Ctx = ActorContext<AlertBook, BookEvent>;
 
 /** The alert book actor type, for a configuration. */
-export function alertBook(config: ResolvedAlertsConfig) {
+export function alertBookActor(config: ResolvedAlertsConfig) {
   const announce = (
     ctx: Ctx,
     event: AlertEventName,
@@ -139,3 +139,9 @@ export function alertBook(config: ResolvedAlertsConfig) {
 function copy(alert: Alert | null): Alert | null {
   return alert === null ? null : { ...alert };
 }
+
+/**
+ * The alert book actor type with the default configuration, for typing refs (the registered
+ * one may be configured differently; refs resolve the type by name).
+ */
+export const alertBook = alertBookActor(resolveAlertsConfig());

@@ -1,6 +1,6 @@
 /**
- * Event-time watermarks (SPEC §3.4): how far event time has certainly progressed, for windows,
- * CEP and sessions. Pure functions over plain data.
+ * Event-time watermarks: how far event time has certainly progressed, for windows, complex
+ * event patterns and sessions. Pure functions over plain data.
  *
  * With `lag` the allowed out-of-orderness, `M` the largest event time seen and `A` the
  * processing time at which `M` was seen:

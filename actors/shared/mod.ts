@@ -1,0 +1,11 @@
+/**
+ * What the areas of the domain share and the HTTP routes use too: entity ids, event times, and
+ * how a zod schema's problems become a `ValidationError`. (The other files of this folder —
+ * watermarks, windows, distinct counts, geo, time zones, JSON — are imported by the areas
+ * directly.)
+ *
+ * @module
+ */
+export { checkId, ENTITY_ID } from "./ids.ts";
+export { eventTime, instantMillis } from "./event_time.ts";
+export { fieldIssue, fieldIssues, parseOrThrow } from "./validation.ts";
