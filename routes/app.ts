@@ -8,9 +8,9 @@
  * @module
  */
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { requireToken } from "./auth.ts";
+import { bodyLimit } from "./body_limit.ts";
 import type { AppDeps } from "./deps.ts";
 import { alertRoutes } from "./alerts.ts";
 import { dashboardRoutes } from "./dashboard.ts";
@@ -73,11 +73,10 @@ export function createApp(deps: AppDeps): FlotillaApp {
   if (deps.auth !== null) app.use("/api/*", requireToken(deps.auth));
   app.use(
     "/api/*",
-    bodyLimit({
-      maxSize: maxBody,
-      onError: (c) =>
-        problem(c, 413, "payload_too_large", `request bodies are limited to ${maxBody} bytes`),
-    }),
+    bodyLimit(
+      maxBody,
+      (c) => problem(c, 413, "payload_too_large", `request bodies are limited to ${maxBody} bytes`),
+    ),
   );
 
   api.mount(app, "/", healthRoutes(deps));

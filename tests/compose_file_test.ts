@@ -2,8 +2,9 @@
  * docker-compose.yml cannot run here (no Docker engine), so it is checked statically: parsed
  * (a strict reader of the block YAML it is written in — no dependency), every file and
  * directory it references exists, the NATS configs it mounts agree with it (server names,
- * routes, data and monitoring paths, partitions), and each Flotilla node's environment is a
- * valid cluster configuration for `main.ts`.
+ * routes, data and monitoring paths, partitions), each Flotilla node's environment is a
+ * valid cluster configuration for `main.ts`, and every node takes the same API token and card
+ * key from `.env` (`.env.example` lists them; git and the Docker build leave `.env` out).
  *
  * @module
  */
@@ -181,14 +182,20 @@ Deno.test("compose file: NATS cluster, Redis and three nodes, consistent with de
 
   assert(exists("Dockerfile"), "the build context has a Dockerfile");
   const ids = new Set<string>();
+  const tokens = new Set<string | null>();
   for (const n of [1, 2, 3]) {
     const name = `flotilla-${n}`;
     const s = map(services[name]);
     assertEquals(s.build, ".");
     assertEquals(s.ports, [`808${n}:8080`]);
     const env = map(s.environment) as Record<string, string>;
+    // One token and one card key for the whole cluster: every node reads the same variables,
+    // which Compose must have (from .env) or refuse to start.
+    for (const name of SHARED) {
+      assertEquals(env[name], `\${${name}:?set ${name} in .env (see .env.example)}`, `${name}`);
+    }
     const resolved = Object.fromEntries(
-      Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{[A-Z_]+:-\}/g, "")]),
+      Object.entries(env).map(([k, v]) => [k, interpolate(String(v), DOT_ENV)]),
     );
     const servers = resolved.NATS_URL!.split(",");
     assertEquals(servers, natsNames.map((h) => `nats://${h}:4222`));
@@ -202,10 +209,59 @@ Deno.test("compose file: NATS cluster, Redis and three nodes, consistent with de
     assertEquals(config.streamReplicas, 3);
     assertEquals(String(config.partitions), [...partitions][0], "FLOTILLA_PARTITIONS = mappings");
     assertEquals(config.port, 8080);
+    assertEquals(config.apiToken, DOT_ENV.FLOTILLA_API_TOKEN, "the shared API token");
+    tokens.add(config.apiToken);
     const deps = map(s.depends_on);
     assertEquals(Object.keys(deps).sort(), [...natsNames, "redis"]);
     for (const dep of Object.values(deps)) assertEquals(map(dep).condition, "service_healthy");
     assert(list(map(s.healthcheck).test).join(" ").includes("/healthz"), `${name} healthcheck`);
   }
   assertEquals(ids.size, 3, "node ids differ");
+  assertEquals(tokens.size, 1, "one API token for every node");
+});
+
+/** The variables every node takes from .env. */
+const SHARED = ["FLOTILLA_API_TOKEN", "FLOTILLA_CARD_KEY"] as const;
+
+/** An .env as a user fills it in. */
+const DOT_ENV: Record<string, string> = {
+  FLOTILLA_API_TOKEN: "0123456789abcdef0123456789abcdef",
+  FLOTILLA_CARD_KEY: "card-key-0123456789abcdef0123456789abcdef",
+};
+
+/**
+ * Compose's interpolation of the forms the file uses: `${NAME}`, `${NAME:-default}` and
+ * `${NAME:?error}` (which stops Compose when NAME is unset or empty).
+ */
+function interpolate(text: string, vars: Record<string, string>): string {
+  return text.replace(/\$\{([A-Z_][A-Z0-9_]*)(?::([-?])([^}]*))?\}/g, (_m, name, op, arg) => {
+    const value = vars[name];
+    if (value !== undefined && value !== "") return value;
+    if (op === "?") throw new Error(`compose refuses to start: ${arg}`);
+    return op === "-" ? arg : "";
+  });
+}
+
+Deno.test("compose file: the shared secrets come from .env, which stays out of git and images", () => {
+  const example = Deno.readTextFileSync(join(ROOT, ".env.example"));
+  const keys = [...example.matchAll(/^([A-Z_]+)=(.*)$/gm)].map((m) => [m[1], m[2]]);
+  // Every shared variable is there, empty: a copy that is not filled in does not start.
+  assertEquals(keys, SHARED.map((name) => [name, ""]));
+  const ignored = (file: string) =>
+    Deno.readTextFileSync(join(ROOT, file)).split("\n").map((l) => l.trim()).includes(".env");
+  assert(ignored(".gitignore"), ".env in .gitignore");
+  assert(ignored(".dockerignore"), ".env in .dockerignore (the image copies the context)");
+  const text = Deno.readTextFileSync(join(ROOT, "docker-compose.yml"));
+  const node = map(map(map(parseYamlSubset(text)).services)["flotilla-1"]).environment;
+  const token = String(map(node).FLOTILLA_API_TOKEN);
+  let refused = "";
+  try {
+    interpolate(token, { FLOTILLA_API_TOKEN: "" });
+  } catch (error) {
+    refused = (error as Error).message;
+  }
+  assertEquals(
+    refused,
+    "compose refuses to start: set FLOTILLA_API_TOKEN in .env (see .env.example)",
+  );
 });

@@ -28,6 +28,7 @@ import {
   type SimOptions,
   UsageError,
 } from "../tools/simulate/options.ts";
+import { interruptHandler, SAME_CTRL_C_MS } from "../tools/simulate/interrupt.ts";
 import { deriveSeed, Prng } from "../tools/simulate/prng.ts";
 import { LatencyHistogram, type Summary } from "../tools/simulate/stats.ts";
 import { DEFAULT_THRESHOLDS, outside } from "../actors/devices/thresholds.ts";
@@ -397,6 +398,21 @@ Deno.test("LatencyHistogram: quantiles within 2 %", () => {
 // ---------------------------------------------------------------------------------------------
 // Runs against real nodes
 
+Deno.test("interruptHandler: signals within 500 ms are one Ctrl-C; a later one quits", () => {
+  let now = 1000;
+  const calls: string[] = [];
+  const onSignal = interruptHandler(() => calls.push("stop"), () => calls.push("quit"), () => now);
+  onSignal(); // the terminal's SIGINT to the process group
+  now += 3;
+  onSignal(); // the same Ctrl-C, forwarded by deno task
+  now += SAME_CTRL_C_MS - 4;
+  onSignal();
+  assertEquals(calls, ["stop"]);
+  now += 1; // SAME_CTRL_C_MS after the first: a second Ctrl-C
+  onSignal();
+  assertEquals(calls, ["stop", "quit"]);
+});
+
 /** Output captured in memory. */
 function captureIo(env: Record<string, string> = {}): MainIo & { out(): string; err(): string } {
   let out = "", err = "";
@@ -448,21 +464,39 @@ async function runSimulator(args: string[]) {
   return parseRun(code, text(stdout), text(stderr));
 }
 
-/** Runs the simulator and sends it SIGINT once its progress (stderr) matches `when`. */
-async function interruptSimulator(args: string[], when: RegExp) {
+/** Waits for a pattern in a child's stderr. */
+type Seen = (pattern: RegExp) => Promise<void>;
+
+/**
+ * Runs the simulator and, once its progress (stderr) matches `when`, lets `interrupt` signal
+ * it (by default one SIGINT); `seen` waits for more of its progress.
+ */
+async function interruptSimulator(
+  args: string[],
+  when: RegExp,
+  interrupt: (child: Deno.ChildProcess, seen: Seen) => void | Promise<void> = (child) =>
+    child.kill("SIGINT"),
+) {
   const child = simulator(args);
   let stderr = "";
-  const matched = Promise.withResolvers<void>();
+  let ended = false;
+  const waiting: { pattern: RegExp; resolve: () => void }[] = [];
+  const seen: Seen = (pattern) =>
+    new Promise((resolve) => {
+      if (ended || pattern.test(stderr)) resolve();
+      else waiting.push({ pattern, resolve });
+    });
   const errDone = (async () => {
     for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
       stderr += chunk;
-      if (when.test(stderr)) matched.resolve();
+      for (const w of waiting) if (w.pattern.test(stderr)) w.resolve();
     }
-    matched.resolve();
+    ended = true;
+    for (const w of waiting) w.resolve();
   })();
   const stdout = new Response(child.stdout).text();
-  await matched.promise;
-  child.kill("SIGINT");
+  await seen(when);
+  await interrupt(child, seen);
   const { code } = await child.status;
   await errDone;
   return parseRun(code, await stdout, stderr);
@@ -595,6 +629,34 @@ Deno.test({
         readingsPerMessage: false,
         prefix: "int",
       });
+
+      // Ctrl-C in a terminal under `deno task simulate` arrives twice (the terminal signals
+      // the process group, and deno task forwards it): one stop, still with its summary. The
+      // node is frozen meanwhile, so answers are outstanding and the second SIGINT comes while
+      // the simulator waits for them.
+      const twice = await interruptSimulator(
+        [
+          ...["--devices", "10", "--rate", "40", "--duration", "60", "--seed", "6"],
+          ...["--prefix", "int2", "--url", node.url, "--token", TEST_API_TOKEN],
+        ],
+        /sent [1-9]\d/,
+        async (child, seen) => {
+          node.signal("SIGSTOP");
+          try {
+            // Requests sent meanwhile wait for their answers.
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            child.kill("SIGINT");
+            await seen(/stopping/);
+            child.kill("SIGINT"); // throws if the simulator had already exited
+          } finally {
+            node.signal("SIGCONT");
+          }
+        },
+      );
+      assertEquals(twice.code, 0, twice.stderr);
+      assertEquals(twice.summary.stoppedBy, "interrupted");
+      assert(twice.summary.total.sent > 0, "sent something");
+      assertEquals(twice.summary.total.acked, twice.summary.total.sent, "every answer awaited");
 
       // A refused token: the run stops at once and says to pass --token.
       const io = captureIo();

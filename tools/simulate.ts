@@ -6,10 +6,11 @@
  *
  * The pieces live in `tools/simulate/`: `options.ts` (the command line), `fleet.ts` (what the
  * devices send), `transports.ts` (HTTP, NATS, MQTT), `run.ts` (pacing), `stats.ts` (counts,
- * progress, summary).
+ * progress, summary), `interrupt.ts` (Ctrl-C).
  *
  * @module
  */
+import { interruptHandler } from "./simulate/interrupt.ts";
 import { parseOptions, USAGE, UsageError } from "./simulate/options.ts";
 import { simulate } from "./simulate/run.ts";
 import { type Output, seconds, summaryText } from "./simulate/stats.ts";
@@ -92,11 +93,8 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
   if (signal === undefined) {
     const controller = new AbortController();
     signal = controller.signal;
-    const onSignal = () => {
-      // A second Ctrl-C does not wait for the last acknowledgements.
-      if (controller.signal.aborted) Deno.exit(130);
-      controller.abort();
-    };
+    // A second, later Ctrl-C does not wait for the last acknowledgements.
+    const onSignal = interruptHandler(() => controller.abort(), () => Deno.exit(130));
     const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
     for (const s of signals) Deno.addSignalListener(s, onSignal);
     unlisten = () => {

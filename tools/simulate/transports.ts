@@ -33,9 +33,10 @@ export function showUrl(url: string): string {
 }
 
 const DEV_HINT = "Start a node with `deno task dev` (it listens on http://127.0.0.1:8080)";
-const CLUSTER_HINT = "start nats-server with Flotilla's configuration " +
-  "(`nats-server -c deploy/nats/dev.conf`: NATS on 4222, MQTT on 1883) and a node in cluster " +
-  "mode (`NATS_URL=nats://127.0.0.1:4222 deno task start`), or simulate over HTTP against " +
+const CLUSTER_HINT = "start nats-server with Flotilla's configuration, on ports of your choice " +
+  "(`FLOTILLA_NATS_PORT=4222 FLOTILLA_MQTT_PORT=1883 FLOTILLA_NATS_MONITOR_PORT=8222 " +
+  "nats-server -c deploy/nats/dev.conf`) and a node in cluster mode " +
+  "(`NATS_URL=nats://127.0.0.1:4222 deno task start`), or simulate over HTTP against " +
   "`deno task dev` with --via http";
 
 /** Nothing listens at the node's HTTP URL. */
