@@ -46,8 +46,8 @@ import {
   type NatsClients,
   NatsTransport,
 } from "./runtime/nats/mod.ts";
-import { NatsKvStore } from "./runtime/store_natskv.ts";
-import { RedisStore } from "./runtime/store_redis.ts";
+import { NatsKvStore } from "./runtime/stores/natskv.ts";
+import { RedisStore } from "./runtime/stores/redis.ts";
 
 /** Stores a node can run on. */
 export const STORES = ["denokv", "memory", "redis", "natskv"] as const;

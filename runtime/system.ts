@@ -64,7 +64,7 @@ import { Deadlines } from "./deadlines.ts";
 import { PendingReply } from "./reply.ts";
 import { firstDue, validateSchedule } from "./schedule.ts";
 import { type JsonValue, type KeyPage, pageOf, type StateStore, type Versioned } from "./store.ts";
-import { MemoryStore } from "./store_memory.ts";
+import { MemoryStore } from "./stores/memory.ts";
 import {
   resolvePolicy,
   type SupervisedChild,
