@@ -17,27 +17,29 @@ import {
   BUSY,
   COMMITTING,
   DIRTY,
-  type Effect,
   IN_COMMAND,
   IN_COMMIT_QUEUE,
   type JournalRecord,
   LOADING,
-  LOG_EFFECTS,
-  LOG_KIND,
-  LOG_PAYLOAD,
-  LOG_REPLY,
-  LOG_RESULT,
-  LOG_SEQ,
-  LOG_STRIDE,
   PINNED,
   RELEASED,
-  type ReminderRecord,
   SCHEDULED,
   type SnapshotEnvelope,
   STOPPED,
   SUSPENDED,
 } from "./activation.ts";
 import { type Clock, SystemClock } from "./clock.ts";
+import {
+  type Effect,
+  LOG_STRIDE,
+  logCommand,
+  logEffects,
+  logKind,
+  logPayload,
+  logReply,
+  logResult,
+  logSeq,
+} from "./command_log.ts";
 import { type CommitEntry, type CommitOptions, GroupCommitter } from "./committer.ts";
 import { type DeadLetterReason, DeadLetters } from "./dead_letters.ts";
 import { type Duration, toMillis } from "./duration.ts";
@@ -59,7 +61,7 @@ import { Mailbox } from "./mailbox.ts";
 import { MetricsRegistry } from "./metrics.ts";
 import { Projection, type ProjectionDefinition } from "./projection.ts";
 import { ActorRef, type AnyMessages, type AskOptions, type RefHost } from "./ref.ts";
-import { reminderKey, ReminderService } from "./reminders.ts";
+import { reminderKey, type ReminderRecord, ReminderService } from "./reminders.ts";
 import { Deadlines } from "./deadlines.ts";
 import { PendingReply } from "./reply.ts";
 import { firstDue, validateSchedule } from "./schedule.ts";
@@ -682,7 +684,7 @@ export class ActorSystem implements LocalDelivery {
         if (a.applied === null && (a.flags & COMMITTING) === 0) {
           reply!.resolve(undefined);
         } else {
-          (a.applied ??= []).push(kind, payload, reply, undefined, a.seq, null);
+          logCommand(a.applied ??= [], kind, payload, reply, undefined, a.seq, null);
           if ((a.flags & DIRTY) === 0) {
             a.flags |= DIRTY;
             this.#committer.mark(a);
@@ -789,17 +791,11 @@ export class ActorSystem implements LocalDelivery {
         break;
       }
       ext.replayAt = i + LOG_STRIDE;
-      const kind = log[i + LOG_KIND] as string;
-      const reply = log[i + LOG_REPLY] as PendingReply | null;
-      if ((log[i + LOG_SEQ] as number) <= (ext.durable ?? 0)) {
-        this.#releaseDurable(
-          a,
-          reply,
-          log[i + LOG_RESULT],
-          log[i + LOG_EFFECTS] as Effect[] | null,
-        );
+      const reply = logReply(log, i);
+      if (logSeq(log, i) <= (ext.durable ?? 0)) {
+        this.#releaseDurable(a, reply, logResult(log, i), logEffects(log, i));
       } else {
-        this.#invoke(a, kind, log[i + LOG_PAYLOAD], reply);
+        this.#invoke(a, logKind(log, i), logPayload(log, i), reply);
       }
       budget--;
     }
@@ -855,7 +851,7 @@ export class ActorSystem implements LocalDelivery {
     result: unknown,
     eventsBefore: number,
   ) {
-    (a.applied ??= []).push(kind, payload, reply, result, a.seq, a.effects);
+    logCommand(a.applied ??= [], kind, payload, reply, result, a.seq, a.effects);
     a.effects = null;
     // The source position goes into the next write, with the state it produced.
     const source = reply?.source;
@@ -1246,9 +1242,9 @@ export class ActorSystem implements LocalDelivery {
     if (version > a.version) a.version = version;
     const log = entry.applied;
     if (log !== null) {
-      for (let i = 0; i < log.length; i += LOG_STRIDE) {
-        (log[i + LOG_REPLY] as PendingReply | null)?.resolve(log[i + LOG_RESULT]);
-        const effects = log[i + LOG_EFFECTS] as Effect[] | null;
+      for (let at = 0; at < log.length; at += LOG_STRIDE) {
+        logReply(log, at)?.resolve(logResult(log, at));
+        const effects = logEffects(log, at);
         if (effects !== null) { for (const effect of effects) this.#release(a, effect); }
       }
     }
@@ -1318,10 +1314,10 @@ export class ActorSystem implements LocalDelivery {
   #refused(entry: CommitEntry, error: Error): void {
     const a = entry.a;
     const log = entry.applied ?? [];
-    for (let i = 0; i < log.length; i += LOG_STRIDE) {
-      const kind = log[i + LOG_KIND] as string;
-      const reply = log[i + LOG_REPLY] as PendingReply | null;
-      this.#deadLetter(a, kind, log[i + LOG_PAYLOAD], "crashed", error);
+    for (let at = 0; at < log.length; at += LOG_STRIDE) {
+      const kind = logKind(log, at);
+      const reply = logReply(log, at);
+      this.#deadLetter(a, kind, logPayload(log, at), "crashed", error);
       reply?.reject(
         new ActorCrashedError(
           `the state ${a.childName} reached by ${kind} cannot be stored: ${error.message}`,
@@ -1448,9 +1444,7 @@ export class ActorSystem implements LocalDelivery {
       const ext = a.ext;
       if (ext?.restartTimer !== undefined) this.clock.clearTimeout(ext.restartTimer);
       const log = concat(a.applied, ext?.replay ? ext.replay.slice(ext.replayAt ?? 0) : null) ?? [];
-      for (let i = LOG_REPLY; i < log.length; i += LOG_STRIDE) {
-        (log[i] as PendingReply | null)?.reject(error);
-      }
+      for (let at = 0; at < log.length; at += LOG_STRIDE) logReply(log, at)?.reject(error);
       const mb = a.mailbox;
       while (mb !== null && mb.shift()) {
         mb.reply?.reject(error);
