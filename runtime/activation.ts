@@ -51,6 +51,8 @@ export const PINNED = 256;
 export const IN_COMMAND = 512;
 /** Its partition moved to another node: it finishes what it has, takes nothing new, and goes. */
 export const RELEASED = 1024;
+/** Any of these: the actor processes no message now (they wait in its mailbox). */
+export const UNRUNNABLE = LOADING | BUSY | SUSPENDED | STOPPED;
 
 /**
  * A journal event as stored: the event, the command (sequence, writer) that recorded it, and

@@ -27,18 +27,17 @@ import {
   type SnapshotEnvelope,
   STOPPED,
   SUSPENDED,
+  UNRUNNABLE,
 } from "./activation.ts";
 import { type Clock, SystemClock } from "./clock.ts";
 import {
   type Effect,
   LOG_STRIDE,
-  logCommand,
   logEffects,
   logKind,
   logPayload,
   logReply,
   logResult,
-  logSeq,
 } from "./command_log.ts";
 import { type CommitEntry, type CommitOptions, GroupCommitter } from "./committer.ts";
 import { type DeadLetterReason, DeadLetters } from "./dead_letters.ts";
@@ -48,21 +47,17 @@ import {
   ConfigError,
   describeError,
   FlotillaError,
-  MailboxFullError,
   ShutdownError,
   StoreError,
-  UnknownActorTypeError,
-  UnknownMessageError,
 } from "./errors.ts";
 import { type EventBus, RingEventBus } from "./events.ts";
 import { createInstruments, type RuntimeInstruments } from "./instruments.ts";
 import { createLogger, type Logger } from "./logger.ts";
-import { Mailbox } from "./mailbox.ts";
 import { MetricsRegistry } from "./metrics.ts";
 import { Projection, type ProjectionDefinition } from "./projection.ts";
-import { ActorRef, type AnyMessages, type AskOptions, type RefHost } from "./ref.ts";
+import { ActorRef, type AnyMessages } from "./ref.ts";
 import { reminderKey, type ReminderRecord, ReminderService } from "./reminders.ts";
-import { Deadlines } from "./deadlines.ts";
+import { Dispatcher } from "./dispatcher.ts";
 import { PendingReply } from "./reply.ts";
 import { firstDue, validateSchedule } from "./schedule.ts";
 import { type JsonValue, type KeyPage, pageOf, type StateStore, type Versioned } from "./store.ts";
@@ -119,14 +114,7 @@ export interface SupervisorSpec extends Partial<SupervisionPolicy> {
   readonly children: readonly ChildSpec[];
 }
 
-const UNRUNNABLE = LOADING | BUSY | SUSPENDED | STOPPED;
 const NOT_PASSIVATABLE = UNRUNNABLE | SCHEDULED | DIRTY | IN_COMMIT_QUEUE | COMMITTING | PINNED;
-/** A dispatcher turn yields to I/O after this long. */
-const SLICE_MS = 10;
-/** One in 128 synchronous handler runs is timed (`performance.now()` costs ~100 ns). */
-const SAMPLE_MASK = 127;
-/** Empty mailboxes kept for reuse, so busy actors do not regrow one per burst. */
-const SPARE_MAILBOXES = 1024;
 const LOAD_RETRY_MIN_MS = 100;
 const LOAD_RETRY_MAX_MS = 5000;
 /**
@@ -168,24 +156,16 @@ export class ActorSystem implements LocalDelivery {
 
   #m: RuntimeInstruments;
   #types = new Map<string, ActorType>();
-  #throughput: number;
   #sweepIntervalMs: number | null;
-  #accepting = true;
   #started = false;
   #stopped = false;
 
-  #spareMailboxes: Mailbox<PendingReply>[] = [];
-  /** Deadlines of pending asks (a few shared timers instead of one per ask). */
-  #deadlines: Deadlines;
   /** Dropped activations whose last write is still in flight, by store key. */
   #ghosts = new Map<string, { of: Activation; promise: Promise<void>; resolve: () => void }>();
   /** Actors of released partitions, draining, by partition; and who waits for each to empty. */
   #releasing = new Map<number, Set<Activation>>();
   #releaseDone = new Map<number, () => void>();
-  #runQueue: Activation[] = [];
-  #runHead = 0;
-  #drainScheduled = false;
-  /** Loads and asynchronous handlers in flight. */
+  /** Loads in flight. */
   #pending = 0;
   #loadQueue: Activation[] = [];
   #loadScheduled = false;
@@ -199,14 +179,13 @@ export class ActorSystem implements LocalDelivery {
   #reminders: ReminderService;
   #projections = new Map<string, Projection<unknown, unknown>[]>();
   #activationHost: ActivationHost;
-  #refHost: RefHost;
+  #dispatcher: Dispatcher;
   #supervisionHost: SupervisionHost;
 
   constructor(options: ActorSystemOptions = {}) {
     this.nodeId = options.nodeId ?? "local";
     this.writerId = `${this.nodeId}:${crypto.randomUUID().slice(0, 8)}`;
     this.clock = options.clock ?? new SystemClock();
-    this.#deadlines = new Deadlines(this.clock);
     this.store = options.store ?? new MemoryStore();
     this.transport = options.transport ?? new InProcessTransport();
     this.metrics = options.metrics ?? new MetricsRegistry();
@@ -215,15 +194,10 @@ export class ActorSystem implements LocalDelivery {
       new RingEventBus({ now: () => this.clock.now() });
     this.deadLetters = new DeadLetters(options.deadLetterCapacity);
     this.#m = createInstruments(this.metrics);
-    this.#throughput = options.throughput ?? 64;
     this.#sweepIntervalMs = options.sweepInterval === undefined
       ? null
       : toMillis(options.sweepInterval, "sweepInterval");
 
-    this.#refHost = {
-      tellRef: (ref, kind, payload) => this.#tellRef(ref, kind, payload),
-      askRef: (ref, kind, payload, opts) => this.#askRef(ref, kind, payload, opts),
-    };
     this.#supervisionHost = {
       clock: this.clock,
       restartActor: (child, delayMs) => this.#restart(child as Activation, delayMs, true),
@@ -249,6 +223,26 @@ export class ActorSystem implements LocalDelivery {
       settled: (a) => this.#settled(a),
       idleCheck: () => this.#checkIdle(),
     }, options.commit);
+    this.#dispatcher = new Dispatcher({
+      types: this.#types,
+      transport: this.transport,
+      clock: this.clock,
+      committer: this.#committer,
+      instruments: this.#m,
+      throughput: options.throughput ?? 64,
+      host: {
+        activate: (t, id) => this.#activate(t, id),
+        failed: (a, kind, payload, reply, error, persisted) =>
+          this.#failed(a, kind, payload, reply, error, persisted),
+        restart: (a, delayMs, counted) => this.#restart(a, delayMs, counted),
+        deadLetter: (a, kind, payload, reason, error) =>
+          this.#deadLetter(a, kind, payload, reason, error),
+        releaseDurable: (a, reply, result, effects) =>
+          this.#releaseDurable(a, reply, result, effects),
+        maybeEvict: (a) => this.#maybeEvict(a),
+        checkIdle: () => this.#checkIdle(),
+      },
+    });
     this.#reminders = new ReminderService({
       store: this.store,
       clock: this.clock,
@@ -294,8 +288,8 @@ export class ActorSystem implements LocalDelivery {
   /** A reference to the actor `id` of the type registered under `type` (untyped). */
   ref(type: string, id: string): ActorRef;
   ref(type: string | AnyActorDefinition, id: string): ActorRef<AnyMessages> {
-    const t = this.#type(typeof type === "string" ? type : type.name);
-    return new ActorRef(this.#refHost, t, id);
+    const t = this.#dispatcher.type(typeof type === "string" ? type : type.name);
+    return new ActorRef(this.#dispatcher, t, id);
   }
 
   /**
@@ -311,7 +305,7 @@ export class ActorSystem implements LocalDelivery {
    * which builds the view from the journals; afterwards the view follows every durable event.
    */
   project<V, E = JsonValue>(definition: ProjectionDefinition<V, E>): Projection<V, E> {
-    const t = this.#type(definition.source);
+    const t = this.#dispatcher.type(definition.source);
     if (t.persistence !== "journal") {
       throw new ConfigError(`projection ${definition.name}: actor type ${t.name} is not journaled`);
     }
@@ -351,23 +345,7 @@ export class ActorSystem implements LocalDelivery {
    * state change is durable (see {@link LocalDelivery}).
    */
   deliver(envelope: Envelope, options: DeliveryOptions = {}): Promise<unknown> {
-    try {
-      this.#open();
-      const t = this.#type(envelope.type);
-      const a = this.#local(t, envelope.id);
-      const reply = new PendingReply(
-        this.#deadlines,
-        options.timeoutMs ?? Infinity,
-        () => `${t.name}/${envelope.id}`,
-      );
-      if (options.source !== undefined) {
-        reply.source = options.source;
-        reply.seq = options.seq ?? 0;
-      }
-      return this.#enqueueAsk(a, envelope.kind, envelope.payload, reply);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.#dispatcher.deliver(envelope, options);
   }
 
   /**
@@ -419,7 +397,7 @@ export class ActorSystem implements LocalDelivery {
    */
   async shutdown(timeoutMs = 10_000): Promise<boolean> {
     if (this.#stopped) return true;
-    this.#accepting = false;
+    this.#dispatcher.stopAccepting();
     this.#reminders.stop();
     if (this.#sweepTimer !== null) this.clock.clearTimeout(this.#sweepTimer);
     this.#sweepTimer = null;
@@ -436,7 +414,7 @@ export class ActorSystem implements LocalDelivery {
       for (const a of t.activations.values()) this.#cancelTimers(a);
     }
     await this.transport.stop();
-    this.#deadlines.close();
+    this.#dispatcher.deadlines.close();
     this.#stopped = true;
     return flushed;
   }
@@ -446,7 +424,7 @@ export class ActorSystem implements LocalDelivery {
    * activated but never persisted are not listed).
    */
   async list(type: string, page: KeyPage = {}): Promise<string[]> {
-    const t = this.#type(type);
+    const t = this.#dispatcher.type(type);
     const prefix = t.key("");
     const after = page.after === undefined ? undefined : prefix + page.after;
     const keys = t.persistence === "journal"
@@ -462,344 +440,6 @@ export class ActorSystem implements LocalDelivery {
       out[t.name] = { active: t.activations.size, queued: t.queued.value };
     }
     return out;
-  }
-
-  // ---------------------------------------------------------------- sending
-
-  #open(): void {
-    if (!this.#accepting) throw new ShutdownError();
-  }
-
-  #type(name: string): ActorType {
-    const t = this.#types.get(name);
-    if (t === undefined) throw new UnknownActorTypeError(name);
-    return t;
-  }
-
-  /** The local activation of `t/id`, activating it if needed. */
-  #local(t: ActorType, id: string): Activation {
-    return t.activations.get(id) ?? this.#activate(t, id);
-  }
-
-  #tellRef(ref: ActorRef, kind: string, payload: unknown): void | Promise<void> {
-    this.#open();
-    let a = ref.act;
-    if (a === null || (a.flags & (STOPPED | RELEASED)) !== 0) {
-      if (!this.transport.isLocal(ref.type, ref.id)) {
-        return this.transport.send({
-          type: ref.type,
-          id: ref.id,
-          kind,
-          payload: payload as JsonValue,
-        });
-      }
-      a = ref.act = this.#local(ref.t, ref.id);
-    }
-    return this.#enqueue(a, kind, payload, null);
-  }
-
-  #askRef(ref: ActorRef, kind: string, payload: unknown, options?: AskOptions): Promise<unknown> {
-    try {
-      this.#open();
-      const t = ref.t;
-      const timeoutMs = options?.timeout === undefined
-        ? t.askTimeoutMs
-        : toMillis(options.timeout, "ask timeout");
-      if (!this.transport.isLocal(t.name, ref.id)) {
-        return this.transport.request(
-          { type: t.name, id: ref.id, kind, payload: payload as JsonValue },
-          timeoutMs,
-        );
-      }
-      let a = ref.act;
-      if (a === null || (a.flags & (STOPPED | RELEASED)) !== 0) {
-        a = ref.act = this.#local(t, ref.id);
-      }
-      const reply = new PendingReply(this.#deadlines, timeoutMs, () => ref.path);
-      return this.#enqueueAsk(a, kind, payload, reply);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
-
-  /** Sends from inside the system (effects, timers): never refused for shutdown. */
-  #sendInternal(to: Address, kind: string, payload: unknown): void | Promise<void> {
-    const t = this.#type(to.type);
-    if (!this.transport.isLocal(t.name, to.id)) {
-      return this.transport.send({ type: t.name, id: to.id, kind, payload: payload as JsonValue });
-    }
-    return this.#enqueue(this.#local(t, to.id), kind, payload, null);
-  }
-
-  /**
-   * Queues a message with its reply slot; the reply's promise settles with the answer, or with
-   * whatever refused the message (which also frees the reply's deadline).
-   */
-  #enqueueAsk(
-    a: Activation,
-    kind: string,
-    payload: unknown,
-    reply: PendingReply,
-  ): Promise<unknown> {
-    try {
-      const queued = this.#enqueue(a, kind, payload, reply);
-      if (queued !== undefined) queued.catch((e) => reply.reject(e));
-    } catch (error) {
-      reply.reject(error);
-    }
-    return reply.promise;
-  }
-
-  #enqueue(
-    a: Activation,
-    kind: string,
-    payload: unknown,
-    reply: PendingReply | null,
-  ): void | Promise<void> {
-    const t = a.t;
-    const mb = a.mailbox ??= this.#spareMailboxes.pop() ?? new Mailbox();
-    if (mb.size >= t.capacity) return this.#overflow(a, mb, kind, payload, reply);
-    mb.push(kind, payload, reply);
-    t.queued.value++;
-    if ((a.flags & (SCHEDULED | UNRUNNABLE)) === 0) this.#schedule(a);
-  }
-
-  #overflow(
-    a: Activation,
-    mb: Mailbox<PendingReply>,
-    kind: string,
-    payload: unknown,
-    reply: PendingReply | null,
-  ): Promise<void> {
-    const t = a.t;
-    const waiting = mb.waiters?.length ?? 0;
-    // A delivery from a stream position always waits: refused, it would come back only as a
-    // redelivery, after later positions for the same actor were applied — and then be skipped
-    // as one of them. The consumer's ack-pending limit bounds how many wait.
-    if ((t.rejectWhenFull || waiting >= t.capacity) && reply?.source == null) {
-      t.mailboxRejections.inc();
-      throw new MailboxFullError(
-        `mailbox of ${a.childName} is full (${t.capacity} messages` +
-          (t.rejectWhenFull ? ")" : ` and ${waiting} senders waiting)`) + "; retry later",
-      );
-    }
-    const { promise, resolve } = Promise.withResolvers<void>();
-    (mb.waiters ??= []).push({ kind, payload, reply, wake: resolve });
-    return promise;
-  }
-
-  /** Moves the oldest waiting sender's message into the mailbox (room was made). */
-  #admitWaiter(a: Activation, mb: Mailbox<PendingReply>): void {
-    const waiters = mb.waiters!;
-    const w = waiters.shift()!;
-    if (waiters.length === 0) mb.waiters = null;
-    mb.push(w.kind, w.payload, w.reply);
-    a.t.queued.value++;
-    w.wake();
-  }
-
-  // ---------------------------------------------------------------- dispatch
-
-  #schedule(a: Activation): void {
-    a.flags |= SCHEDULED;
-    this.#runQueue.push(a);
-    if (!this.#drainScheduled) {
-      this.#drainScheduled = true;
-      queueMicrotask(this.#drain);
-    }
-  }
-
-  #drain = (): void => {
-    const queue = this.#runQueue;
-    const now = this.clock.now();
-    const started = performance.now();
-    let i = this.#runHead;
-    while (i < queue.length) {
-      const a = queue[i++]!;
-      a.flags &= ~SCHEDULED;
-      a.lastActive = now;
-      this.#run(a);
-      if ((i & 127) === 0) {
-        if (i > 4096) {
-          queue.splice(0, i);
-          i = 0;
-        }
-        if (performance.now() - started > SLICE_MS) {
-          // Let I/O (HTTP, store replies) in before the next slice.
-          this.#runHead = i;
-          setTimeout(this.#drain, 0);
-          return;
-        }
-      }
-    }
-    this.#runQueue = [];
-    this.#runHead = 0;
-    this.#drainScheduled = false;
-    this.#checkIdle();
-  };
-
-  #run(a: Activation): void {
-    let budget = this.#throughput;
-    if (a.ext?.replay) budget = this.#replay(a, budget);
-    const mb = a.mailbox;
-    if (mb === null || budget === 0) {
-      if (a.ext?.replay && (a.flags & (SCHEDULED | UNRUNNABLE)) === 0) this.#schedule(a);
-      return;
-    }
-    const t = a.t;
-    while ((a.flags & UNRUNNABLE) === 0 && mb.shift()) {
-      const kind = mb.kind, payload = mb.payload, reply = mb.reply;
-      mb.release();
-      t.queued.value--;
-      if (mb.waiters !== null) this.#admitWaiter(a, mb);
-      this.#invoke(a, kind, payload, reply);
-      if (--budget === 0) break;
-    }
-    if (mb.size > 0) {
-      if ((a.flags & (SCHEDULED | UNRUNNABLE)) === 0) this.#schedule(a);
-    } else if (a.mailbox === mb && mb.waiters === null) {
-      // An idle actor holds no mailbox; the next burst takes a spare one of the right size.
-      a.mailbox = null;
-      if (this.#spareMailboxes.length < SPARE_MAILBOXES) this.#spareMailboxes.push(mb);
-    }
-    if ((a.flags & RELEASED) !== 0) this.#maybeEvict(a);
-  }
-
-  #invoke(a: Activation, kind: string, payload: unknown, reply: PendingReply | null): void {
-    const t = a.t;
-    let fn = t.handlers[kind];
-    let command = true;
-    if (fn === undefined) {
-      fn = t.queries[kind];
-      command = false;
-      if (fn === undefined) return this.#unknownMessage(a, kind, payload, reply);
-    }
-    const persisted = command && t.persistence !== "none";
-    if (persisted) {
-      const source = reply?.source;
-      if (source != null && reply!.seq <= (a.sources?.[source] ?? 0)) {
-        // Applied before (a redelivery): not applied twice. If the state holding it may not be
-        // durable yet, the acknowledgement waits for the next commit like a command's would.
-        this.#m.duplicates.labels(t.name).inc();
-        if (a.applied === null && (a.flags & COMMITTING) === 0) {
-          reply!.resolve(undefined);
-        } else {
-          logCommand(a.applied ??= [], kind, payload, reply, undefined, a.seq, null);
-          if ((a.flags & DIRTY) === 0) {
-            a.flags |= DIRTY;
-            this.#committer.mark(a);
-          }
-        }
-        return;
-      }
-      a.flags |= IN_COMMAND;
-      a.seq++;
-    }
-    const eventsBefore = a.events === null ? 0 : a.events.length;
-    const sampled = (++t.tick & SAMPLE_MASK) === 0;
-    const started = sampled ? performance.now() : 0;
-    let result: unknown;
-    try {
-      result = fn(a, payload);
-    } catch (error) {
-      a.flags &= ~IN_COMMAND;
-      return this.#failed(a, kind, payload, reply, error, persisted);
-    }
-    if (
-      result !== null && typeof result === "object" &&
-      typeof (result as PromiseLike<unknown>).then === "function"
-    ) {
-      return this.#awaitHandler(
-        a,
-        kind,
-        payload,
-        reply,
-        result as PromiseLike<unknown>,
-        persisted,
-        eventsBefore,
-      );
-    }
-    a.flags &= ~IN_COMMAND;
-    if (sampled) t.latency.observe((performance.now() - started) / 1000);
-    t.processed.value++;
-    if (persisted) this.#applied(a, kind, payload, reply, result, eventsBefore);
-    else if (reply !== null) reply.resolve(result);
-  }
-
-  #awaitHandler(
-    a: Activation,
-    kind: string,
-    payload: unknown,
-    reply: PendingReply | null,
-    pending: PromiseLike<unknown>,
-    persisted: boolean,
-    eventsBefore: number,
-  ): void {
-    const started = performance.now();
-    a.flags |= BUSY;
-    this.#pending++;
-    const done = () => {
-      a.flags &= ~(BUSY | IN_COMMAND);
-      this.#pending--;
-    };
-    const restartIfAsked = () => {
-      const deferred = a.ext?.deferredRestart;
-      if (deferred === undefined) return;
-      a.ext!.deferredRestart = undefined;
-      this.#restart(a, deferred.delayMs, deferred.counted);
-    };
-    pending.then(
-      (result) => {
-        done();
-        a.t.latency.observe((performance.now() - started) / 1000);
-        a.t.processed.value++;
-        if (persisted) this.#applied(a, kind, payload, reply, result, eventsBefore);
-        else if (reply !== null) reply.resolve(result);
-        restartIfAsked();
-        this.#resume(a);
-      },
-      (error) => {
-        done();
-        const deferred = a.ext?.deferredRestart;
-        if (deferred !== undefined) a.ext!.deferredRestart = undefined;
-        this.#failed(a, kind, payload, reply, error, persisted);
-        // A crash restarts the actor anyway; otherwise honour the restart asked for meanwhile.
-        if (
-          deferred !== undefined && (a.flags & SUSPENDED) !== 0 && a.ext?.restartTimer === undefined
-        ) {
-          this.#restart(a, deferred.delayMs, deferred.counted);
-        }
-        this.#resume(a);
-      },
-    );
-  }
-
-  /**
-   * Applies again the commands a restart took back, before anything in the mailbox. A command
-   * the reloaded state already holds (its write landed though its outcome was unknown) is not
-   * applied twice: its reply and effects are released instead.
-   * @returns the turn's remaining budget.
-   */
-  #replay(a: Activation, budget: number): number {
-    const ext = a.ext!;
-    while (budget > 0 && (a.flags & UNRUNNABLE) === 0) {
-      const log = ext.replay;
-      const i = ext.replayAt ?? 0;
-      if (!log || i >= log.length) {
-        ext.replay = null;
-        ext.replayAt = 0;
-        break;
-      }
-      ext.replayAt = i + LOG_STRIDE;
-      const reply = logReply(log, i);
-      if (logSeq(log, i) <= (ext.durable ?? 0)) {
-        this.#releaseDurable(a, reply, logResult(log, i), logEffects(log, i));
-      } else {
-        this.#invoke(a, logKind(log, i), logPayload(log, i), reply);
-      }
-      budget--;
-    }
-    return budget;
   }
 
   /** Releases what a command found durable on replay had held back. */
@@ -828,52 +468,6 @@ export class ActorSystem implements LocalDelivery {
           }),
       );
     }
-  }
-
-  /** Schedules an actor that may have become runnable again. */
-  #resume(a: Activation): void {
-    if ((a.flags & RELEASED) !== 0) this.#maybeEvict(a);
-    if (
-      ((a.mailbox !== null && a.mailbox.size > 0) || a.ext?.replay) &&
-      (a.flags & (SCHEDULED | UNRUNNABLE)) === 0
-    ) {
-      this.#schedule(a);
-    }
-    this.#checkIdle();
-  }
-
-  /** A command of a persisted actor ran: its reply and effects wait for the commit. */
-  #applied(
-    a: Activation,
-    kind: string,
-    payload: unknown,
-    reply: PendingReply | null,
-    result: unknown,
-    eventsBefore: number,
-  ) {
-    logCommand(a.applied ??= [], kind, payload, reply, result, a.seq, a.effects);
-    a.effects = null;
-    // The source position goes into the next write, with the state it produced.
-    const source = reply?.source;
-    if (source != null) {
-      (a.sources ??= {})[source] = reply!.seq;
-      // A journaled actor keeps it on the command's last event (a command without events
-      // changed nothing durable: applying it again is harmless).
-      const events = a.events;
-      if (events !== null && events.length > eventsBefore) {
-        events[events.length - 1]!.q = [source, reply!.seq];
-      }
-    }
-    if ((a.flags & DIRTY) === 0) {
-      a.flags |= DIRTY;
-      this.#committer.mark(a);
-    }
-  }
-
-  #unknownMessage(a: Activation, kind: string, payload: unknown, reply: PendingReply | null): void {
-    const error = new UnknownMessageError(a.t.name, kind);
-    if (reply !== null) reply.reject(error);
-    else this.#deadLetter(a, kind, payload, "unknown_message", error);
   }
 
   /**
@@ -1150,7 +744,7 @@ export class ActorSystem implements LocalDelivery {
         return;
       }
     }
-    this.#resume(a);
+    this.#dispatcher.resume(a);
   }
 
   // ---------------------------------------------------------------- restarts
@@ -1226,8 +820,8 @@ export class ActorSystem implements LocalDelivery {
         this.#supervise(child, node);
         continue;
       }
-      const t = this.#type(child.actor.type);
-      const a = this.#local(t, child.actor.id);
+      const t = this.#dispatcher.type(child.actor.type);
+      const a = this.#dispatcher.local(t, child.actor.id);
       a.flags |= PINNED;
       (a.ext ??= {}).supervisor = node;
       node.adopt(a);
@@ -1275,7 +869,7 @@ export class ActorSystem implements LocalDelivery {
         return this.#reminders.apply(effect.key, effect.record);
       case "tell":
         try {
-          const queued = this.#sendInternal(effect.to, effect.message, effect.payload);
+          const queued = this.#dispatcher.send(effect.to, effect.message, effect.payload);
           if (queued !== undefined) queued.catch((error) => this.#undeliverable(a, effect, error));
         } catch (error) {
           this.#undeliverable(a, effect, error);
@@ -1381,7 +975,7 @@ export class ActorSystem implements LocalDelivery {
   }
 
   #isIdle(): boolean {
-    return !this.#drainScheduled && this.#pending === 0 && this.#loadQueue.length === 0 &&
+    return !this.#dispatcher.busy && this.#pending === 0 && this.#loadQueue.length === 0 &&
       !this.#committer.busy;
   }
 
@@ -1505,7 +1099,7 @@ export class ActorSystem implements LocalDelivery {
       });
       return;
     }
-    return this.#sendInternal({ type: record.type, id: record.id }, record.kind, tick);
+    return this.#dispatcher.send({ type: record.type, id: record.id }, record.kind, tick);
   }
 
   #makeActivationHost(): ActivationHost {
@@ -1548,7 +1142,7 @@ export class ActorSystem implements LocalDelivery {
           if (every) timers.set(name, this.clock.setTimeout(fire, ms));
           else timers.delete(name);
           try {
-            const queued = this.#enqueue(a, kind, payload, null);
+            const queued = this.#dispatcher.enqueue(a, kind, payload, null);
             if (queued !== undefined) queued.catch(() => {});
           } catch (error) {
             this.#deadLetter(a, kind, payload, "undeliverable", error);
