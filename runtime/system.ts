@@ -19,7 +19,6 @@ import {
   DIRTY,
   IN_COMMAND,
   IN_COMMIT_QUEUE,
-  type JournalRecord,
   LOADING,
   PINNED,
   RELEASED,
@@ -48,7 +47,6 @@ import {
   describeError,
   FlotillaError,
   ShutdownError,
-  StoreError,
 } from "./errors.ts";
 import { type EventBus, RingEventBus } from "./events.ts";
 import { createInstruments, type RuntimeInstruments } from "./instruments.ts";
@@ -58,9 +56,10 @@ import { Projection, type ProjectionDefinition } from "./projection.ts";
 import { ActorRef, type AnyMessages } from "./ref.ts";
 import { reminderKey, type ReminderRecord, ReminderService } from "./reminders.ts";
 import { Dispatcher } from "./dispatcher.ts";
+import { Loader } from "./loader.ts";
 import { PendingReply } from "./reply.ts";
 import { firstDue, validateSchedule } from "./schedule.ts";
-import { type JsonValue, type KeyPage, pageOf, type StateStore, type Versioned } from "./store.ts";
+import { type JsonValue, type KeyPage, pageOf, type StateStore } from "./store.ts";
 import { MemoryStore } from "./stores/memory.ts";
 import {
   resolvePolicy,
@@ -115,15 +114,6 @@ export interface SupervisorSpec extends Partial<SupervisionPolicy> {
 }
 
 const NOT_PASSIVATABLE = UNRUNNABLE | SCHEDULED | DIRTY | IN_COMMIT_QUEUE | COMMITTING | PINNED;
-const LOAD_RETRY_MIN_MS = 100;
-const LOAD_RETRY_MAX_MS = 5000;
-/**
- * Snapshot reads (`getMany` calls) in flight before new loads wait for one to return: loads that
- * arrive meanwhile gather into one larger read, as writes do in the committer.
- */
-const LOADS_IN_FLIGHT = 4;
-/** Keys per snapshot read. */
-const LOAD_BATCH = 500;
 
 /**
  * A running actor system.
@@ -160,17 +150,9 @@ export class ActorSystem implements LocalDelivery {
   #started = false;
   #stopped = false;
 
-  /** Dropped activations whose last write is still in flight, by store key. */
-  #ghosts = new Map<string, { of: Activation; promise: Promise<void>; resolve: () => void }>();
   /** Actors of released partitions, draining, by partition; and who waits for each to empty. */
   #releasing = new Map<number, Set<Activation>>();
   #releaseDone = new Map<number, () => void>();
-  /** Loads in flight. */
-  #pending = 0;
-  #loadQueue: Activation[] = [];
-  #loadScheduled = false;
-  #loadsInFlight = 0;
-  #loadRetryMs = 0;
   #idleWaiters: (() => void)[] = [];
   #idleCheck = false;
   #sweepTimer: ReturnType<Clock["setTimeout"]> | null = null;
@@ -180,6 +162,7 @@ export class ActorSystem implements LocalDelivery {
   #projections = new Map<string, Projection<unknown, unknown>[]>();
   #activationHost: ActivationHost;
   #dispatcher: Dispatcher;
+  #loader: Loader;
   #supervisionHost: SupervisionHost;
 
   constructor(options: ActorSystemOptions = {}) {
@@ -231,7 +214,7 @@ export class ActorSystem implements LocalDelivery {
       instruments: this.#m,
       throughput: options.throughput ?? 64,
       host: {
-        activate: (t, id) => this.#activate(t, id),
+        activate: (t, id) => this.#loader.activate(t, id),
         failed: (a, kind, payload, reply, error, persisted) =>
           this.#failed(a, kind, payload, reply, error, persisted),
         restart: (a, delayMs, counted) => this.#restart(a, delayMs, counted),
@@ -240,6 +223,20 @@ export class ActorSystem implements LocalDelivery {
         releaseDurable: (a, reply, result, effects) =>
           this.#releaseDurable(a, reply, result, effects),
         maybeEvict: (a) => this.#maybeEvict(a),
+        checkIdle: () => this.#checkIdle(),
+      },
+    });
+    this.#loader = new Loader({
+      store: this.store,
+      clock: this.clock,
+      logger: this.logger,
+      instruments: this.#m,
+      nodeId: this.nodeId,
+      writerId: this.writerId,
+      host: {
+        publish: (topic, data, key) => this.#publish(topic, data, key),
+        crashed: (a, during, error) => this.#crashed(a, during, error),
+        resume: (a) => this.#dispatcher.resume(a),
         checkIdle: () => this.#checkIdle(),
       },
     });
@@ -549,204 +546,6 @@ export class ActorSystem implements LocalDelivery {
     this.events.publish(topic, data, key);
   }
 
-  // ---------------------------------------------------------------- activation
-
-  #activate(t: ActorType, id: string): Activation {
-    const a = new Activation(t, id, undefined as unknown);
-    a.lastActive = this.clock.now();
-    t.activations.set(id, a);
-    t.active.value++;
-    t.activated.value++;
-    if (t.persistence === "none") {
-      a.state = t.def.initialState(id);
-      this.#ready(a);
-    } else {
-      this.#load(a);
-    }
-    return a;
-  }
-
-  /** Loads (or reloads) an actor's state; snapshot loads of one turn share a `getMany`. */
-  #load(a: Activation): void {
-    a.flags |= LOADING;
-    if (a.t.persistence === "none") {
-      a.state = a.t.def.initialState(a.id);
-      a.flags &= ~(LOADING | SUSPENDED);
-      this.#ready(a);
-      return;
-    }
-    this.#pending++;
-    const ghost = this.#ghosts.size === 0 ? undefined : this.#ghosts.get(a.t.key(a.id));
-    if (ghost !== undefined) {
-      // A dropped activation of this actor still has a write in flight: load after it lands,
-      // so this one starts from it instead of racing it.
-      ghost.promise.then(() => {
-        this.#pending--;
-        if ((a.flags & STOPPED) === 0) this.#load(a);
-      });
-      return;
-    }
-    this.#loadQueue.push(a);
-    this.#scheduleLoads();
-  }
-
-  #scheduleLoads(): void {
-    if (!this.#loadScheduled && this.#loadsInFlight < LOADS_IN_FLIGHT) {
-      this.#loadScheduled = true;
-      queueMicrotask(this.#loadBatch);
-    }
-  }
-
-  /**
-   * Reads the state of every actor waiting to load: snapshots by {@link LOAD_BATCH} keys a
-   * `getMany`, journals one by one. Runs a microtask after the first load of a turn, or when an
-   * earlier read returns (see {@link LOADS_IN_FLIGHT}).
-   */
-  #loadBatch = (): void => {
-    this.#loadScheduled = false;
-    const batch = this.#loadQueue;
-    this.#loadQueue = [];
-    const snapshots: Activation[] = [];
-    for (const a of batch) {
-      if (a.t.persistence === "journal") this.#loadJournal(a);
-      else snapshots.push(a);
-    }
-    for (let i = 0; i < snapshots.length; i += LOAD_BATCH) {
-      const chunk = snapshots.slice(i, i + LOAD_BATCH);
-      const keys = chunk.map((a) => a.t.key(a.id));
-      const started = performance.now();
-      this.#loadsInFlight++;
-      this.store.getMany(keys).then(
-        (values) => {
-          this.#loadsInFlight--;
-          this.#m.storeSeconds.labels(this.store.name, "load").observe(
-            (performance.now() - started) / 1000,
-          );
-          this.#loadRetryMs = 0;
-          for (let j = 0; j < chunk.length; j++) this.#loaded(chunk[j]!, values[j] ?? null);
-          if (this.#loadQueue.length > 0) this.#scheduleLoads();
-        },
-        (error) => {
-          this.#loadsInFlight--;
-          for (const a of chunk) this.#loadFailed(a, error);
-          if (this.#loadQueue.length > 0) this.#scheduleLoads();
-        },
-      );
-    }
-  };
-
-  async #loadJournal(a: Activation): Promise<void> {
-    const t = a.t;
-    const key = t.key(a.id);
-    let envelope: SnapshotEnvelope;
-    let version: number;
-    try {
-      const snap = await this.store.get(key);
-      const stored = snap?.value as SnapshotEnvelope | undefined;
-      let state = stored === undefined ? t.def.initialState(a.id) : stored.s;
-      let seq = stored?.n ?? 0;
-      const writers: Record<string, number> = { ...stored?.w };
-      const sources: Record<string, number> = { ...stored?.q };
-      version = stored?.j ?? 0;
-      for (;;) {
-        const entries = await this.store.readJournal(key, version, 1000);
-        for (const entry of entries) {
-          const record = entry.event as unknown as JournalRecord;
-          const next = t.def.apply!(state, record.e);
-          if (next !== undefined) state = next;
-          version = entry.seq;
-          seq = Math.max(seq, record.n);
-          writers[record.w] = Math.max(writers[record.w] ?? 0, record.n);
-          if (record.q !== undefined) sources[record.q[0]] = record.q[1];
-        }
-        if (entries.length < 1000) break;
-      }
-      envelope = { s: state as JsonValue, n: seq, w: writers, q: sources };
-    } catch (error) {
-      this.#loadFailed(a, error);
-      return;
-    }
-    this.#loaded(a, { version, value: envelope as unknown as JsonValue });
-  }
-
-  /** State is loaded: `value` is a {@link SnapshotEnvelope} (or `null` for a new actor). */
-  #loaded(a: Activation, value: Versioned | null): void {
-    this.#pending--;
-    if ((a.flags & STOPPED) !== 0) return this.#checkIdle();
-    const envelope = value?.value as SnapshotEnvelope | undefined;
-    a.state = envelope === undefined ? a.t.def.initialState(a.id) : envelope.s;
-    a.version = value?.version ?? 0;
-    a.seq = envelope?.n ?? 0;
-    const sources = envelope?.q;
-    a.sources = sources !== undefined && Object.keys(sources).length > 0 ? { ...sources } : null;
-    let foreign: Record<string, number> | undefined;
-    if (envelope !== undefined) {
-      // Keep the last sequences of the other writers (the three most advanced) in our writes.
-      const others = Object.entries(envelope.w).filter(([w]) => w !== this.writerId);
-      if (others.length > 0) {
-        foreign = Object.fromEntries(others.sort((x, y) => y[1] - x[1]).slice(0, 3));
-      }
-    }
-    if (foreign !== undefined || a.ext !== null) {
-      const ext = a.ext ??= {};
-      ext.writers = foreign;
-      ext.durable = envelope?.w[this.writerId] ?? 0;
-    }
-    a.flags &= ~(LOADING | SUSPENDED);
-    this.#ready(a);
-    this.#checkIdle();
-  }
-
-  #loadFailed(a: Activation, error: unknown): void {
-    this.#pending--;
-    if (!(error instanceof StoreError)) {
-      // Not the store: replaying the journal threw, say. That is the actor's crash.
-      a.flags &= ~LOADING;
-      this.#crashed(a, "loading its state", error);
-      this.#checkIdle();
-      return;
-    }
-    this.#m.storeErrors.labels(this.store.name, "load").inc();
-    this.#loadRetryMs = Math.min(
-      LOAD_RETRY_MAX_MS,
-      Math.max(LOAD_RETRY_MIN_MS, this.#loadRetryMs * 2),
-    );
-    this.logger.warn("loading actor state failed; retrying", {
-      actor: a.childName,
-      retryInMs: this.#loadRetryMs,
-      error: describeError(error),
-    });
-    a.flags &= ~LOADING;
-    a.flags |= SUSPENDED;
-    this.clock.setTimeout(() => this.#load(a), this.#loadRetryMs);
-    this.#checkIdle();
-  }
-
-  /** State is in place: run `onActivate`, report a restart, and process queued messages. */
-  #ready(a: Activation): void {
-    const t = a.t;
-    const ext = a.ext;
-    if (ext?.restarting) {
-      ext.restarting = false;
-      t.restarts.inc();
-      this.#publish(
-        "system",
-        { type: "actor.restarted", actor: a.childName, node: this.nodeId },
-        a.id,
-      );
-    }
-    if (t.def.onActivate !== undefined) {
-      try {
-        t.def.onActivate(a);
-      } catch (error) {
-        t.crashes.inc();
-        this.#crashed(a, "onActivate", error);
-        return;
-      }
-    }
-    this.#dispatcher.resume(a);
-  }
-
   // ---------------------------------------------------------------- restarts
 
   /**
@@ -787,7 +586,7 @@ export class ActorSystem implements LocalDelivery {
     const reload = () => {
       ext.restartTimer = undefined;
       if ((a.flags & COMMITTING) !== 0) ext.reloadAfterCommit = true;
-      else if ((a.flags & LOADING) === 0) this.#load(a);
+      else if ((a.flags & LOADING) === 0) this.#loader.load(a);
     };
     if (delayMs <= 0) reload();
     else ext.restartTimer = this.clock.setTimeout(reload, delayMs);
@@ -941,17 +740,10 @@ export class ActorSystem implements LocalDelivery {
   }
 
   #settled(a: Activation): void {
-    if ((a.flags & STOPPED) !== 0) {
-      const key = a.t.key(a.id);
-      const ghost = this.#ghosts.get(key);
-      if (ghost?.of === a) {
-        this.#ghosts.delete(key);
-        ghost.resolve();
-      }
-    }
+    this.#loader.writeSettled(a);
     if (a.ext?.reloadAfterCommit) {
       a.ext.reloadAfterCommit = false;
-      this.#load(a);
+      this.#loader.load(a);
     } else if ((a.flags & (DIRTY | SUSPENDED | STOPPED)) === DIRTY) {
       this.#committer.mark(a);
     }
@@ -975,8 +767,7 @@ export class ActorSystem implements LocalDelivery {
   }
 
   #isIdle(): boolean {
-    return !this.#dispatcher.busy && this.#pending === 0 && this.#loadQueue.length === 0 &&
-      !this.#committer.busy;
+    return !this.#dispatcher.busy && !this.#loader.busy && !this.#committer.busy;
   }
 
   #armSweep(): void {
@@ -1060,12 +851,9 @@ export class ActorSystem implements LocalDelivery {
 
   /** Drops an activation from memory (its durable state stays in the store). */
   #passivate(a: Activation): void {
-    if ((a.flags & COMMITTING) !== 0) {
-      // Dropped with a write in flight (a partition given up in a hurry): a new activation of
-      // the actor waits for that write (see #load).
-      const { promise, resolve } = Promise.withResolvers<void>();
-      this.#ghosts.set(a.t.key(a.id), { of: a, promise, resolve });
-    }
+    // Dropped with a write in flight (a partition given up in a hurry): a new activation of
+    // the actor waits for that write.
+    this.#loader.dropped(a);
     const t = a.t;
     if (t.def.onPassivate !== undefined && (a.flags & LOADING) === 0) {
       try {
