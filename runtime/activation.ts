@@ -80,6 +80,18 @@ export interface SnapshotEnvelope {
   readonly j?: number;
 }
 
+/**
+ * The snapshot to store for `a` now: its state, the sequence of its last command, the writers'
+ * last sequences (this one's, `writerId`, set to it) and its sources' positions.
+ */
+export function envelopeOf(a: Activation, writerId: string): SnapshotEnvelope {
+  const writers: Record<string, number> = a.ext?.writers === undefined ? {} : { ...a.ext.writers };
+  writers[writerId] = a.seq;
+  return a.sources === null
+    ? { s: a.state as JsonValue, n: a.seq, w: writers }
+    : { s: a.state as JsonValue, n: a.seq, w: writers, q: { ...a.sources } };
+}
+
 /** What activations and types need from the system that hosts them. */
 export interface ActivationHost {
   readonly logger: Logger;

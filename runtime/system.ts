@@ -9,56 +9,40 @@
  *
  * @module
  */
-import { type Address, type AnyActorDefinition, type MessagesOf } from "./actor.ts";
+import type { Address, AnyActorDefinition, MessagesOf } from "./actor.ts";
 import {
   Activation,
-  type ActivationHost,
   ActorType,
   BUSY,
   COMMITTING,
   DIRTY,
-  IN_COMMAND,
+  envelopeOf,
   IN_COMMIT_QUEUE,
   LOADING,
   PINNED,
   RELEASED,
   SCHEDULED,
-  type SnapshotEnvelope,
   STOPPED,
   SUSPENDED,
   UNRUNNABLE,
 } from "./activation.ts";
 import { type Clock, SystemClock } from "./clock.ts";
-import {
-  type Effect,
-  LOG_STRIDE,
-  logEffects,
-  logKind,
-  logPayload,
-  logReply,
-  logResult,
-} from "./command_log.ts";
-import { type CommitEntry, type CommitOptions, GroupCommitter } from "./committer.ts";
-import { type DeadLetterReason, DeadLetters } from "./dead_letters.ts";
+import { LOG_STRIDE, logReply } from "./command_log.ts";
+import { type CommitOptions, GroupCommitter } from "./committer.ts";
+import { DeadLetters } from "./dead_letters.ts";
+import { Dispatcher } from "./dispatcher.ts";
 import { type Duration, toMillis } from "./duration.ts";
-import {
-  ActorCrashedError,
-  ConfigError,
-  describeError,
-  FlotillaError,
-  ShutdownError,
-} from "./errors.ts";
+import { Effects } from "./effects.ts";
+import { ConfigError, describeError, ShutdownError } from "./errors.ts";
 import { type EventBus, RingEventBus } from "./events.ts";
 import { createInstruments, type RuntimeInstruments } from "./instruments.ts";
+import { Loader } from "./loader.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { MetricsRegistry } from "./metrics.ts";
 import { Projection, type ProjectionDefinition } from "./projection.ts";
+import { Recovery, requeue } from "./recovery.ts";
 import { ActorRef, type AnyMessages } from "./ref.ts";
-import { reminderKey, type ReminderRecord, ReminderService } from "./reminders.ts";
-import { Dispatcher } from "./dispatcher.ts";
-import { Loader } from "./loader.ts";
-import { PendingReply } from "./reply.ts";
-import { firstDue, validateSchedule } from "./schedule.ts";
+import { ReminderService } from "./reminders.ts";
 import { type JsonValue, type KeyPage, pageOf, type StateStore } from "./store.ts";
 import { MemoryStore } from "./stores/memory.ts";
 import {
@@ -160,7 +144,8 @@ export class ActorSystem implements LocalDelivery {
   #committer: GroupCommitter;
   #reminders: ReminderService;
   #projections = new Map<string, Projection<unknown, unknown>[]>();
-  #activationHost: ActivationHost;
+  #effects: Effects;
+  #recovery: Recovery;
   #dispatcher: Dispatcher;
   #loader: Loader;
   #supervisionHost: SupervisionHost;
@@ -183,26 +168,25 @@ export class ActorSystem implements LocalDelivery {
 
     this.#supervisionHost = {
       clock: this.clock,
-      restartActor: (child, delayMs) => this.#restart(child as Activation, delayMs, true),
+      restartActor: (child, delayMs) => this.#recovery.restart(child as Activation, delayMs, true),
       escalated: (supervisor, child, to, restarts) =>
-        this.#escalated(supervisor, child, to, restarts),
+        this.#recovery.escalated(supervisor, child, to, restarts),
     };
     this.root = new SupervisorNode(
       "root",
       resolvePolicy(options.supervision, "root supervisor"),
       this.#supervisionHost,
     );
-    this.#activationHost = this.#makeActivationHost();
     this.#committer = new GroupCommitter({
       store: this.store,
       clock: this.clock,
       logger: this.logger,
       instruments: this.#m,
-      envelope: (a) => this.#envelope(a),
-      committed: (entry, version) => this.#committed(entry, version),
-      lost: (entry, actual) => this.#lost(entry, actual),
-      refused: (entry, error) => this.#refused(entry, error),
-      putBack: (entry) => this.#putBack(entry),
+      envelope: (a) => envelopeOf(a, this.writerId),
+      committed: (entry, version) => this.#effects.committed(entry, version),
+      lost: (entry, actual) => this.#recovery.lost(entry, actual),
+      refused: (entry, error) => this.#recovery.refused(entry, error),
+      putBack: (entry) => this.#recovery.putBack(entry),
       settled: (a) => this.#settled(a),
       idleCheck: () => this.#checkIdle(),
     }, options.commit);
@@ -216,12 +200,12 @@ export class ActorSystem implements LocalDelivery {
       host: {
         activate: (t, id) => this.#loader.activate(t, id),
         failed: (a, kind, payload, reply, error, persisted) =>
-          this.#failed(a, kind, payload, reply, error, persisted),
-        restart: (a, delayMs, counted) => this.#restart(a, delayMs, counted),
+          this.#recovery.failed(a, kind, payload, reply, error, persisted),
+        restart: (a, delayMs, counted) => this.#recovery.restart(a, delayMs, counted),
         deadLetter: (a, kind, payload, reason, error) =>
-          this.#deadLetter(a, kind, payload, reason, error),
+          this.#recovery.deadLetter(a, kind, payload, reason, error),
         releaseDurable: (a, reply, result, effects) =>
-          this.#releaseDurable(a, reply, result, effects),
+          this.#effects.releaseDurable(a, reply, result, effects),
         maybeEvict: (a) => this.#maybeEvict(a),
         checkIdle: () => this.#checkIdle(),
       },
@@ -234,8 +218,8 @@ export class ActorSystem implements LocalDelivery {
       nodeId: this.nodeId,
       writerId: this.writerId,
       host: {
-        publish: (topic, data, key) => this.#publish(topic, data, key),
-        crashed: (a, during, error) => this.#crashed(a, during, error),
+        publish: (topic, data, key) => this.#effects.publish(topic, data, key),
+        crashed: (a, during, error) => this.#recovery.crashed(a, during, error),
         resume: (a) => this.#dispatcher.resume(a),
         checkIdle: () => this.#checkIdle(),
       },
@@ -245,7 +229,36 @@ export class ActorSystem implements LocalDelivery {
       clock: this.clock,
       logger: this.logger,
       instruments: this.#m,
-      deliver: (record, tick) => this.#deliverReminder(record, tick),
+      deliver: (record, tick) => this.#effects.deliverReminder(record, tick),
+    });
+    this.#effects = new Effects({
+      store: this.store,
+      clock: this.clock,
+      logger: this.logger,
+      events: this.events,
+      transport: this.transport,
+      instruments: this.#m,
+      writerId: this.writerId,
+      types: this.#types,
+      projections: this.#projections,
+      reminders: this.#reminders,
+      sender: this.#dispatcher,
+      host: {
+        deadLetter: (a, kind, payload, reason, error) =>
+          this.#recovery.deadLetter(a, kind, payload, reason, error),
+      },
+    });
+    this.#recovery = new Recovery({
+      clock: this.clock,
+      logger: this.logger,
+      instruments: this.#m,
+      deadLetters: this.deadLetters,
+      nodeId: this.nodeId,
+      host: {
+        publish: (topic, data, key) => this.#effects.publish(topic, data, key),
+        cancelTimers: (a) => this.#effects.cancelTimers(a),
+        load: (a) => this.#loader.load(a),
+      },
     });
   }
 
@@ -259,7 +272,7 @@ export class ActorSystem implements LocalDelivery {
     if (this.#types.has(definition.name)) {
       throw new ConfigError(`actor type ${definition.name} is already registered`);
     }
-    const t = new ActorType(definition, this.#activationHost, this.#m);
+    const t = new ActorType(definition, this.#effects, this.#m);
     const supervisor = new SupervisorNode(
       `type:${t.name}`,
       resolvePolicy(definition.options?.supervision, `actor type ${t.name}`),
@@ -408,7 +421,7 @@ export class ActorSystem implements LocalDelivery {
     ]);
     clearTimeout(timer);
     for (const t of this.#types.values()) {
-      for (const a of t.activations.values()) this.#cancelTimers(a);
+      for (const a of t.activations.values()) this.#effects.cancelTimers(a);
     }
     await this.transport.stop();
     this.#dispatcher.deadlines.close();
@@ -439,173 +452,7 @@ export class ActorSystem implements LocalDelivery {
     return out;
   }
 
-  /** Releases what a command found durable on replay had held back. */
-  #releaseDurable(
-    a: Activation,
-    reply: PendingReply | null,
-    result: unknown,
-    effects: Effect[] | null,
-  ) {
-    reply?.resolve(result);
-    if (effects === null) return;
-    for (const effect of effects) {
-      if (effect.kind !== "reminder") {
-        this.#release(a, effect);
-        continue;
-      }
-      // Its record was to be written after the state: write it now.
-      const key = effect.key;
-      this.store.commit([ReminderService.op(key, effect.record)]).then(
-        () => this.#reminders.apply(key, effect.record),
-        (error) =>
-          this.logger.error("could not persist a reminder", {
-            actor: a.childName,
-            reminder: effect.name,
-            error: describeError(error),
-          }),
-      );
-    }
-  }
-
-  /**
-   * A handler threw. A client error (a `FlotillaError` with a 4xx status) rejects the message:
-   * the sender is told and the actor's state is restored from the store. Anything else is a
-   * crash: the message is dead-lettered and the supervisor decides.
-   */
-  #failed(
-    a: Activation,
-    kind: string,
-    payload: unknown,
-    reply: PendingReply | null,
-    error: unknown,
-    persisted: boolean,
-  ): void {
-    const t = a.t;
-    if (error instanceof FlotillaError && error.status < 500) {
-      t.rejections.inc();
-      if (reply !== null) reply.reject(error);
-      else this.#deadLetter(a, kind, payload, "rejected", error);
-      if (persisted) this.#restart(a, 0, false);
-      return;
-    }
-    t.crashes.inc();
-    this.#deadLetter(a, kind, payload, "crashed", error);
-    if (reply !== null) {
-      reply.reject(
-        new ActorCrashedError(`${a.childName} crashed handling ${kind}: ${describeError(error)}`, {
-          cause: error,
-        }),
-      );
-    }
-    this.#crashed(a, `handling ${kind}`, error);
-  }
-
-  /** Reports a crash and hands the actor to its supervisor. */
-  #crashed(a: Activation, during: string, error: unknown): void {
-    a.flags |= SUSPENDED;
-    this.logger.warn("actor crashed", { actor: a.childName, during, error: describeError(error) });
-    this.#publish("system", {
-      type: "actor.crashed",
-      actor: a.childName,
-      during,
-      error: describeError(error),
-      node: this.nodeId,
-    }, a.id);
-    (a.ext?.supervisor ?? a.t.supervisor).childFailed(a);
-  }
-
-  #deadLetter(
-    a: Activation,
-    kind: string,
-    payload: unknown,
-    reason: DeadLetterReason,
-    error: unknown,
-  ) {
-    const text = describeError(error);
-    this.deadLetters.add({
-      actor: a.childName,
-      kind,
-      payload,
-      reason,
-      error: text,
-      time: this.clock.now(),
-    });
-    this.#m.deadLetters.labels(a.t.name, reason).inc();
-    this.#publish("system", {
-      type: "message.dead_lettered",
-      actor: a.childName,
-      kind,
-      reason,
-      error: text,
-      payload: jsonPreview(payload),
-    }, a.id);
-  }
-
-  #publish(topic: string, data: JsonValue, key: string | null): void {
-    this.#m.events.labels(topic).inc();
-    this.events.publish(topic, data, key);
-  }
-
   // ---------------------------------------------------------------- restarts
-
-  /**
-   * Restarts an actor after `delayMs`: its unpersisted commands go back to the front of its
-   * mailbox, their effects are dropped, and once the in-flight commit (if any) settles its
-   * state is reloaded and the commands re-applied. `counted` restarts (supervision) are
-   * reported; uncounted ones restore state after a rejected command or a lost write race.
-   */
-  #restart(a: Activation, delayMs: number, counted: boolean): void {
-    if ((a.flags & STOPPED) !== 0) return;
-    a.flags |= SUSPENDED;
-    const ext = a.ext ??= {};
-    if ((a.flags & BUSY) !== 0) {
-      // An async handler is running: restart once it settled, so its command is re-applied
-      // in arrival order with the others.
-      const deferred = ext.deferredRestart;
-      ext.deferredRestart = {
-        delayMs: Math.max(delayMs, deferred?.delayMs ?? 0),
-        counted: counted || deferred?.counted === true,
-      };
-      return;
-    }
-    // A supervised restart starts the actor afresh; restoring state after a refused command
-    // or a lost write race keeps the timers earlier commands set.
-    if (counted) this.#cancelTimers(a);
-    // Commands applied since the last durable state go back to be applied again (those of a
-    // replay in progress after them); their effects are dropped with them.
-    const remaining = ext.replay ? ext.replay.slice(ext.replayAt ?? 0) : null;
-    ext.replay = concat(a.applied, remaining);
-    ext.replayAt = 0;
-    a.applied = null;
-    a.effects = null;
-    a.events = null;
-    a.flags &= ~DIRTY;
-    ext.restarting = ext.restarting === true || counted;
-    if (ext.restartTimer !== undefined) this.clock.clearTimeout(ext.restartTimer);
-    ext.restartTimer = undefined;
-    const reload = () => {
-      ext.restartTimer = undefined;
-      if ((a.flags & COMMITTING) !== 0) ext.reloadAfterCommit = true;
-      else if ((a.flags & LOADING) === 0) this.#loader.load(a);
-    };
-    if (delayMs <= 0) reload();
-    else ext.restartTimer = this.clock.setTimeout(reload, delayMs);
-  }
-
-  #escalated(supervisor: string, child: string, to: string | null, restarts: number): void {
-    this.#m.escalations.labels(supervisor).inc();
-    this.logger.error("supervisor exceeded its restart intensity", {
-      supervisor,
-      child,
-      to,
-      restarts,
-    });
-    this.#publish(
-      "system",
-      { type: "supervisor.escalated", supervisor, child, to, restarts },
-      null,
-    );
-  }
 
   #supervise(spec: SupervisorSpec, parent: SupervisorNode): SupervisorNode {
     const node = new SupervisorNode(
@@ -629,115 +476,6 @@ export class ActorSystem implements LocalDelivery {
   }
 
   // ---------------------------------------------------------------- commits
-
-  #committed(entry: CommitEntry, version: number): void {
-    const a = entry.a;
-    if (version > a.version) a.version = version;
-    const log = entry.applied;
-    if (log !== null) {
-      for (let at = 0; at < log.length; at += LOG_STRIDE) {
-        logReply(log, at)?.resolve(logResult(log, at));
-        const effects = logEffects(log, at);
-        if (effects !== null) { for (const effect of effects) this.#release(a, effect); }
-      }
-    }
-    if (entry.events !== null) {
-      const events = entry.events.map((r) => r.e);
-      for (const p of this.#projections.get(a.t.name) ?? []) {
-        p.feed(a.id, entry.fromVersion + 1, events);
-      }
-    }
-  }
-
-  /** The snapshot to store for `a` now. */
-  #envelope(a: Activation): SnapshotEnvelope {
-    const writers: Record<string, number> = a.ext?.writers === undefined
-      ? {}
-      : { ...a.ext.writers };
-    writers[this.writerId] = a.seq;
-    return a.sources === null
-      ? { s: a.state as JsonValue, n: a.seq, w: writers }
-      : { s: a.state as JsonValue, n: a.seq, w: writers, q: { ...a.sources } };
-  }
-
-  #release(a: Activation, effect: Effect): void {
-    switch (effect.kind) {
-      case "emit":
-        return this.#publish(effect.topic, effect.data, effect.key);
-      case "reminder":
-        return this.#reminders.apply(effect.key, effect.record);
-      case "tell":
-        try {
-          const queued = this.#dispatcher.send(effect.to, effect.message, effect.payload);
-          if (queued !== undefined) queued.catch((error) => this.#undeliverable(a, effect, error));
-        } catch (error) {
-          this.#undeliverable(a, effect, error);
-        }
-    }
-  }
-
-  #undeliverable(from: Activation, effect: Effect & { kind: "tell" }, error: unknown): void {
-    this.logger.warn("message from an actor could not be delivered", {
-      from: from.childName,
-      to: `${effect.to.type}/${effect.to.id}`,
-      kind: effect.message,
-      error: describeError(error),
-    });
-    const t = this.#types.get(effect.to.type);
-    const target = t?.activations.get(effect.to.id);
-    this.#deadLetter(target ?? from, effect.message, effect.payload, "undeliverable", error);
-  }
-
-  #lost(entry: CommitEntry, actualVersion: number): void {
-    const a = entry.a;
-    this.logger.warn("another writer changed this actor's state; reloading and re-applying", {
-      actor: a.childName,
-      expectedVersion: entry.fromVersion,
-      actualVersion,
-    });
-    a.applied = concat(entry.applied, a.applied);
-    this.#restart(a, 0, false);
-  }
-
-  /**
-   * The store refused the state these commands produced (not serialisable, say). Re-applying
-   * them would produce it again, so they are dead-lettered and their senders told; the actor
-   * restarts from its last durable state.
-   */
-  #refused(entry: CommitEntry, error: Error): void {
-    const a = entry.a;
-    const log = entry.applied ?? [];
-    for (let at = 0; at < log.length; at += LOG_STRIDE) {
-      const kind = logKind(log, at);
-      const reply = logReply(log, at);
-      this.#deadLetter(a, kind, logPayload(log, at), "crashed", error);
-      reply?.reject(
-        new ActorCrashedError(
-          `the state ${a.childName} reached by ${kind} cannot be stored: ${error.message}`,
-          {
-            cause: error,
-          },
-        ),
-      );
-    }
-    a.t.crashes.inc();
-    this.#crashed(a, "persisting its state", error);
-  }
-
-  #putBack(entry: CommitEntry): void {
-    const a = entry.a;
-    if ((a.flags & (SUSPENDED | STOPPED)) !== 0) {
-      // A restart already took newer commands back for replay; these go before them.
-      const ext = a.ext ??= {};
-      const remaining = ext.replay ? ext.replay.slice(ext.replayAt ?? 0) : null;
-      ext.replay = concat(entry.applied, remaining);
-      ext.replayAt = 0;
-      return;
-    }
-    a.applied = concat(entry.applied, a.applied);
-    a.events = concat(entry.events, a.events);
-    a.flags |= DIRTY;
-  }
 
   #settled(a: Activation): void {
     this.#loader.writeSettled(a);
@@ -826,9 +564,12 @@ export class ActorSystem implements LocalDelivery {
     if ((a.flags & STOPPED) !== 0) return;
     if (abandon) {
       const error = new ShutdownError(`${a.childName} moved to another node; retry`);
-      const ext = a.ext;
-      if (ext?.restartTimer !== undefined) this.clock.clearTimeout(ext.restartTimer);
-      const log = concat(a.applied, ext?.replay ? ext.replay.slice(ext.replayAt ?? 0) : null) ?? [];
+      // Every command not durable yet, applied or waiting to be applied again, is told.
+      requeue(a, a.applied);
+      a.applied = null;
+      const ext = a.ext!;
+      if (ext.restartTimer !== undefined) this.clock.clearTimeout(ext.restartTimer);
+      const log = ext.replay ?? [];
       for (let at = 0; at < log.length; at += LOG_STRIDE) logReply(log, at)?.reject(error);
       const mb = a.mailbox;
       while (mb !== null && mb.shift()) {
@@ -840,10 +581,9 @@ export class ActorSystem implements LocalDelivery {
         w.wake();
       }
       // Its unpersisted changes go with it: the next owner gets the messages again.
-      a.applied = null;
       a.effects = null;
       a.events = null;
-      if (ext !== null) ext.replay = null;
+      ext.replay = null;
       a.flags &= ~DIRTY;
     }
     this.#passivate(a);
@@ -862,141 +602,15 @@ export class ActorSystem implements LocalDelivery {
         this.logger.warn("onPassivate threw", { actor: a.childName, error: describeError(error) });
       }
     }
-    this.#cancelTimers(a);
+    this.#effects.cancelTimers(a);
     a.flags |= STOPPED;
     t.activations.delete(a.id);
     t.active.value--;
     t.passivated.value++;
-  }
-
-  // ---------------------------------------------------------------- timers, reminders
-
-  #cancelTimers(a: Activation): void {
-    const timers = a.ext?.timers;
-    if (timers === undefined) return;
-    for (const handle of timers.values()) this.clock.clearTimeout(handle);
-    timers.clear();
-  }
-
-  #deliverReminder(record: ReminderRecord, tick: unknown): void | Promise<void> {
-    const t = this.#types.get(record.type);
-    if (t === undefined) {
-      this.logger.warn("reminder for an actor type not registered here; skipped", {
-        actor: `${record.type}/${record.id}`,
-        reminder: record.name,
-      });
-      return;
-    }
-    return this.#dispatcher.send({ type: record.type, id: record.id }, record.kind, tick);
-  }
-
-  #makeActivationHost(): ActivationHost {
-    return {
-      logger: this.logger,
-      now: () => this.clock.now(),
-      emit: (a, topic, data, key) => {
-        if ((a.flags & IN_COMMAND) !== 0) {
-          (a.effects ??= []).push({ kind: "emit", topic, data, key });
-        } else this.#publish(topic, data, key);
-      },
-      tellFrom: (a, to, message, payload) => {
-        const effect: Effect = { kind: "tell", to, message, payload };
-        if ((a.flags & IN_COMMAND) !== 0) (a.effects ??= []).push(effect);
-        else this.#release(a, effect);
-      },
-      persistEvent: (a, event) => {
-        const t = a.t;
-        if (t.persistence !== "journal") {
-          throw new ConfigError(`${a.childName}: persist() needs persistence "journal"`);
-        }
-        if ((a.flags & IN_COMMAND) === 0) {
-          throw new ConfigError(
-            `${a.childName}: persist() is only allowed inside a command handler`,
-          );
-        }
-        (a.events ??= []).push({ e: event as JsonValue, n: a.seq, w: this.writerId });
-        const next = t.def.apply!(a.state, event);
-        if (next !== undefined) a.state = next;
-      },
-      setTimer: (a, name, schedule, kind, payload) => {
-        const timers = (a.ext ??= {}).timers ??= new Map();
-        const old = timers.get(name);
-        if (old !== undefined) this.clock.clearTimeout(old);
-        const every = "every" in schedule;
-        const ms = toMillis(every ? schedule.every : schedule.after, `timer ${name}`);
-        if (every && ms <= 0) throw new ConfigError(`timer ${name}: period must be positive`);
-        const fire = () => {
-          if ((a.flags & STOPPED) !== 0) return;
-          if (every) timers.set(name, this.clock.setTimeout(fire, ms));
-          else timers.delete(name);
-          try {
-            const queued = this.#dispatcher.enqueue(a, kind, payload, null);
-            if (queued !== undefined) queued.catch(() => {});
-          } catch (error) {
-            this.#deadLetter(a, kind, payload, "undeliverable", error);
-          }
-        };
-        timers.set(name, this.clock.setTimeout(fire, ms));
-      },
-      cancelTimer: (a, name) => {
-        const timers = a.ext?.timers;
-        const handle = timers?.get(name);
-        if (handle === undefined) return;
-        this.clock.clearTimeout(handle);
-        timers!.delete(name);
-      },
-      makeReminder: (a, name, schedule, kind, data) => {
-        const valid = validateSchedule(schedule);
-        const now = this.clock.now();
-        return {
-          partition: this.transport.partitionOf(a.t.name, a.id),
-          type: a.t.name,
-          id: a.id,
-          name,
-          kind,
-          data,
-          schedule: valid,
-          due: firstDue(valid, now),
-        };
-      },
-      setReminder: (a, name, record) => {
-        const key = reminderKey(this.transport.partitionOf(a.t.name, a.id), a.t.name, a.id, name);
-        if ((a.flags & IN_COMMAND) !== 0) {
-          (a.effects ??= []).push({ kind: "reminder", name, key, record });
-          return;
-        }
-        this.store.commit([ReminderService.op(key, record)]).then(
-          () => this.#reminders.apply(key, record),
-          (error) =>
-            this.logger.error("could not persist a reminder", {
-              actor: a.childName,
-              reminder: name,
-              error: describeError(error),
-            }),
-        );
-      },
-    };
   }
 }
 
 /** A type's activations that no named supervision tree owns. */
 function* dynamicChildren(t: ActorType): Iterable<SupervisedChild> {
   for (const a of t.activations.values()) if (a.ext?.supervisor === undefined) yield a;
-}
-
-function concat<T>(first: T[] | null, second: T[] | null): T[] | null {
-  if (first === null) return second;
-  if (second === null) return first;
-  return first.concat(second);
-}
-
-/** A payload as JSON for an event, cut short when large or not serialisable. */
-function jsonPreview(payload: unknown): JsonValue {
-  try {
-    const text = JSON.stringify(payload);
-    if (text === undefined) return null;
-    return text.length <= 2048 ? JSON.parse(text) as JsonValue : `${text.slice(0, 2048)}…`;
-  } catch {
-    return String(payload);
-  }
 }
