@@ -1,11 +1,18 @@
 /**
- * The actor system: registers actor types, activates actors on their first message,
- * dispatches messages one at a time per actor, persists state by group commit, supervises,
- * passivates idle actors, and fires timers and reminders.
+ * The actor system: the public face of the runtime. It holds the options and the parts, wires
+ * them together, and offers what callers use — register types, reference actors, build named
+ * supervision trees and projections, start, wait for idle, deliver from a transport, list, and
+ * shut down.
  *
- * Dispatch: a message to an idle actor puts the actor on a run queue drained in a microtask;
- * each actor runs up to `throughput` messages per turn. Synchronous handlers cost no promise
- * and no `await`; an asynchronous handler makes its actor wait (turn-based) while the others run.
+ * The work itself is done by the parts, each in the file named for it:
+ * - dispatcher.ts — sending, mailboxes and their overflow, the run queue, invoking handlers
+ *   (the synchronous hot path);
+ * - loader.ts — activation and batched loads of state, journal replay;
+ * - committer.ts — group commit of changed state;
+ * - effects.ts — what handlers do besides changing state, held back until durable;
+ * - recovery.ts — failed handlers, crashes, restarts, refused or lost writes;
+ * - passivation.ts — dropping idle actors;
+ * - handoff.ts — giving partitions to other nodes (cluster mode) and taking them back.
  *
  * @module
  */
@@ -13,34 +20,29 @@ import type { Address, AnyActorDefinition, MessagesOf } from "./actor.ts";
 import {
   Activation,
   ActorType,
-  BUSY,
-  COMMITTING,
   DIRTY,
   envelopeOf,
-  IN_COMMIT_QUEUE,
-  LOADING,
   PINNED,
   RELEASED,
-  SCHEDULED,
   STOPPED,
   SUSPENDED,
-  UNRUNNABLE,
 } from "./activation.ts";
 import { type Clock, SystemClock } from "./clock.ts";
-import { LOG_STRIDE, logReply } from "./command_log.ts";
 import { type CommitOptions, GroupCommitter } from "./committer.ts";
 import { DeadLetters } from "./dead_letters.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { type Duration, toMillis } from "./duration.ts";
 import { Effects } from "./effects.ts";
-import { ConfigError, describeError, ShutdownError } from "./errors.ts";
+import { ConfigError } from "./errors.ts";
 import { type EventBus, RingEventBus } from "./events.ts";
+import { Handoff } from "./handoff.ts";
 import { createInstruments, type RuntimeInstruments } from "./instruments.ts";
 import { Loader } from "./loader.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { MetricsRegistry } from "./metrics.ts";
+import { Passivation } from "./passivation.ts";
 import { Projection, type ProjectionDefinition } from "./projection.ts";
-import { Recovery, requeue } from "./recovery.ts";
+import { Recovery } from "./recovery.ts";
 import { ActorRef, type AnyMessages } from "./ref.ts";
 import { ReminderService } from "./reminders.ts";
 import { type JsonValue, type KeyPage, pageOf, type StateStore } from "./store.ts";
@@ -97,8 +99,6 @@ export interface SupervisorSpec extends Partial<SupervisionPolicy> {
   readonly children: readonly ChildSpec[];
 }
 
-const NOT_PASSIVATABLE = UNRUNNABLE | SCHEDULED | DIRTY | IN_COMMIT_QUEUE | COMMITTING | PINNED;
-
 /**
  * A running actor system.
  *
@@ -130,22 +130,19 @@ export class ActorSystem implements LocalDelivery {
 
   #m: RuntimeInstruments;
   #types = new Map<string, ActorType>();
-  #sweepIntervalMs: number | null;
   #started = false;
   #stopped = false;
 
-  /** Actors of released partitions, draining, by partition; and who waits for each to empty. */
-  #releasing = new Map<number, Set<Activation>>();
-  #releaseDone = new Map<number, () => void>();
   #idleWaiters: (() => void)[] = [];
   #idleCheck = false;
-  #sweepTimer: ReturnType<Clock["setTimeout"]> | null = null;
 
   #committer: GroupCommitter;
   #reminders: ReminderService;
   #projections = new Map<string, Projection<unknown, unknown>[]>();
   #effects: Effects;
   #recovery: Recovery;
+  #passivation: Passivation;
+  #handoff: Handoff;
   #dispatcher: Dispatcher;
   #loader: Loader;
   #supervisionHost: SupervisionHost;
@@ -162,9 +159,6 @@ export class ActorSystem implements LocalDelivery {
       new RingEventBus({ now: () => this.clock.now() });
     this.deadLetters = new DeadLetters(options.deadLetterCapacity);
     this.#m = createInstruments(this.metrics);
-    this.#sweepIntervalMs = options.sweepInterval === undefined
-      ? null
-      : toMillis(options.sweepInterval, "sweepInterval");
 
     this.#supervisionHost = {
       clock: this.clock,
@@ -206,7 +200,7 @@ export class ActorSystem implements LocalDelivery {
           this.#recovery.deadLetter(a, kind, payload, reason, error),
         releaseDurable: (a, reply, result, effects) =>
           this.#effects.releaseDurable(a, reply, result, effects),
-        maybeEvict: (a) => this.#maybeEvict(a),
+        maybeEvict: (a) => this.#handoff.maybeEvict(a),
         checkIdle: () => this.#checkIdle(),
       },
     });
@@ -259,6 +253,25 @@ export class ActorSystem implements LocalDelivery {
         cancelTimers: (a) => this.#effects.cancelTimers(a),
         load: (a) => this.#loader.load(a),
       },
+    });
+    this.#passivation = new Passivation({
+      types: this.#types,
+      clock: this.clock,
+      logger: this.logger,
+      sweepIntervalMs: options.sweepInterval === undefined
+        ? null
+        : toMillis(options.sweepInterval, "sweepInterval"),
+      host: {
+        cancelTimers: (a) => this.#effects.cancelTimers(a),
+        dropped: (a) => this.#loader.dropped(a),
+      },
+    });
+    this.#handoff = new Handoff({
+      types: this.#types,
+      transport: this.transport,
+      clock: this.clock,
+      reminders: this.#reminders,
+      passivation: this.#passivation,
     });
   }
 
@@ -335,7 +348,7 @@ export class ActorSystem implements LocalDelivery {
     for (const list of this.#projections.values()) {
       for (const p of list) await p.rebuild();
     }
-    this.#armSweep();
+    this.#passivation.start();
   }
 
   /**
@@ -362,10 +375,8 @@ export class ActorSystem implements LocalDelivery {
    * Called by the transport when this node starts hosting `partition`: loads its reminders and
    * takes back actors of it that were still draining from an earlier release.
    */
-  async acquired(partition: number): Promise<void> {
-    for (const a of this.#releasing.get(partition) ?? []) a.flags &= ~RELEASED;
-    this.#releasing.delete(partition);
-    await this.#reminders.load(partition);
+  acquired(partition: number): Promise<void> {
+    return this.#handoff.acquired(partition);
   }
 
   /**
@@ -375,27 +386,8 @@ export class ActorSystem implements LocalDelivery {
    * are dropped with their pending replies rejected (a durable transport redelivers those
    * messages to the new owner).
    */
-  async released(partition: number, timeoutMs = 10_000): Promise<void> {
-    this.#reminders.unload(partition);
-    const leaving = new Set<Activation>();
-    for (const t of this.#types.values()) {
-      for (const a of t.activations.values()) {
-        if (this.transport.partitionOf(t.name, a.id) !== partition) continue;
-        a.flags |= RELEASED;
-        leaving.add(a);
-      }
-    }
-    if (leaving.size === 0) return;
-    const { promise, resolve } = Promise.withResolvers<void>();
-    this.#releasing.set(partition, leaving);
-    this.#releaseDone.set(partition, resolve);
-    for (const a of [...leaving]) this.#maybeEvict(a);
-    const timer = setTimeout(resolve, timeoutMs);
-    await promise;
-    clearTimeout(timer);
-    this.#releaseDone.delete(partition);
-    if (this.#releasing.get(partition) === leaving) this.#releasing.delete(partition);
-    for (const a of [...leaving]) this.#evict(a, true);
+  released(partition: number, timeoutMs = 10_000): Promise<void> {
+    return this.#handoff.released(partition, timeoutMs);
   }
 
   /**
@@ -409,8 +401,7 @@ export class ActorSystem implements LocalDelivery {
     if (this.#stopped) return true;
     this.#dispatcher.stopAccepting();
     this.#reminders.stop();
-    if (this.#sweepTimer !== null) this.clock.clearTimeout(this.#sweepTimer);
-    this.#sweepTimer = null;
+    this.#passivation.stop();
     this.#committer.retryNow();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const flushed = await Promise.race([
@@ -452,7 +443,7 @@ export class ActorSystem implements LocalDelivery {
     return out;
   }
 
-  // ---------------------------------------------------------------- restarts
+  // ---------------------------------------------------------------- supervision trees
 
   #supervise(spec: SupervisorSpec, parent: SupervisorNode): SupervisorNode {
     const node = new SupervisorNode(
@@ -475,7 +466,9 @@ export class ActorSystem implements LocalDelivery {
     return node;
   }
 
-  // ---------------------------------------------------------------- commits
+  // ---------------------------------------------------------------- commit outcomes
+
+  /** A commit involving `a` settled: reload it, queue it again, or drop it, as it needs. */
 
   #settled(a: Activation): void {
     this.#loader.writeSettled(a);
@@ -485,11 +478,11 @@ export class ActorSystem implements LocalDelivery {
     } else if ((a.flags & (DIRTY | SUSPENDED | STOPPED)) === DIRTY) {
       this.#committer.mark(a);
     }
-    if ((a.flags & RELEASED) !== 0) this.#maybeEvict(a);
+    if ((a.flags & RELEASED) !== 0) this.#handoff.maybeEvict(a);
     this.#checkIdle();
   }
 
-  // ---------------------------------------------------------------- idle, passivation
+  // ---------------------------------------------------------------- idle
 
   #checkIdle(): void {
     if (this.#idleWaiters.length === 0 || this.#idleCheck || !this.#isIdle()) return;
@@ -506,107 +499,6 @@ export class ActorSystem implements LocalDelivery {
 
   #isIdle(): boolean {
     return !this.#dispatcher.busy && !this.#loader.busy && !this.#committer.busy;
-  }
-
-  #armSweep(): void {
-    let interval = this.#sweepIntervalMs;
-    if (interval === null) {
-      let shortest = Infinity;
-      for (const t of this.#types.values()) shortest = Math.min(shortest, t.passivateAfterMs);
-      interval = Math.min(60_000, Math.max(1000, shortest / 2));
-    }
-    this.#sweepTimer = this.clock.setTimeout(() => {
-      this.#sweep();
-      this.#armSweep();
-    }, interval);
-  }
-
-  /** Passivates every actor idle for longer than its type's passivation time. */
-  #sweep(): void {
-    const now = this.clock.now();
-    for (const t of this.#types.values()) {
-      if (t.passivateAfterMs === Infinity) continue;
-      for (const a of t.activations.values()) {
-        if (
-          (a.flags & NOT_PASSIVATABLE) === 0 && now - a.lastActive >= t.passivateAfterMs &&
-          (a.mailbox === null || a.mailbox.size === 0) && !a.ext?.replay
-        ) {
-          this.#passivate(a);
-        }
-      }
-    }
-  }
-
-  /** Drops a released actor once it has nothing left to do (called as its work finishes). */
-  #maybeEvict(a: Activation): void {
-    if ((a.flags & RELEASED) === 0 || (a.flags & STOPPED) !== 0) return;
-    if ((a.flags & SUSPENDED) !== 0) {
-      this.#evict(a, true);
-      return;
-    }
-    const quiet =
-      (a.flags & (LOADING | SCHEDULED | BUSY | DIRTY | IN_COMMIT_QUEUE | COMMITTING)) === 0 &&
-      (a.mailbox === null || a.mailbox.size === 0) && !a.ext?.replay;
-    if (quiet) this.#evict(a, false);
-  }
-
-  /**
-   * Drops a released actor. `abandon`: it still holds work (a restart pending, a timeout):
-   * its waiting senders are told, and its durable state is what the next owner gets.
-   */
-  #evict(a: Activation, abandon: boolean): void {
-    const p = this.transport.partitionOf(a.t.name, a.id);
-    const leaving = this.#releasing.get(p);
-    if (leaving !== undefined && leaving.delete(a) && leaving.size === 0) {
-      this.#releasing.delete(p);
-      this.#releaseDone.get(p)?.();
-    }
-    if ((a.flags & STOPPED) !== 0) return;
-    if (abandon) {
-      const error = new ShutdownError(`${a.childName} moved to another node; retry`);
-      // Every command not durable yet, applied or waiting to be applied again, is told.
-      requeue(a, a.applied);
-      a.applied = null;
-      const ext = a.ext!;
-      if (ext.restartTimer !== undefined) this.clock.clearTimeout(ext.restartTimer);
-      const log = ext.replay ?? [];
-      for (let at = 0; at < log.length; at += LOG_STRIDE) logReply(log, at)?.reject(error);
-      const mb = a.mailbox;
-      while (mb !== null && mb.shift()) {
-        mb.reply?.reject(error);
-        a.t.queued.value--;
-      }
-      for (const w of mb?.waiters ?? []) {
-        w.reply?.reject(error);
-        w.wake();
-      }
-      // Its unpersisted changes go with it: the next owner gets the messages again.
-      a.effects = null;
-      a.events = null;
-      ext.replay = null;
-      a.flags &= ~DIRTY;
-    }
-    this.#passivate(a);
-  }
-
-  /** Drops an activation from memory (its durable state stays in the store). */
-  #passivate(a: Activation): void {
-    // Dropped with a write in flight (a partition given up in a hurry): a new activation of
-    // the actor waits for that write.
-    this.#loader.dropped(a);
-    const t = a.t;
-    if (t.def.onPassivate !== undefined && (a.flags & LOADING) === 0) {
-      try {
-        t.def.onPassivate(a);
-      } catch (error) {
-        this.logger.warn("onPassivate threw", { actor: a.childName, error: describeError(error) });
-      }
-    }
-    this.#effects.cancelTimers(a);
-    a.flags |= STOPPED;
-    t.activations.delete(a.id);
-    t.active.value--;
-    t.passivated.value++;
   }
 }
 
