@@ -29,7 +29,6 @@ import {
 } from "./activation.ts";
 import type { Clock } from "./clock.ts";
 import {
-  type Effect,
   LOG_STRIDE,
   logCommand,
   logEffects,
@@ -39,8 +38,8 @@ import {
   logResult,
   logSeq,
 } from "./command_log.ts";
-import type { DeadLetterReason } from "./dead_letters.ts";
 import { Deadlines } from "./deadlines.ts";
+import type { Effects } from "./effects.ts";
 import { toMillis } from "./duration.ts";
 import {
   MailboxFullError,
@@ -51,6 +50,7 @@ import {
 import type { RuntimeInstruments } from "./instruments.ts";
 import { Mailbox } from "./mailbox.ts";
 import type { ActorRef, AskOptions, RefHost } from "./ref.ts";
+import type { Recovery } from "./recovery.ts";
 import { PendingReply } from "./reply.ts";
 import type { JsonValue } from "./store.ts";
 import type { DeliveryOptions, Envelope, Transport } from "./transport.ts";
@@ -62,39 +62,15 @@ const SAMPLE_MASK = 127;
 /** Empty mailboxes kept for reuse, so busy actors do not regrow one per burst. */
 const SPARE_MAILBOXES = 1024;
 
-/** What the dispatcher hands to the rest of the system: the rare cases, never per message. */
-export interface DispatchHost {
+/**
+ * What the dispatcher hands to the rest of the system: the rare cases, never per message — a
+ * handler that threw or a restart asked for meanwhile, a message nobody can take (recovery.ts),
+ * a replayed command found durable already (effects.ts), and the following.
+ */
+export interface DispatchHost
+  extends Pick<Recovery, "failed" | "restart" | "deadLetter">, Pick<Effects, "releaseDurable"> {
   /** Activates `t/id`: its state starts loading, and its messages wait for it. */
   activate(t: ActorType, id: string): Activation;
-  /**
-   * A handler threw: a client error rejects the message and restores the state, anything else
-   * is a crash for the supervisor (see recovery.ts).
-   */
-  failed(
-    a: Activation,
-    kind: string,
-    payload: unknown,
-    reply: PendingReply | null,
-    error: unknown,
-    persisted: boolean,
-  ): void;
-  /** Restarts an actor (one asked for while its asynchronous handler ran). */
-  restart(a: Activation, delayMs: number, counted: boolean): void;
-  /** Records a message that could not be processed. */
-  deadLetter(
-    a: Activation,
-    kind: string,
-    payload: unknown,
-    reason: DeadLetterReason,
-    error: unknown,
-  ): void;
-  /** Releases the reply and effects of a command a replay found durable already. */
-  releaseDurable(
-    a: Activation,
-    reply: PendingReply | null,
-    result: unknown,
-    effects: Effect[] | null,
-  ): void;
   /** A released actor (its partition moved) finished some work: drop it once it has none. */
   maybeEvict(a: Activation): void;
   /** Something `idle()` may wait for has finished. */

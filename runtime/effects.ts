@@ -22,13 +22,13 @@ import {
 import type { Clock } from "./clock.ts";
 import { type Effect, LOG_STRIDE, logEffects, logReply, logResult } from "./command_log.ts";
 import type { CommitEntry } from "./committer.ts";
-import type { DeadLetterReason } from "./dead_letters.ts";
 import { toMillis } from "./duration.ts";
 import { ConfigError, describeError } from "./errors.ts";
 import type { EventBus } from "./events.ts";
 import type { RuntimeInstruments } from "./instruments.ts";
 import type { Logger } from "./logger.ts";
 import type { Projection } from "./projection.ts";
+import type { Recovery } from "./recovery.ts";
 import { reminderKey, type ReminderRecord, ReminderService } from "./reminders.ts";
 import type { PendingReply } from "./reply.ts";
 import { firstDue, type Schedule, validateSchedule } from "./schedule.ts";
@@ -43,17 +43,8 @@ export interface EffectSender {
   enqueue(a: Activation, kind: string, payload: unknown, reply: null): void | Promise<void>;
 }
 
-/** What a released effect may need from the rest of the system. */
-export interface EffectsHost {
-  /** Records a message that could not be delivered. */
-  deadLetter(
-    a: Activation,
-    kind: string,
-    payload: unknown,
-    reason: DeadLetterReason,
-    error: unknown,
-  ): void;
-}
+/** What a released effect may need from the rest of the system: dead letters (recovery.ts). */
+export type EffectsHost = Pick<Recovery, "deadLetter">;
 
 /** What {@link Effects} runs on. */
 export interface EffectsOptions {

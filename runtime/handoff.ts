@@ -45,21 +45,13 @@ export interface HandoffOptions {
 
 /** Takes partitions on and gives them up, draining their actors. */
 export class Handoff {
-  #types: ReadonlyMap<string, ActorType>;
-  #transport: Transport;
-  #clock: Clock;
-  #reminders: PartitionReminders;
-  #passivation: { passivate(a: Activation): void };
+  readonly #o: HandoffOptions;
   /** Actors of released partitions, draining, by partition; and who waits for each to empty. */
   #releasing = new Map<number, Set<Activation>>();
   #releaseDone = new Map<number, () => void>();
 
   constructor(options: HandoffOptions) {
-    this.#types = options.types;
-    this.#transport = options.transport;
-    this.#clock = options.clock;
-    this.#reminders = options.reminders;
-    this.#passivation = options.passivation;
+    this.#o = options;
   }
 
   /**
@@ -69,7 +61,7 @@ export class Handoff {
   async acquired(partition: number): Promise<void> {
     for (const a of this.#releasing.get(partition) ?? []) a.flags &= ~RELEASED;
     this.#releasing.delete(partition);
-    await this.#reminders.load(partition);
+    await this.#o.reminders.load(partition);
   }
 
   /**
@@ -79,11 +71,11 @@ export class Handoff {
    * replies rejected (a durable transport redelivers those messages to the new owner).
    */
   async released(partition: number, timeoutMs: number): Promise<void> {
-    this.#reminders.unload(partition);
+    this.#o.reminders.unload(partition);
     const leaving = new Set<Activation>();
-    for (const t of this.#types.values()) {
+    for (const t of this.#o.types.values()) {
       for (const a of t.activations.values()) {
-        if (this.#transport.partitionOf(t.name, a.id) !== partition) continue;
+        if (this.#o.transport.partitionOf(t.name, a.id) !== partition) continue;
         a.flags |= RELEASED;
         leaving.add(a);
       }
@@ -119,7 +111,7 @@ export class Handoff {
    * its waiting senders are told, and its durable state is what the next owner gets.
    */
   #evict(a: Activation, abandon: boolean): void {
-    const p = this.#transport.partitionOf(a.t.name, a.id);
+    const p = this.#o.transport.partitionOf(a.t.name, a.id);
     const leaving = this.#releasing.get(p);
     if (leaving !== undefined && leaving.delete(a) && leaving.size === 0) {
       this.#releasing.delete(p);
@@ -132,7 +124,7 @@ export class Handoff {
       requeue(a, a.applied);
       a.applied = null;
       const ext = a.ext!;
-      if (ext.restartTimer !== undefined) this.#clock.clearTimeout(ext.restartTimer);
+      if (ext.restartTimer !== undefined) this.#o.clock.clearTimeout(ext.restartTimer);
       const log = ext.replay ?? [];
       for (let at = 0; at < log.length; at += LOG_STRIDE) logReply(log, at)?.reject(error);
       const mb = a.mailbox;
@@ -150,6 +142,6 @@ export class Handoff {
       ext.replay = null;
       a.flags &= ~DIRTY;
     }
-    this.#passivation.passivate(a);
+    this.#o.passivation.passivate(a);
   }
 }

@@ -64,13 +64,7 @@ export interface LoaderOptions {
 
 /** Activates actors and (re)loads their state. */
 export class Loader {
-  #store: StateStore;
-  #clock: Clock;
-  #logger: Logger;
-  #m: RuntimeInstruments;
-  #nodeId: string;
-  #writerId: string;
-  #host: LoadHost;
+  readonly #o: LoaderOptions;
   /** Dropped activations whose last write is still in flight, by store key. */
   #ghosts = new Map<string, { of: Activation; promise: Promise<void>; resolve: () => void }>();
   /** Loads in flight. */
@@ -81,13 +75,7 @@ export class Loader {
   #loadRetryMs = 0;
 
   constructor(options: LoaderOptions) {
-    this.#store = options.store;
-    this.#clock = options.clock;
-    this.#logger = options.logger;
-    this.#m = options.instruments;
-    this.#nodeId = options.nodeId;
-    this.#writerId = options.writerId;
-    this.#host = options.host;
+    this.#o = options;
   }
 
   /** Whether a load is queued or in flight (a retry waiting for the clock is not). */
@@ -119,7 +107,7 @@ export class Loader {
   /** Creates the activation of `t/id` and starts loading its state (messages wait for it). */
   activate(t: ActorType, id: string): Activation {
     const a = new Activation(t, id, undefined as unknown);
-    a.lastActive = this.#clock.now();
+    a.lastActive = this.#o.clock.now();
     t.activations.set(id, a);
     t.active.value++;
     t.activated.value++;
@@ -182,10 +170,10 @@ export class Loader {
       const keys = chunk.map((a) => a.t.key(a.id));
       const started = performance.now();
       this.#loadsInFlight++;
-      this.#store.getMany(keys).then(
+      this.#o.store.getMany(keys).then(
         (values) => {
           this.#loadsInFlight--;
-          this.#m.storeSeconds.labels(this.#store.name, "load").observe(
+          this.#o.instruments.storeSeconds.labels(this.#o.store.name, "load").observe(
             (performance.now() - started) / 1000,
           );
           this.#loadRetryMs = 0;
@@ -207,7 +195,7 @@ export class Loader {
     let envelope: SnapshotEnvelope;
     let version: number;
     try {
-      const snap = await this.#store.get(key);
+      const snap = await this.#o.store.get(key);
       const stored = snap?.value as SnapshotEnvelope | undefined;
       let state = stored === undefined ? t.def.initialState(a.id) : stored.s;
       let seq = stored?.n ?? 0;
@@ -215,7 +203,7 @@ export class Loader {
       const sources: Record<string, number> = { ...stored?.q };
       version = stored?.j ?? 0;
       for (;;) {
-        const entries = await this.#store.readJournal(key, version, 1000);
+        const entries = await this.#o.store.readJournal(key, version, 1000);
         for (const entry of entries) {
           const record = entry.event as unknown as JournalRecord;
           const next = t.def.apply!(state, record.e);
@@ -238,7 +226,7 @@ export class Loader {
   /** State is loaded: `value` is a {@link SnapshotEnvelope} (or `null` for a new actor). */
   #loaded(a: Activation, value: Versioned | null): void {
     this.#pending--;
-    if ((a.flags & STOPPED) !== 0) return this.#host.checkIdle();
+    if ((a.flags & STOPPED) !== 0) return this.#o.host.checkIdle();
     const envelope = value?.value as SnapshotEnvelope | undefined;
     a.state = envelope === undefined ? a.t.def.initialState(a.id) : envelope.s;
     a.version = value?.version ?? 0;
@@ -248,7 +236,7 @@ export class Loader {
     let foreign: Record<string, number> | undefined;
     if (envelope !== undefined) {
       // Keep the last sequences of the other writers (the three most advanced) in our writes.
-      const others = Object.entries(envelope.w).filter(([w]) => w !== this.#writerId);
+      const others = Object.entries(envelope.w).filter(([w]) => w !== this.#o.writerId);
       if (others.length > 0) {
         foreign = Object.fromEntries(others.sort((x, y) => y[1] - x[1]).slice(0, 3));
       }
@@ -256,11 +244,11 @@ export class Loader {
     if (foreign !== undefined || a.ext !== null) {
       const ext = a.ext ??= {};
       ext.writers = foreign;
-      ext.durable = envelope?.w[this.#writerId] ?? 0;
+      ext.durable = envelope?.w[this.#o.writerId] ?? 0;
     }
     a.flags &= ~(LOADING | SUSPENDED);
     this.#ready(a);
-    this.#host.checkIdle();
+    this.#o.host.checkIdle();
   }
 
   #loadFailed(a: Activation, error: unknown): void {
@@ -268,24 +256,24 @@ export class Loader {
     if (!(error instanceof StoreError)) {
       // Not the store: replaying the journal threw, say. That is the actor's crash.
       a.flags &= ~LOADING;
-      this.#host.crashed(a, "loading its state", error);
-      this.#host.checkIdle();
+      this.#o.host.crashed(a, "loading its state", error);
+      this.#o.host.checkIdle();
       return;
     }
-    this.#m.storeErrors.labels(this.#store.name, "load").inc();
+    this.#o.instruments.storeErrors.labels(this.#o.store.name, "load").inc();
     this.#loadRetryMs = Math.min(
       LOAD_RETRY_MAX_MS,
       Math.max(LOAD_RETRY_MIN_MS, this.#loadRetryMs * 2),
     );
-    this.#logger.warn("loading actor state failed; retrying", {
+    this.#o.logger.warn("loading actor state failed; retrying", {
       actor: a.childName,
       retryInMs: this.#loadRetryMs,
       error: describeError(error),
     });
     a.flags &= ~LOADING;
     a.flags |= SUSPENDED;
-    this.#clock.setTimeout(() => this.load(a), this.#loadRetryMs);
-    this.#host.checkIdle();
+    this.#o.clock.setTimeout(() => this.load(a), this.#loadRetryMs);
+    this.#o.host.checkIdle();
   }
 
   /** State is in place: run `onActivate`, report a restart, and process queued messages. */
@@ -295,9 +283,9 @@ export class Loader {
     if (ext?.restarting) {
       ext.restarting = false;
       t.restarts.inc();
-      this.#host.publish(
+      this.#o.host.publish(
         "system",
-        { type: "actor.restarted", actor: a.childName, node: this.#nodeId },
+        { type: "actor.restarted", actor: a.childName, node: this.#o.nodeId },
         a.id,
       );
     }
@@ -306,10 +294,10 @@ export class Loader {
         t.def.onActivate(a);
       } catch (error) {
         t.crashes.inc();
-        this.#host.crashed(a, "onActivate", error);
+        this.#o.host.crashed(a, "onActivate", error);
         return;
       }
     }
-    this.#host.resume(a);
+    this.#o.host.resume(a);
   }
 }

@@ -46,19 +46,11 @@ export interface PassivationOptions {
 
 /** Sweeps for idle actors and drops them from memory. */
 export class Passivation {
-  #types: ReadonlyMap<string, ActorType>;
-  #clock: Clock;
-  #logger: Logger;
-  #sweepIntervalMs: number | null;
-  #host: PassivationHost;
+  readonly #o: PassivationOptions;
   #sweepTimer: TimerHandle | null = null;
 
   constructor(options: PassivationOptions) {
-    this.#types = options.types;
-    this.#clock = options.clock;
-    this.#logger = options.logger;
-    this.#sweepIntervalMs = options.sweepIntervalMs;
-    this.#host = options.host;
+    this.#o = options;
   }
 
   /** Starts sweeping (the interval is fixed by the types registered by now). */
@@ -68,18 +60,18 @@ export class Passivation {
 
   /** Stops sweeping. */
   stop(): void {
-    if (this.#sweepTimer !== null) this.#clock.clearTimeout(this.#sweepTimer);
+    if (this.#sweepTimer !== null) this.#o.clock.clearTimeout(this.#sweepTimer);
     this.#sweepTimer = null;
   }
 
   #arm(): void {
-    let interval = this.#sweepIntervalMs;
+    let interval = this.#o.sweepIntervalMs;
     if (interval === null) {
       let shortest = Infinity;
-      for (const t of this.#types.values()) shortest = Math.min(shortest, t.passivateAfterMs);
+      for (const t of this.#o.types.values()) shortest = Math.min(shortest, t.passivateAfterMs);
       interval = Math.min(60_000, Math.max(1000, shortest / 2));
     }
-    this.#sweepTimer = this.#clock.setTimeout(() => {
+    this.#sweepTimer = this.#o.clock.setTimeout(() => {
       this.#sweep();
       this.#arm();
     }, interval);
@@ -87,8 +79,8 @@ export class Passivation {
 
   /** Passivates every actor idle for longer than its type's passivation time. */
   #sweep(): void {
-    const now = this.#clock.now();
-    for (const t of this.#types.values()) {
+    const now = this.#o.clock.now();
+    for (const t of this.#o.types.values()) {
       if (t.passivateAfterMs === Infinity) continue;
       for (const a of t.activations.values()) {
         if (
@@ -105,16 +97,19 @@ export class Passivation {
   passivate(a: Activation): void {
     // Dropped with a write in flight (a partition given up in a hurry): a new activation of
     // the actor waits for that write.
-    this.#host.dropped(a);
+    this.#o.host.dropped(a);
     const t = a.t;
     if (t.def.onPassivate !== undefined && (a.flags & LOADING) === 0) {
       try {
         t.def.onPassivate(a);
       } catch (error) {
-        this.#logger.warn("onPassivate threw", { actor: a.childName, error: describeError(error) });
+        this.#o.logger.warn("onPassivate threw", {
+          actor: a.childName,
+          error: describeError(error),
+        });
       }
     }
-    this.#host.cancelTimers(a);
+    this.#o.host.cancelTimers(a);
     a.flags |= STOPPED;
     t.activations.delete(a.id);
     t.active.value--;

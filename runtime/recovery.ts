@@ -63,20 +63,10 @@ export function requeue(a: Activation, log: CommandLog | null): void {
 
 /** Handles failed handlers, refused or lost writes, crashes and restarts. */
 export class Recovery {
-  #clock: Clock;
-  #logger: Logger;
-  #m: RuntimeInstruments;
-  #deadLetters: DeadLetters;
-  #nodeId: string;
-  #host: RecoveryHost;
+  readonly #o: RecoveryOptions;
 
   constructor(options: RecoveryOptions) {
-    this.#clock = options.clock;
-    this.#logger = options.logger;
-    this.#m = options.instruments;
-    this.#deadLetters = options.deadLetters;
-    this.#nodeId = options.nodeId;
-    this.#host = options.host;
+    this.#o = options;
   }
 
   /**
@@ -115,13 +105,17 @@ export class Recovery {
   /** Reports a crash and hands the actor to its supervisor. */
   crashed(a: Activation, during: string, error: unknown): void {
     a.flags |= SUSPENDED;
-    this.#logger.warn("actor crashed", { actor: a.childName, during, error: describeError(error) });
-    this.#host.publish("system", {
+    this.#o.logger.warn("actor crashed", {
+      actor: a.childName,
+      during,
+      error: describeError(error),
+    });
+    this.#o.host.publish("system", {
       type: "actor.crashed",
       actor: a.childName,
       during,
       error: describeError(error),
-      node: this.#nodeId,
+      node: this.#o.nodeId,
     }, a.id);
     (a.ext?.supervisor ?? a.t.supervisor).childFailed(a);
   }
@@ -138,16 +132,16 @@ export class Recovery {
     error: unknown,
   ): void {
     const text = describeError(error);
-    this.#deadLetters.add({
+    this.#o.deadLetters.add({
       actor: a.childName,
       kind,
       payload,
       reason,
       error: text,
-      time: this.#clock.now(),
+      time: this.#o.clock.now(),
     });
-    this.#m.deadLetters.labels(a.t.name, reason).inc();
-    this.#host.publish("system", {
+    this.#o.instruments.deadLetters.labels(a.t.name, reason).inc();
+    this.#o.host.publish("system", {
       type: "message.dead_lettered",
       actor: a.childName,
       kind,
@@ -179,7 +173,7 @@ export class Recovery {
     }
     // A supervised restart starts the actor afresh; restoring state after a refused command
     // or a lost write race keeps the timers earlier commands set.
-    if (counted) this.#host.cancelTimers(a);
+    if (counted) this.#o.host.cancelTimers(a);
     // Commands applied since the last durable state go back to be applied again (those of a
     // replay in progress after them); their effects are dropped with them.
     requeue(a, a.applied);
@@ -188,27 +182,27 @@ export class Recovery {
     a.events = null;
     a.flags &= ~DIRTY;
     ext.restarting = ext.restarting === true || counted;
-    if (ext.restartTimer !== undefined) this.#clock.clearTimeout(ext.restartTimer);
+    if (ext.restartTimer !== undefined) this.#o.clock.clearTimeout(ext.restartTimer);
     ext.restartTimer = undefined;
     const reload = () => {
       ext.restartTimer = undefined;
       if ((a.flags & COMMITTING) !== 0) ext.reloadAfterCommit = true;
-      else if ((a.flags & LOADING) === 0) this.#host.load(a);
+      else if ((a.flags & LOADING) === 0) this.#o.host.load(a);
     };
     if (delayMs <= 0) reload();
-    else ext.restartTimer = this.#clock.setTimeout(reload, delayMs);
+    else ext.restartTimer = this.#o.clock.setTimeout(reload, delayMs);
   }
 
   /** A supervisor gave up on a child (too many restarts): logged, counted, published. */
   escalated(supervisor: string, child: string, to: string | null, restarts: number): void {
-    this.#m.escalations.labels(supervisor).inc();
-    this.#logger.error("supervisor exceeded its restart intensity", {
+    this.#o.instruments.escalations.labels(supervisor).inc();
+    this.#o.logger.error("supervisor exceeded its restart intensity", {
       supervisor,
       child,
       to,
       restarts,
     });
-    this.#host.publish(
+    this.#o.host.publish(
       "system",
       { type: "supervisor.escalated", supervisor, child, to, restarts },
       null,
@@ -218,7 +212,7 @@ export class Recovery {
   /** Another writer won the compare-and-set: reload the actor and apply the entry again. */
   lost(entry: CommitEntry, actualVersion: number): void {
     const a = entry.a;
-    this.#logger.warn("another writer changed this actor's state; reloading and re-applying", {
+    this.#o.logger.warn("another writer changed this actor's state; reloading and re-applying", {
       actor: a.childName,
       expectedVersion: entry.fromVersion,
       actualVersion,

@@ -171,11 +171,15 @@ export class ActorSystem implements LocalDelivery {
       resolvePolicy(options.supervision, "root supervisor"),
       this.#supervisionHost,
     );
-    this.#committer = new GroupCommitter({
+    // What most parts run on; each part's host reaches the others when it needs them.
+    const base = {
       store: this.store,
       clock: this.clock,
       logger: this.logger,
       instruments: this.#m,
+    };
+    this.#committer = new GroupCommitter({
+      ...base,
       envelope: (a) => envelopeOf(a, this.writerId),
       committed: (entry, version) => this.#effects.committed(entry, version),
       lost: (entry, actual) => this.#recovery.lost(entry, actual),
@@ -185,11 +189,10 @@ export class ActorSystem implements LocalDelivery {
       idleCheck: () => this.#checkIdle(),
     }, options.commit);
     this.#dispatcher = new Dispatcher({
+      ...base,
       types: this.#types,
       transport: this.transport,
-      clock: this.clock,
       committer: this.#committer,
-      instruments: this.#m,
       throughput: options.throughput ?? 64,
       host: {
         activate: (t, id) => this.#loader.activate(t, id),
@@ -205,10 +208,7 @@ export class ActorSystem implements LocalDelivery {
       },
     });
     this.#loader = new Loader({
-      store: this.store,
-      clock: this.clock,
-      logger: this.logger,
-      instruments: this.#m,
+      ...base,
       nodeId: this.nodeId,
       writerId: this.writerId,
       host: {
@@ -218,34 +218,8 @@ export class ActorSystem implements LocalDelivery {
         checkIdle: () => this.#checkIdle(),
       },
     });
-    this.#reminders = new ReminderService({
-      store: this.store,
-      clock: this.clock,
-      logger: this.logger,
-      instruments: this.#m,
-      deliver: (record, tick) => this.#effects.deliverReminder(record, tick),
-    });
-    this.#effects = new Effects({
-      store: this.store,
-      clock: this.clock,
-      logger: this.logger,
-      events: this.events,
-      transport: this.transport,
-      instruments: this.#m,
-      writerId: this.writerId,
-      types: this.#types,
-      projections: this.#projections,
-      reminders: this.#reminders,
-      sender: this.#dispatcher,
-      host: {
-        deadLetter: (a, kind, payload, reason, error) =>
-          this.#recovery.deadLetter(a, kind, payload, reason, error),
-      },
-    });
     this.#recovery = new Recovery({
-      clock: this.clock,
-      logger: this.logger,
-      instruments: this.#m,
+      ...base,
       deadLetters: this.deadLetters,
       nodeId: this.nodeId,
       host: {
@@ -254,10 +228,24 @@ export class ActorSystem implements LocalDelivery {
         load: (a) => this.#loader.load(a),
       },
     });
-    this.#passivation = new Passivation({
+    this.#reminders = new ReminderService({
+      ...base,
+      deliver: (record, tick) => this.#effects.deliverReminder(record, tick),
+    });
+    this.#effects = new Effects({
+      ...base,
+      events: this.events,
+      transport: this.transport,
+      writerId: this.writerId,
       types: this.#types,
-      clock: this.clock,
-      logger: this.logger,
+      projections: this.#projections,
+      reminders: this.#reminders,
+      sender: this.#dispatcher,
+      host: this.#recovery,
+    });
+    this.#passivation = new Passivation({
+      ...base,
+      types: this.#types,
       sweepIntervalMs: options.sweepInterval === undefined
         ? null
         : toMillis(options.sweepInterval, "sweepInterval"),
@@ -267,9 +255,9 @@ export class ActorSystem implements LocalDelivery {
       },
     });
     this.#handoff = new Handoff({
+      ...base,
       types: this.#types,
       transport: this.transport,
-      clock: this.clock,
       reminders: this.#reminders,
       passivation: this.#passivation,
     });
