@@ -64,7 +64,7 @@ import {
   prepare,
   refuse,
 } from "./natskv_layout.ts";
-import { HeadCache, jitteredSleep, pool } from "./support.ts";
+import { callFailed, HeadCache, jitteredSleep, pool } from "./support.ts";
 
 export { decodeKey, encodeKey, MAX_APPEND_EVENTS, MAX_ENCODED_KEY };
 
@@ -532,12 +532,7 @@ export class NatsKvStore implements StateStore {
     try {
       return await run();
     } catch (e) {
-      if (e instanceof StoreError) throw e;
-      const ambiguous = what === "commit" ? " (some of its operations may have been applied)" : "";
-      throw new StoreError(
-        `NATS KV bucket ${this.#bucket} failed a ${what}${ambiguous}: ${describeError(e)}`,
-        { cause: e },
-      );
+      throw callFailed(`NATS KV bucket ${this.#bucket}`, what, e);
     }
   }
 }

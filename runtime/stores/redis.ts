@@ -50,7 +50,7 @@ import {
   type StoreOp,
   type Versioned,
 } from "../store.ts";
-import { refusal, toJson } from "./support.ts";
+import { callFailed, refusal, toJson } from "./support.ts";
 
 /** Options of {@link RedisStore.connect}. */
 export interface RedisStoreOptions {
@@ -472,12 +472,7 @@ export class RedisStore implements StateStore {
     try {
       return await Promise.race([run(), lost.promise]);
     } catch (e) {
-      if (e instanceof StoreError) throw e;
-      const ambiguous = what === "commit" ? " (some of its operations may have been applied)" : "";
-      throw new StoreError(
-        `Redis at ${this.#where} failed a ${what}${ambiguous}: ${describeError(e)}`,
-        { cause: e },
-      );
+      throw callFailed(`Redis at ${this.#where}`, what, e);
     } finally {
       this.#onLine.delete(fail);
     }

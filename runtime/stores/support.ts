@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { StoreError } from "../errors.ts";
+import { describeError, StoreError } from "../errors.ts";
 import type { OpResult } from "../store.ts";
 
 /** JSON text of `value`; `undefined` when JSON cannot encode it (a cycle, a BigInt). */
@@ -31,6 +31,19 @@ export function refusal(backend: string, key: string, why: string, cause?: unkno
     conflict: false,
     error: new StoreError(`${backend} cannot store ${shown}: ${why}`, { cause }),
   };
+}
+
+/**
+ * What a failed call of a networked store rejects with: `error` itself when it is a
+ * `StoreError`, else a `StoreError` saying `"<where> failed a <what>: <error>"` — for a commit,
+ * also that some of its operations may have been applied (the contract's ambiguous failure).
+ */
+export function callFailed(where: string, what: string, error: unknown): StoreError {
+  if (error instanceof StoreError) return error;
+  const ambiguous = what === "commit" ? " (some of its operations may have been applied)" : "";
+  return new StoreError(`${where} failed a ${what}${ambiguous}: ${describeError(error)}`, {
+    cause: error,
+  });
 }
 
 /**
