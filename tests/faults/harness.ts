@@ -132,15 +132,6 @@ export async function isRunning(node: NodeProcess): Promise<boolean> {
   return running;
 }
 
-/** Polls `node`'s `/readyz` until it answers 200. */
-export async function ready(node: NodeProcess, timeoutMs = 30_000): Promise<void> {
-  await waitUntil(`${node.url}/readyz to answer 200`, async () => {
-    const res = await fetch(`${node.url}/readyz`);
-    await res.body?.cancel();
-    return res.status === 200;
-  }, timeoutMs);
-}
-
 /** Problems with the nodes that should be up: exited, or `/healthz` not 200. */
 export async function nodesDown(
   cluster: Cluster,
