@@ -125,12 +125,17 @@ export class AofSizes {
 
   /** The size sampled last at or before `at` (epoch ms); 0 before the first sample. */
   sizeAt(at: number): number {
-    let size = 0;
+    return this.sampleAt(at).size;
+  }
+
+  /** The sample taken last at or before `at`: when, and the size then. */
+  sampleAt(at: number): { at: number; size: number } {
+    let sample = { at: 0, size: 0 };
     for (const s of this.#samples) {
       if (s.at > at) break;
-      size = s.size;
+      sample = s;
     }
-    return size;
+    return sample;
   }
 
   stop(): void {

@@ -61,7 +61,8 @@ faultTest({
         const killedAt = Date.now();
         await redis.exited;
         sizes.stop();
-        const cut = await truncateAof(sizes.path, sizes.sizeAt(killedAt - TAIL_MS));
+        const sample = sizes.sampleAt(killedAt - TAIL_MS);
+        const cut = await truncateAof(sizes.path, sample.size);
         const lost = lastVersions(cut.lost);
 
         // What the restarted Redis will hold, read from a copy before any node can write.
@@ -82,7 +83,8 @@ faultTest({
           }
         }
         console.log(
-          `AOF tail cut: ${cut.removed} of ${cut.kept + cut.removed} bytes, ` +
+          `AOF tail cut back to its size ${killedAt - sample.at} ms before the kill: ` +
+            `${cut.removed} of ${cut.kept + cut.removed} bytes, ` +
             `${cut.lost.length} commands; ${regressed.length} device snapshots went back, ` +
             `e.g. ${regressed.slice(0, 3).join(", ")}`,
         );
