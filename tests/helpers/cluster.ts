@@ -12,6 +12,7 @@ import { type NodeProcess, startNodeProcess } from "./process.ts";
 import {
   type NatsServerHandle,
   type RedisServerHandle,
+  type RedisServerOptions,
   startNatsServer,
   startRedisServer,
 } from "./servers.ts";
@@ -39,6 +40,13 @@ export interface ClusterOptions {
   readonly mqtt?: boolean;
   /** Redis with an append-only file (for Redis restart tests). */
   readonly durableRedis?: boolean;
+  /** The redis-server's options in full (fsync policy, extra arguments); wins over `durableRedis`. */
+  readonly redis?: RedisServerOptions;
+  /**
+   * Nodes may run on a Redis without an append-only file (`FLOTILLA_ALLOW_VOLATILE_STORE=1`).
+   * @default true when the Redis is not durable: most tests need no durability and start faster
+   */
+  readonly allowVolatileStore?: boolean;
   /** Extra environment for every node. */
   readonly env?: Readonly<Record<string, string>>;
 }
@@ -58,9 +66,33 @@ export class Cluster {
     this.#options = options;
   }
 
-  /** Starts one more node (`node-<n>`). */
-  async addNode(): Promise<NodeProcess> {
+  /** Starts one more node (`node-<n>`), with `env` added to the cluster's environment. */
+  async addNode(env: Readonly<Record<string, string>> = {}): Promise<NodeProcess> {
     const name = `node-${this.nodes.length + 1}`;
+    const node = await startNodeProcess({ ...this.#env(name), ...env }, { embedded: false });
+    this.nodes.push(node);
+    this.names.push(name);
+    return node;
+  }
+
+  /**
+   * Stops node `index` with `signal` (unless it has exited already) and starts it again with
+   * the same node id, as a supervisor would; the new process takes its place in {@link nodes}.
+   */
+  async restartNode(index: number, signal: Deno.Signal = "SIGTERM"): Promise<NodeProcess> {
+    const old = this.nodes[index];
+    const name = this.names[index];
+    if (old === undefined || name === undefined) throw new Error(`no node ${index}`);
+    old.signal("SIGCONT");
+    const timer = setTimeout(() => old.signal("SIGKILL"), 15_000);
+    await old.stop(signal);
+    clearTimeout(timer);
+    const node = await startNodeProcess(this.#env(name), { embedded: false });
+    this.nodes[index] = node;
+    return node;
+  }
+
+  #env(name: string): Record<string, string> {
     const env: Record<string, string> = {
       NATS_URL: this.nats.url,
       FLOTILLA_NODE_ID: name,
@@ -71,11 +103,13 @@ export class Cluster {
       FLOTILLA_CARD_KEY: "test-card-key-test-card-key-test-card-key",
       ...this.#options.env,
     };
-    if (this.redis !== null) env.REDIS_URL = this.redis.url;
-    const node = await startNodeProcess(env, { embedded: false });
-    this.nodes.push(node);
-    this.names.push(name);
-    return node;
+    if (this.redis !== null) {
+      env.REDIS_URL = this.redis.url;
+      if (this.#options.allowVolatileStore ?? !this.redis.durable) {
+        env.FLOTILLA_ALLOW_VOLATILE_STORE ??= "1";
+      }
+    }
+    return env;
   }
 
   /** Partitions each running node reports owning (from `/readyz`). */
@@ -149,6 +183,20 @@ export class Cluster {
     }
   }
 
+  /** The sum of one metric series (`name` or `name{labels}`) over `nodes`' `/metrics`. */
+  async metric(series: string, nodes: readonly NodeProcess[] = this.nodes): Promise<number> {
+    let total = 0;
+    for (const node of nodes) {
+      const text = await (await fetch(`${node.url}/metrics`)).text();
+      for (const line of text.split("\n")) {
+        if (line.startsWith(`${series} `) || line.startsWith(`${series}{`)) {
+          total += Number(line.slice(line.lastIndexOf(" ") + 1));
+        }
+      }
+    }
+    return total;
+  }
+
   /** Fetches a device twin from `node` (any node answers for any device). */
   async twin(
     id: string,
@@ -181,7 +229,7 @@ export class Cluster {
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const nats = await startNatsServer({ mqtt: options.mqtt ?? false, config: mappingsConfig() });
   const redis = (options.store ?? "redis") === "redis"
-    ? await startRedisServer({ durable: options.durableRedis ?? false })
+    ? await startRedisServer(options.redis ?? { durable: options.durableRedis ?? false })
     : null;
   const cluster = new Cluster(nats, redis, options);
   try {

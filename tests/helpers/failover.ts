@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { DeliverPolicy, jetstream } from "@nats-io/jetstream";
+import { DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { partitionOf } from "../../runtime/nats/mod.ts";
@@ -92,25 +92,45 @@ export async function allOwned(
   }
 }
 
-/** Every `seq` of the telemetry events in the events stream, per device, in stream order. */
-export async function appliedOrder(cluster: Cluster): Promise<Map<string, number[]>> {
-  const js = jetstream(await cluster.client());
+/** A device's telemetry event as the events stream holds it. */
+export interface AppliedReading {
+  /** The reading's `seq`. */
+  readonly seq: number;
+  /** The event's sequence in the `FLOTILLA_EVENTS` stream. */
+  readonly streamSeq: number;
+}
+
+/** Every telemetry event carrying a `seq`, per device, in stream order, with its stream sequence. */
+export async function appliedEvents(cluster: Cluster): Promise<Map<string, AppliedReading[]>> {
+  const nc = await cluster.client();
+  const js = jetstream(nc);
+  // Read up to the last event there is now, without waiting for an empty fetch to time out.
+  const last = (await (await jetstreamManager(nc)).streams.info("FLOTILLA_EVENTS")).state.last_seq;
   const consumer = await js.consumers.get("FLOTILLA_EVENTS", { deliver_policy: DeliverPolicy.All });
-  const out = new Map<string, number[]>();
-  for (;;) {
+  const out = new Map<string, AppliedReading[]>();
+  for (let seen = 0; seen < last;) {
     const batch = await consumer.fetch({ max_messages: 2000, expires: 1000 });
     let n = 0;
     for await (const msg of batch) {
       n++;
-      if (msg.subject !== "fl.ev.telemetry") continue;
-      const e = msg.json<ReadingEvent>();
-      if (e.device === undefined || e.readings?.seq === undefined) continue;
-      let seqs = out.get(e.device);
-      if (seqs === undefined) out.set(e.device, seqs = []);
-      seqs.push(e.readings.seq);
+      seen = msg.seq;
+      const e = msg.subject === "fl.ev.telemetry" ? msg.json<ReadingEvent>() : null;
+      if (e?.device !== undefined && e.readings?.seq !== undefined) {
+        let seqs = out.get(e.device);
+        if (seqs === undefined) out.set(e.device, seqs = []);
+        seqs.push({ seq: e.readings.seq, streamSeq: msg.seq });
+      }
+      if (seen >= last) break;
     }
-    if (n === 0) return out;
+    if (n === 0) break; // nothing more (the stream dropped old events)
   }
+  return out;
+}
+
+/** Every `seq` of the telemetry events in the events stream, per device, in stream order. */
+export async function appliedOrder(cluster: Cluster): Promise<Map<string, number[]>> {
+  const events = await appliedEvents(cluster);
+  return new Map([...events].map(([device, list]) => [device, list.map((e) => e.seq)]));
 }
 
 /** Events applied out of order (or twice): `"<device> applied <seq> after <seq>"`. */

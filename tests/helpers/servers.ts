@@ -118,6 +118,13 @@ export interface RedisServerHandle extends ServerHandle {
   readonly kind: "redis-server";
   /** Whether the append-only file is on. */
   readonly durable: boolean;
+  /** When the append-only file is fsynced (with {@link durable}). */
+  readonly appendfsync: "always" | "everysec" | null;
+  /**
+   * The multi-part append-only file's directory (Redis 7: a manifest, a base file and the
+   * `incr` files the writes are appended to), inside {@link ServerHandle.dir}.
+   */
+  readonly aofDir: string;
 }
 
 /** Options shared by both servers. */
@@ -153,6 +160,17 @@ export interface RedisServerOptions extends ServerOptions {
    * SIGKILL); default off: `--save "" --appendonly no`, nothing written to disk.
    */
   readonly durable?: boolean;
+  /**
+   * With `durable`: fsync the append-only file on every write (`always`, the default) or once
+   * a second (`everysec`: a crash of the machine may lose the last second; a test that wants
+   * that loss truncates the file itself, since a killed process loses nothing it wrote).
+   */
+  readonly appendfsync?: "always" | "everysec";
+  /**
+   * With `durable`: start from a copy of this directory's `appendonlydir` (another server's
+   * {@link ServerHandle.dir}, stopped or killed), to read what that server would load.
+   */
+  readonly aofFrom?: string;
 }
 
 /** A port nothing listens on right now: listen on port 0 of 127.0.0.1, note it, close. */
@@ -203,6 +221,10 @@ export async function startRedisServer(
   const binary = findBinary("redis-server", "FLOTILLA_REDIS_SERVER");
   const dir = await Deno.makeTempDir({ prefix: "flotilla-redis-" });
   const durable = options.durable ?? false;
+  const appendfsync = durable ? options.appendfsync ?? "always" : null;
+  if (durable && options.aofFrom !== undefined) {
+    await copyDir(`${options.aofFrom}/${AOF_DIR}`, `${dir}/${AOF_DIR}`);
+  }
   const server = new Server("redis-server", binary, dir, options, (port) => [
     "--port",
     String(port),
@@ -219,7 +241,7 @@ export async function startRedisServer(
     "--save",
     "",
     ...(durable
-      ? ["--appendonly", "yes", "--appendfsync", "always", "--aof-use-rdb-preamble", "no"]
+      ? ["--appendonly", "yes", "--appendfsync", appendfsync!, "--aof-use-rdb-preamble", "no"]
       : ["--appendonly", "no"]),
   ]);
   await server.startOnFreePorts(() => {
@@ -230,12 +252,23 @@ export async function startRedisServer(
   return Object.defineProperties(handle, {
     kind: { value: "redis-server", enumerable: true },
     durable: { value: durable, enumerable: true },
+    appendfsync: { value: appendfsync, enumerable: true },
+    aofDir: { value: `${dir}/${AOF_DIR}`, enumerable: true },
   });
 }
 
 // ---------------------------------------------------------------- internals
 
 const HOST = "127.0.0.1";
+/** Redis 7's default `appenddirname`. */
+const AOF_DIR = "appendonlydir";
+
+async function copyDir(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const entry of Deno.readDir(from)) {
+    if (entry.isFile) await Deno.copyFile(`${from}/${entry.name}`, `${to}/${entry.name}`);
+  }
+}
 const SEARCH_DIRS = ["/usr/sbin", "/usr/local/sbin", "/usr/local/bin", "/usr/bin", "/sbin", "/bin"];
 // Servers still running when the test process ends are killed by the `unload` listener.
 const live = new Set<Server>();
