@@ -21,7 +21,7 @@
  */
 import { Redis } from "ioredis";
 import { ActorSystem, createLogger, defineActor } from "../runtime/mod.ts";
-import { RedisStore } from "../runtime/store_redis.ts";
+import { RedisStore } from "../runtime/stores/redis.ts";
 import type { StoreOp } from "../runtime/store.ts";
 import { startRedisServer } from "../tests/helpers/servers.ts";
 import { loadavg } from "node:os";

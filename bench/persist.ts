@@ -35,8 +35,8 @@ import {
   MetricsRegistry,
   type StateStore,
 } from "../runtime/mod.ts";
-import { NatsKvStore } from "../runtime/store_natskv.ts";
-import { RedisStore } from "../runtime/store_redis.ts";
+import { NatsKvStore } from "../runtime/stores/natskv.ts";
+import { RedisStore } from "../runtime/stores/redis.ts";
 import { startNatsServer, startRedisServer } from "../tests/helpers/servers.ts";
 import { loadavg } from "node:os";
 import { gc, machine, report } from "./lib.ts";

@@ -12,13 +12,8 @@
  *
  * @module
  */
-import {
-  ActorSystem,
-  createLogger,
-  defineActor,
-  MemoryStore,
-  type Persistence,
-} from "../runtime/mod.ts";
+import { ActorSystem, createLogger, MemoryStore, type Persistence } from "../runtime/mod.ts";
+import { defineCounter } from "../tests/helpers/fixtures.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { best, machine, report } from "./lib.ts";
@@ -77,17 +72,7 @@ async function bareLoop(): Promise<number> {
 }
 
 async function runtime(persistence: Persistence): Promise<number> {
-  const counter = defineActor({
-    name: "counter",
-    initialState: () => ({ count: 0 }),
-    handlers: {
-      add(ctx, n: number) {
-        ctx.state.count += n;
-      },
-    },
-    queries: { get: (ctx) => ctx.state.count },
-    options: { persistence, passivateAfter: null },
-  });
+  const counter = defineCounter({ options: { persistence, passivateAfter: null } });
   const system = new ActorSystem({
     store: new MemoryStore(),
     logger: createLogger({ level: "error" }),

@@ -6,8 +6,8 @@
 import { join } from "node:path";
 import { DenoKvStore, MemoryStore, type StateStore } from "../runtime/mod.ts";
 import type { NatsClients } from "../runtime/nats/mod.ts";
-import { NatsKvStore } from "../runtime/store_natskv.ts";
-import { RedisStore } from "../runtime/store_redis.ts";
+import { NatsKvStore } from "../runtime/stores/natskv.ts";
+import { RedisStore } from "../runtime/stores/redis.ts";
 import type { NodeConfig } from "./config.ts";
 
 /** The Deno KV file of a node on the `denokv` store, else `null`. */

@@ -26,6 +26,8 @@ import type { JsonValue } from "./store.ts";
 import { resolvePolicy, type SupervisedChild, type SupervisorNode } from "./supervisor.ts";
 import type { TimerHandle } from "./clock.ts";
 import type { PendingReply } from "./reply.ts";
+import type { CommandLog, Effect } from "./command_log.ts";
+import type { ReminderRecord } from "./reminders.ts";
 
 /** State is being loaded (activation or restart); messages wait. */
 export const LOADING = 1;
@@ -49,19 +51,8 @@ export const PINNED = 256;
 export const IN_COMMAND = 512;
 /** Its partition moved to another node: it finishes what it has, takes nothing new, and goes. */
 export const RELEASED = 1024;
-
-/**
- * Layout of an activation's log of applied commands: a flat array, one entry of
- * {@link LOG_STRIDE} slots per command, in the order the commands were applied.
- */
-export const LOG_KIND = 0,
-  LOG_PAYLOAD = 1,
-  LOG_REPLY = 2,
-  LOG_RESULT = 3,
-  LOG_SEQ = 4,
-  LOG_EFFECTS = 5;
-/** Slots per command in an applied-command log. */
-export const LOG_STRIDE = 6;
+/** Any of these: the actor processes no message now (they wait in its mailbox). */
+export const UNRUNNABLE = LOADING | BUSY | SUSPENDED | STOPPED;
 
 /**
  * A journal event as stored: the event, the command (sequence, writer) that recorded it, and
@@ -89,41 +80,16 @@ export interface SnapshotEnvelope {
   readonly j?: number;
 }
 
-/** An effect deferred until the state change that caused it is durable. */
-export type Effect =
-  | {
-    readonly kind: "emit";
-    readonly topic: string;
-    readonly data: JsonValue;
-    readonly key: string | null;
-  }
-  | {
-    readonly kind: "tell";
-    readonly to: Address;
-    readonly message: string;
-    readonly payload: unknown;
-  }
-  | {
-    readonly kind: "reminder";
-    readonly name: string;
-    /** The reminder's store key. */
-    readonly key: string;
-    readonly record: ReminderRecord | null;
-  };
-
-/** A durable reminder as stored. */
-export interface ReminderRecord {
-  /** The partition of its actor (embedded mode: 0). */
-  readonly partition: number;
-  readonly type: string;
-  readonly id: string;
-  readonly name: string;
-  /** Message kind delivered. */
-  readonly kind: string;
-  readonly data: JsonValue;
-  readonly schedule: Schedule;
-  /** Next firing (epoch ms). */
-  readonly due: number;
+/**
+ * The snapshot to store for `a` now: its state, the sequence of its last command, the writers'
+ * last sequences (this one's, `writerId`, set to it) and its sources' positions.
+ */
+export function envelopeOf(a: Activation, writerId: string): SnapshotEnvelope {
+  const writers: Record<string, number> = a.ext?.writers === undefined ? {} : { ...a.ext.writers };
+  writers[writerId] = a.seq;
+  return a.sources === null
+    ? { s: a.state as JsonValue, n: a.seq, w: writers }
+    : { s: a.state as JsonValue, n: a.seq, w: writers, q: { ...a.sources } };
 }
 
 /** What activations and types need from the system that hosts them. */
@@ -242,7 +208,7 @@ export interface ActivationExt {
   /** A restart asked for while an async handler ran. */
   deferredRestart?: { readonly delayMs: number; readonly counted: boolean };
   /** Commands to apply again (or, when durable after all, to release) before the mailbox. */
-  replay?: unknown[] | null;
+  replay?: CommandLog | null;
   /** Position in `replay`. */
   replayAt?: number;
   /** The last command sequence of this system known durable, as of the last load. */
@@ -264,8 +230,8 @@ export class Activation<S = unknown> implements ActorContext<S, unknown>, Superv
   seq = 0;
   /** Per message source, the last position applied (transport deliveries); `null`: none. */
   sources: Record<string, number> | null = null;
-  /** Commands applied since the last commit (see {@link LOG_STRIDE}). */
-  applied: unknown[] | null = null;
+  /** Commands applied since the last commit. */
+  applied: CommandLog | null = null;
   /** Effects of the command running now; they move into its log entry when it returns. */
   effects: Effect[] | null = null;
   /** Journal records of the commands applied since the last commit. */

@@ -13,28 +13,25 @@ import {
   type Activation,
   COMMITTING,
   DIRTY,
-  type Effect,
   IN_COMMIT_QUEUE,
   type JournalRecord,
-  LOG_EFFECTS,
-  LOG_STRIDE,
-  type ReminderRecord,
   type SnapshotEnvelope,
   STOPPED,
   SUSPENDED,
 } from "./activation.ts";
+import { type CommandLog, type Effect, LOG_STRIDE, logEffects } from "./command_log.ts";
 import type { Clock, TimerHandle } from "./clock.ts";
 import { describeError } from "./errors.ts";
 import type { RuntimeInstruments } from "./instruments.ts";
 import type { Logger } from "./logger.ts";
-import { ReminderService } from "./reminders.ts";
+import { type ReminderRecord, ReminderService } from "./reminders.ts";
 import type { JsonValue, OpResult, StateStore, StoreOp } from "./store.ts";
 
 /** The changes of one actor in one batch. */
 export interface CommitEntry {
   readonly a: Activation;
-  /** Log of the commands whose changes this entry holds (see `LOG_STRIDE`). */
-  readonly applied: unknown[] | null;
+  /** Log of the commands whose changes this entry holds. */
+  readonly applied: CommandLog | null;
   /** Journal records appended by this entry. */
   readonly events: JournalRecord[] | null;
   /** Journal version (or snapshot version) the write expected. */
@@ -208,8 +205,8 @@ export class GroupCommitter {
     const log = entry.applied;
     if (log !== null) {
       let last: Map<string, Effect & { kind: "reminder" }> | null = null;
-      for (let i = LOG_EFFECTS; i < log.length; i += LOG_STRIDE) {
-        const effects = log[i] as Effect[] | null;
+      for (let at = 0; at < log.length; at += LOG_STRIDE) {
+        const effects = logEffects(log, at);
         if (effects === null) continue;
         for (const e of effects) if (e.kind === "reminder") (last ??= new Map()).set(e.key, e);
       }

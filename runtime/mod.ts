@@ -36,6 +36,7 @@ export {
 export { type Clock, ManualClock, SystemClock, type TimerHandle } from "./clock.ts";
 export { type DeadLetter, type DeadLetterReason } from "./dead_letters.ts";
 export { type Duration, toMillis } from "./duration.ts";
+export { fmix32 } from "./hash.ts";
 export {
   ActorCrashedError,
   ConfigError,
@@ -78,8 +79,8 @@ export type {
   StoreOp,
   Versioned,
 } from "./store.ts";
-export { MemoryStore, type MemoryStoreOptions } from "./store_memory.ts";
-export { DenoKvStore } from "./store_denokv.ts";
+export { MemoryStore, type MemoryStoreOptions } from "./stores/memory.ts";
+export { DenoKvStore } from "./stores/denokv.ts";
 export { type Strategy, type SupervisionPolicy, SupervisorNode } from "./supervisor.ts";
 export {
   ActorSystem,

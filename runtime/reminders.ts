@@ -9,13 +9,27 @@
  * @module
  */
 import type { ReminderTick } from "./actor.ts";
-import type { ReminderRecord } from "./activation.ts";
 import type { Clock, TimerHandle } from "./clock.ts";
 import { describeError } from "./errors.ts";
 import type { RuntimeInstruments } from "./instruments.ts";
 import type { Logger } from "./logger.ts";
-import { catchUp } from "./schedule.ts";
+import { catchUp, type Schedule } from "./schedule.ts";
 import type { JsonValue, StateStore, StoreOp } from "./store.ts";
+
+/** A durable reminder as stored. */
+export interface ReminderRecord {
+  /** The partition of its actor (embedded mode: 0). */
+  readonly partition: number;
+  readonly type: string;
+  readonly id: string;
+  readonly name: string;
+  /** Message kind delivered. */
+  readonly kind: string;
+  readonly data: JsonValue;
+  readonly schedule: Schedule;
+  /** Next firing (epoch ms). */
+  readonly due: number;
+}
 
 /** Prefix of reminder keys in the store. */
 export const REMINDER_PREFIX = "r/";

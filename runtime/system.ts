@@ -1,70 +1,52 @@
 /**
- * The actor system: registers actor types, activates actors on their first message,
- * dispatches messages one at a time per actor, persists state by group commit, supervises,
- * passivates idle actors, and fires timers and reminders.
+ * The actor system: the public face of the runtime. It holds the options and the parts, wires
+ * them together, and offers what callers use — register types, reference actors, build named
+ * supervision trees and projections, start, wait for idle, deliver from a transport, list, and
+ * shut down.
  *
- * Dispatch: a message to an idle actor puts the actor on a run queue drained in a microtask;
- * each actor runs up to `throughput` messages per turn. Synchronous handlers cost no promise
- * and no `await`; an asynchronous handler makes its actor wait (turn-based) while the others run.
+ * The work itself is done by the parts, each in the file named for it:
+ * - dispatcher.ts — sending, mailboxes and their overflow, the run queue, invoking handlers
+ *   (the synchronous hot path);
+ * - loader.ts — activation and batched loads of state, journal replay;
+ * - committer.ts — group commit of changed state;
+ * - effects.ts — what handlers do besides changing state, held back until durable;
+ * - recovery.ts — failed handlers, crashes, restarts, refused or lost writes;
+ * - passivation.ts — dropping idle actors;
+ * - handoff.ts — giving partitions to other nodes (cluster mode) and taking them back.
  *
  * @module
  */
-import { type Address, type AnyActorDefinition, type MessagesOf } from "./actor.ts";
+import type { Address, AnyActorDefinition, MessagesOf } from "./actor.ts";
 import {
   Activation,
-  type ActivationHost,
   ActorType,
-  BUSY,
-  COMMITTING,
   DIRTY,
-  type Effect,
-  IN_COMMAND,
-  IN_COMMIT_QUEUE,
-  type JournalRecord,
-  LOADING,
-  LOG_EFFECTS,
-  LOG_KIND,
-  LOG_PAYLOAD,
-  LOG_REPLY,
-  LOG_RESULT,
-  LOG_SEQ,
-  LOG_STRIDE,
+  envelopeOf,
   PINNED,
   RELEASED,
-  type ReminderRecord,
-  SCHEDULED,
-  type SnapshotEnvelope,
   STOPPED,
   SUSPENDED,
 } from "./activation.ts";
 import { type Clock, SystemClock } from "./clock.ts";
-import { type CommitEntry, type CommitOptions, GroupCommitter } from "./committer.ts";
-import { type DeadLetterReason, DeadLetters } from "./dead_letters.ts";
+import { type CommitOptions, GroupCommitter } from "./committer.ts";
+import { DeadLetters } from "./dead_letters.ts";
+import { Dispatcher } from "./dispatcher.ts";
 import { type Duration, toMillis } from "./duration.ts";
-import {
-  ActorCrashedError,
-  ConfigError,
-  describeError,
-  FlotillaError,
-  MailboxFullError,
-  ShutdownError,
-  StoreError,
-  UnknownActorTypeError,
-  UnknownMessageError,
-} from "./errors.ts";
+import { Effects } from "./effects.ts";
+import { ConfigError } from "./errors.ts";
 import { type EventBus, RingEventBus } from "./events.ts";
+import { Handoff } from "./handoff.ts";
 import { createInstruments, type RuntimeInstruments } from "./instruments.ts";
+import { Loader } from "./loader.ts";
 import { createLogger, type Logger } from "./logger.ts";
-import { Mailbox } from "./mailbox.ts";
 import { MetricsRegistry } from "./metrics.ts";
+import { Passivation } from "./passivation.ts";
 import { Projection, type ProjectionDefinition } from "./projection.ts";
-import { ActorRef, type AnyMessages, type AskOptions, type RefHost } from "./ref.ts";
-import { reminderKey, ReminderService } from "./reminders.ts";
-import { Deadlines } from "./deadlines.ts";
-import { PendingReply } from "./reply.ts";
-import { firstDue, validateSchedule } from "./schedule.ts";
-import { type JsonValue, type KeyPage, pageOf, type StateStore, type Versioned } from "./store.ts";
-import { MemoryStore } from "./store_memory.ts";
+import { Recovery } from "./recovery.ts";
+import { ActorRef, type AnyMessages } from "./ref.ts";
+import { ReminderService } from "./reminders.ts";
+import { type JsonValue, type KeyPage, pageOf, type StateStore } from "./store.ts";
+import { MemoryStore } from "./stores/memory.ts";
 import {
   resolvePolicy,
   type SupervisedChild,
@@ -117,24 +99,6 @@ export interface SupervisorSpec extends Partial<SupervisionPolicy> {
   readonly children: readonly ChildSpec[];
 }
 
-const UNRUNNABLE = LOADING | BUSY | SUSPENDED | STOPPED;
-const NOT_PASSIVATABLE = UNRUNNABLE | SCHEDULED | DIRTY | IN_COMMIT_QUEUE | COMMITTING | PINNED;
-/** A dispatcher turn yields to I/O after this long. */
-const SLICE_MS = 10;
-/** One in 128 synchronous handler runs is timed (`performance.now()` costs ~100 ns). */
-const SAMPLE_MASK = 127;
-/** Empty mailboxes kept for reuse, so busy actors do not regrow one per burst. */
-const SPARE_MAILBOXES = 1024;
-const LOAD_RETRY_MIN_MS = 100;
-const LOAD_RETRY_MAX_MS = 5000;
-/**
- * Snapshot reads (`getMany` calls) in flight before new loads wait for one to return: loads that
- * arrive meanwhile gather into one larger read, as writes do in the committer.
- */
-const LOADS_IN_FLIGHT = 4;
-/** Keys per snapshot read. */
-const LOAD_BATCH = 500;
-
 /**
  * A running actor system.
  *
@@ -166,45 +130,27 @@ export class ActorSystem implements LocalDelivery {
 
   #m: RuntimeInstruments;
   #types = new Map<string, ActorType>();
-  #throughput: number;
-  #sweepIntervalMs: number | null;
-  #accepting = true;
   #started = false;
   #stopped = false;
 
-  #spareMailboxes: Mailbox<PendingReply>[] = [];
-  /** Deadlines of pending asks (a few shared timers instead of one per ask). */
-  #deadlines: Deadlines;
-  /** Dropped activations whose last write is still in flight, by store key. */
-  #ghosts = new Map<string, { of: Activation; promise: Promise<void>; resolve: () => void }>();
-  /** Actors of released partitions, draining, by partition; and who waits for each to empty. */
-  #releasing = new Map<number, Set<Activation>>();
-  #releaseDone = new Map<number, () => void>();
-  #runQueue: Activation[] = [];
-  #runHead = 0;
-  #drainScheduled = false;
-  /** Loads and asynchronous handlers in flight. */
-  #pending = 0;
-  #loadQueue: Activation[] = [];
-  #loadScheduled = false;
-  #loadsInFlight = 0;
-  #loadRetryMs = 0;
   #idleWaiters: (() => void)[] = [];
   #idleCheck = false;
-  #sweepTimer: ReturnType<Clock["setTimeout"]> | null = null;
 
   #committer: GroupCommitter;
   #reminders: ReminderService;
   #projections = new Map<string, Projection<unknown, unknown>[]>();
-  #activationHost: ActivationHost;
-  #refHost: RefHost;
+  #effects: Effects;
+  #recovery: Recovery;
+  #passivation: Passivation;
+  #handoff: Handoff;
+  #dispatcher: Dispatcher;
+  #loader: Loader;
   #supervisionHost: SupervisionHost;
 
   constructor(options: ActorSystemOptions = {}) {
     this.nodeId = options.nodeId ?? "local";
     this.writerId = `${this.nodeId}:${crypto.randomUUID().slice(0, 8)}`;
     this.clock = options.clock ?? new SystemClock();
-    this.#deadlines = new Deadlines(this.clock);
     this.store = options.store ?? new MemoryStore();
     this.transport = options.transport ?? new InProcessTransport();
     this.metrics = options.metrics ?? new MetricsRegistry();
@@ -213,46 +159,107 @@ export class ActorSystem implements LocalDelivery {
       new RingEventBus({ now: () => this.clock.now() });
     this.deadLetters = new DeadLetters(options.deadLetterCapacity);
     this.#m = createInstruments(this.metrics);
-    this.#throughput = options.throughput ?? 64;
-    this.#sweepIntervalMs = options.sweepInterval === undefined
-      ? null
-      : toMillis(options.sweepInterval, "sweepInterval");
 
-    this.#refHost = {
-      tellRef: (ref, kind, payload) => this.#tellRef(ref, kind, payload),
-      askRef: (ref, kind, payload, opts) => this.#askRef(ref, kind, payload, opts),
-    };
     this.#supervisionHost = {
       clock: this.clock,
-      restartActor: (child, delayMs) => this.#restart(child as Activation, delayMs, true),
+      restartActor: (child, delayMs) => this.#recovery.restart(child as Activation, delayMs, true),
       escalated: (supervisor, child, to, restarts) =>
-        this.#escalated(supervisor, child, to, restarts),
+        this.#recovery.escalated(supervisor, child, to, restarts),
     };
     this.root = new SupervisorNode(
       "root",
       resolvePolicy(options.supervision, "root supervisor"),
       this.#supervisionHost,
     );
-    this.#activationHost = this.#makeActivationHost();
-    this.#committer = new GroupCommitter({
+    // What most parts run on; each part's host reaches the others when it needs them.
+    const base = {
       store: this.store,
       clock: this.clock,
       logger: this.logger,
       instruments: this.#m,
-      envelope: (a) => this.#envelope(a),
-      committed: (entry, version) => this.#committed(entry, version),
-      lost: (entry, actual) => this.#lost(entry, actual),
-      refused: (entry, error) => this.#refused(entry, error),
-      putBack: (entry) => this.#putBack(entry),
+    };
+    this.#committer = new GroupCommitter({
+      ...base,
+      envelope: (a) => envelopeOf(a, this.writerId),
+      committed: (entry, version) => this.#effects.committed(entry, version),
+      lost: (entry, actual) => this.#recovery.lost(entry, actual),
+      refused: (entry, error) => this.#recovery.refused(entry, error),
+      putBack: (entry) => this.#recovery.putBack(entry),
       settled: (a) => this.#settled(a),
       idleCheck: () => this.#checkIdle(),
     }, options.commit);
+    this.#dispatcher = new Dispatcher({
+      ...base,
+      types: this.#types,
+      transport: this.transport,
+      committer: this.#committer,
+      throughput: options.throughput ?? 64,
+      host: {
+        activate: (t, id) => this.#loader.activate(t, id),
+        failed: (a, kind, payload, reply, error, persisted) =>
+          this.#recovery.failed(a, kind, payload, reply, error, persisted),
+        restart: (a, delayMs, counted) => this.#recovery.restart(a, delayMs, counted),
+        deadLetter: (a, kind, payload, reason, error) =>
+          this.#recovery.deadLetter(a, kind, payload, reason, error),
+        releaseDurable: (a, reply, result, effects) =>
+          this.#effects.releaseDurable(a, reply, result, effects),
+        maybeEvict: (a) => this.#handoff.maybeEvict(a),
+        checkIdle: () => this.#checkIdle(),
+      },
+    });
+    this.#loader = new Loader({
+      ...base,
+      nodeId: this.nodeId,
+      writerId: this.writerId,
+      host: {
+        publish: (topic, data, key) => this.#effects.publish(topic, data, key),
+        crashed: (a, during, error) => this.#recovery.crashed(a, during, error),
+        resume: (a) => this.#dispatcher.resume(a),
+        checkIdle: () => this.#checkIdle(),
+      },
+    });
+    this.#recovery = new Recovery({
+      ...base,
+      deadLetters: this.deadLetters,
+      nodeId: this.nodeId,
+      host: {
+        publish: (topic, data, key) => this.#effects.publish(topic, data, key),
+        cancelTimers: (a) => this.#effects.cancelTimers(a),
+        load: (a) => this.#loader.load(a),
+      },
+    });
     this.#reminders = new ReminderService({
-      store: this.store,
-      clock: this.clock,
-      logger: this.logger,
-      instruments: this.#m,
-      deliver: (record, tick) => this.#deliverReminder(record, tick),
+      ...base,
+      deliver: (record, tick) => this.#effects.deliverReminder(record, tick),
+    });
+    this.#effects = new Effects({
+      ...base,
+      events: this.events,
+      transport: this.transport,
+      writerId: this.writerId,
+      types: this.#types,
+      projections: this.#projections,
+      reminders: this.#reminders,
+      sender: this.#dispatcher,
+      host: this.#recovery,
+    });
+    this.#passivation = new Passivation({
+      ...base,
+      types: this.#types,
+      sweepIntervalMs: options.sweepInterval === undefined
+        ? null
+        : toMillis(options.sweepInterval, "sweepInterval"),
+      host: {
+        cancelTimers: (a) => this.#effects.cancelTimers(a),
+        dropped: (a) => this.#loader.dropped(a),
+      },
+    });
+    this.#handoff = new Handoff({
+      ...base,
+      types: this.#types,
+      transport: this.transport,
+      reminders: this.#reminders,
+      passivation: this.#passivation,
     });
   }
 
@@ -266,7 +273,7 @@ export class ActorSystem implements LocalDelivery {
     if (this.#types.has(definition.name)) {
       throw new ConfigError(`actor type ${definition.name} is already registered`);
     }
-    const t = new ActorType(definition, this.#activationHost, this.#m);
+    const t = new ActorType(definition, this.#effects, this.#m);
     const supervisor = new SupervisorNode(
       `type:${t.name}`,
       resolvePolicy(definition.options?.supervision, `actor type ${t.name}`),
@@ -292,8 +299,8 @@ export class ActorSystem implements LocalDelivery {
   /** A reference to the actor `id` of the type registered under `type` (untyped). */
   ref(type: string, id: string): ActorRef;
   ref(type: string | AnyActorDefinition, id: string): ActorRef<AnyMessages> {
-    const t = this.#type(typeof type === "string" ? type : type.name);
-    return new ActorRef(this.#refHost, t, id);
+    const t = this.#dispatcher.type(typeof type === "string" ? type : type.name);
+    return new ActorRef(this.#dispatcher, t, id);
   }
 
   /**
@@ -309,7 +316,7 @@ export class ActorSystem implements LocalDelivery {
    * which builds the view from the journals; afterwards the view follows every durable event.
    */
   project<V, E = JsonValue>(definition: ProjectionDefinition<V, E>): Projection<V, E> {
-    const t = this.#type(definition.source);
+    const t = this.#dispatcher.type(definition.source);
     if (t.persistence !== "journal") {
       throw new ConfigError(`projection ${definition.name}: actor type ${t.name} is not journaled`);
     }
@@ -329,7 +336,7 @@ export class ActorSystem implements LocalDelivery {
     for (const list of this.#projections.values()) {
       for (const p of list) await p.rebuild();
     }
-    this.#armSweep();
+    this.#passivation.start();
   }
 
   /**
@@ -349,33 +356,15 @@ export class ActorSystem implements LocalDelivery {
    * state change is durable (see {@link LocalDelivery}).
    */
   deliver(envelope: Envelope, options: DeliveryOptions = {}): Promise<unknown> {
-    try {
-      this.#open();
-      const t = this.#type(envelope.type);
-      const a = this.#local(t, envelope.id);
-      const reply = new PendingReply(
-        this.#deadlines,
-        options.timeoutMs ?? Infinity,
-        () => `${t.name}/${envelope.id}`,
-      );
-      if (options.source !== undefined) {
-        reply.source = options.source;
-        reply.seq = options.seq ?? 0;
-      }
-      return this.#enqueueAsk(a, envelope.kind, envelope.payload, reply);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.#dispatcher.deliver(envelope, options);
   }
 
   /**
    * Called by the transport when this node starts hosting `partition`: loads its reminders and
    * takes back actors of it that were still draining from an earlier release.
    */
-  async acquired(partition: number): Promise<void> {
-    for (const a of this.#releasing.get(partition) ?? []) a.flags &= ~RELEASED;
-    this.#releasing.delete(partition);
-    await this.#reminders.load(partition);
+  acquired(partition: number): Promise<void> {
+    return this.#handoff.acquired(partition);
   }
 
   /**
@@ -385,27 +374,8 @@ export class ActorSystem implements LocalDelivery {
    * are dropped with their pending replies rejected (a durable transport redelivers those
    * messages to the new owner).
    */
-  async released(partition: number, timeoutMs = 10_000): Promise<void> {
-    this.#reminders.unload(partition);
-    const leaving = new Set<Activation>();
-    for (const t of this.#types.values()) {
-      for (const a of t.activations.values()) {
-        if (this.transport.partitionOf(t.name, a.id) !== partition) continue;
-        a.flags |= RELEASED;
-        leaving.add(a);
-      }
-    }
-    if (leaving.size === 0) return;
-    const { promise, resolve } = Promise.withResolvers<void>();
-    this.#releasing.set(partition, leaving);
-    this.#releaseDone.set(partition, resolve);
-    for (const a of [...leaving]) this.#maybeEvict(a);
-    const timer = setTimeout(resolve, timeoutMs);
-    await promise;
-    clearTimeout(timer);
-    this.#releaseDone.delete(partition);
-    if (this.#releasing.get(partition) === leaving) this.#releasing.delete(partition);
-    for (const a of [...leaving]) this.#evict(a, true);
+  released(partition: number, timeoutMs = 10_000): Promise<void> {
+    return this.#handoff.released(partition, timeoutMs);
   }
 
   /**
@@ -417,10 +387,9 @@ export class ActorSystem implements LocalDelivery {
    */
   async shutdown(timeoutMs = 10_000): Promise<boolean> {
     if (this.#stopped) return true;
-    this.#accepting = false;
+    this.#dispatcher.stopAccepting();
     this.#reminders.stop();
-    if (this.#sweepTimer !== null) this.clock.clearTimeout(this.#sweepTimer);
-    this.#sweepTimer = null;
+    this.#passivation.stop();
     this.#committer.retryNow();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const flushed = await Promise.race([
@@ -431,10 +400,10 @@ export class ActorSystem implements LocalDelivery {
     ]);
     clearTimeout(timer);
     for (const t of this.#types.values()) {
-      for (const a of t.activations.values()) this.#cancelTimers(a);
+      for (const a of t.activations.values()) this.#effects.cancelTimers(a);
     }
     await this.transport.stop();
-    this.#deadlines.close();
+    this.#dispatcher.deadlines.close();
     this.#stopped = true;
     return flushed;
   }
@@ -444,7 +413,7 @@ export class ActorSystem implements LocalDelivery {
    * activated but never persisted are not listed).
    */
   async list(type: string, page: KeyPage = {}): Promise<string[]> {
-    const t = this.#type(type);
+    const t = this.#dispatcher.type(type);
     const prefix = t.key("");
     const after = page.after === undefined ? undefined : prefix + page.after;
     const keys = t.persistence === "journal"
@@ -462,761 +431,7 @@ export class ActorSystem implements LocalDelivery {
     return out;
   }
 
-  // ---------------------------------------------------------------- sending
-
-  #open(): void {
-    if (!this.#accepting) throw new ShutdownError();
-  }
-
-  #type(name: string): ActorType {
-    const t = this.#types.get(name);
-    if (t === undefined) throw new UnknownActorTypeError(name);
-    return t;
-  }
-
-  /** The local activation of `t/id`, activating it if needed. */
-  #local(t: ActorType, id: string): Activation {
-    return t.activations.get(id) ?? this.#activate(t, id);
-  }
-
-  #tellRef(ref: ActorRef, kind: string, payload: unknown): void | Promise<void> {
-    this.#open();
-    let a = ref.act;
-    if (a === null || (a.flags & (STOPPED | RELEASED)) !== 0) {
-      if (!this.transport.isLocal(ref.type, ref.id)) {
-        return this.transport.send({
-          type: ref.type,
-          id: ref.id,
-          kind,
-          payload: payload as JsonValue,
-        });
-      }
-      a = ref.act = this.#local(ref.t, ref.id);
-    }
-    return this.#enqueue(a, kind, payload, null);
-  }
-
-  #askRef(ref: ActorRef, kind: string, payload: unknown, options?: AskOptions): Promise<unknown> {
-    try {
-      this.#open();
-      const t = ref.t;
-      const timeoutMs = options?.timeout === undefined
-        ? t.askTimeoutMs
-        : toMillis(options.timeout, "ask timeout");
-      if (!this.transport.isLocal(t.name, ref.id)) {
-        return this.transport.request(
-          { type: t.name, id: ref.id, kind, payload: payload as JsonValue },
-          timeoutMs,
-        );
-      }
-      let a = ref.act;
-      if (a === null || (a.flags & (STOPPED | RELEASED)) !== 0) {
-        a = ref.act = this.#local(t, ref.id);
-      }
-      const reply = new PendingReply(this.#deadlines, timeoutMs, () => ref.path);
-      return this.#enqueueAsk(a, kind, payload, reply);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
-
-  /** Sends from inside the system (effects, timers): never refused for shutdown. */
-  #sendInternal(to: Address, kind: string, payload: unknown): void | Promise<void> {
-    const t = this.#type(to.type);
-    if (!this.transport.isLocal(t.name, to.id)) {
-      return this.transport.send({ type: t.name, id: to.id, kind, payload: payload as JsonValue });
-    }
-    return this.#enqueue(this.#local(t, to.id), kind, payload, null);
-  }
-
-  /**
-   * Queues a message with its reply slot; the reply's promise settles with the answer, or with
-   * whatever refused the message (which also frees the reply's deadline).
-   */
-  #enqueueAsk(
-    a: Activation,
-    kind: string,
-    payload: unknown,
-    reply: PendingReply,
-  ): Promise<unknown> {
-    try {
-      const queued = this.#enqueue(a, kind, payload, reply);
-      if (queued !== undefined) queued.catch((e) => reply.reject(e));
-    } catch (error) {
-      reply.reject(error);
-    }
-    return reply.promise;
-  }
-
-  #enqueue(
-    a: Activation,
-    kind: string,
-    payload: unknown,
-    reply: PendingReply | null,
-  ): void | Promise<void> {
-    const t = a.t;
-    const mb = a.mailbox ??= this.#spareMailboxes.pop() ?? new Mailbox();
-    if (mb.size >= t.capacity) return this.#overflow(a, mb, kind, payload, reply);
-    mb.push(kind, payload, reply);
-    t.queued.value++;
-    if ((a.flags & (SCHEDULED | UNRUNNABLE)) === 0) this.#schedule(a);
-  }
-
-  #overflow(
-    a: Activation,
-    mb: Mailbox<PendingReply>,
-    kind: string,
-    payload: unknown,
-    reply: PendingReply | null,
-  ): Promise<void> {
-    const t = a.t;
-    const waiting = mb.waiters?.length ?? 0;
-    // A delivery from a stream position always waits: refused, it would come back only as a
-    // redelivery, after later positions for the same actor were applied — and then be skipped
-    // as one of them. The consumer's ack-pending limit bounds how many wait.
-    if ((t.rejectWhenFull || waiting >= t.capacity) && reply?.source == null) {
-      t.mailboxRejections.inc();
-      throw new MailboxFullError(
-        `mailbox of ${a.childName} is full (${t.capacity} messages` +
-          (t.rejectWhenFull ? ")" : ` and ${waiting} senders waiting)`) + "; retry later",
-      );
-    }
-    const { promise, resolve } = Promise.withResolvers<void>();
-    (mb.waiters ??= []).push({ kind, payload, reply, wake: resolve });
-    return promise;
-  }
-
-  /** Moves the oldest waiting sender's message into the mailbox (room was made). */
-  #admitWaiter(a: Activation, mb: Mailbox<PendingReply>): void {
-    const waiters = mb.waiters!;
-    const w = waiters.shift()!;
-    if (waiters.length === 0) mb.waiters = null;
-    mb.push(w.kind, w.payload, w.reply);
-    a.t.queued.value++;
-    w.wake();
-  }
-
-  // ---------------------------------------------------------------- dispatch
-
-  #schedule(a: Activation): void {
-    a.flags |= SCHEDULED;
-    this.#runQueue.push(a);
-    if (!this.#drainScheduled) {
-      this.#drainScheduled = true;
-      queueMicrotask(this.#drain);
-    }
-  }
-
-  #drain = (): void => {
-    const queue = this.#runQueue;
-    const now = this.clock.now();
-    const started = performance.now();
-    let i = this.#runHead;
-    while (i < queue.length) {
-      const a = queue[i++]!;
-      a.flags &= ~SCHEDULED;
-      a.lastActive = now;
-      this.#run(a);
-      if ((i & 127) === 0) {
-        if (i > 4096) {
-          queue.splice(0, i);
-          i = 0;
-        }
-        if (performance.now() - started > SLICE_MS) {
-          // Let I/O (HTTP, store replies) in before the next slice.
-          this.#runHead = i;
-          setTimeout(this.#drain, 0);
-          return;
-        }
-      }
-    }
-    this.#runQueue = [];
-    this.#runHead = 0;
-    this.#drainScheduled = false;
-    this.#checkIdle();
-  };
-
-  #run(a: Activation): void {
-    let budget = this.#throughput;
-    if (a.ext?.replay) budget = this.#replay(a, budget);
-    const mb = a.mailbox;
-    if (mb === null || budget === 0) {
-      if (a.ext?.replay && (a.flags & (SCHEDULED | UNRUNNABLE)) === 0) this.#schedule(a);
-      return;
-    }
-    const t = a.t;
-    while ((a.flags & UNRUNNABLE) === 0 && mb.shift()) {
-      const kind = mb.kind, payload = mb.payload, reply = mb.reply;
-      mb.release();
-      t.queued.value--;
-      if (mb.waiters !== null) this.#admitWaiter(a, mb);
-      this.#invoke(a, kind, payload, reply);
-      if (--budget === 0) break;
-    }
-    if (mb.size > 0) {
-      if ((a.flags & (SCHEDULED | UNRUNNABLE)) === 0) this.#schedule(a);
-    } else if (a.mailbox === mb && mb.waiters === null) {
-      // An idle actor holds no mailbox; the next burst takes a spare one of the right size.
-      a.mailbox = null;
-      if (this.#spareMailboxes.length < SPARE_MAILBOXES) this.#spareMailboxes.push(mb);
-    }
-    if ((a.flags & RELEASED) !== 0) this.#maybeEvict(a);
-  }
-
-  #invoke(a: Activation, kind: string, payload: unknown, reply: PendingReply | null): void {
-    const t = a.t;
-    let fn = t.handlers[kind];
-    let command = true;
-    if (fn === undefined) {
-      fn = t.queries[kind];
-      command = false;
-      if (fn === undefined) return this.#unknownMessage(a, kind, payload, reply);
-    }
-    const persisted = command && t.persistence !== "none";
-    if (persisted) {
-      const source = reply?.source;
-      if (source != null && reply!.seq <= (a.sources?.[source] ?? 0)) {
-        // Applied before (a redelivery): not applied twice. If the state holding it may not be
-        // durable yet, the acknowledgement waits for the next commit like a command's would.
-        this.#m.duplicates.labels(t.name).inc();
-        if (a.applied === null && (a.flags & COMMITTING) === 0) {
-          reply!.resolve(undefined);
-        } else {
-          (a.applied ??= []).push(kind, payload, reply, undefined, a.seq, null);
-          if ((a.flags & DIRTY) === 0) {
-            a.flags |= DIRTY;
-            this.#committer.mark(a);
-          }
-        }
-        return;
-      }
-      a.flags |= IN_COMMAND;
-      a.seq++;
-    }
-    const eventsBefore = a.events === null ? 0 : a.events.length;
-    const sampled = (++t.tick & SAMPLE_MASK) === 0;
-    const started = sampled ? performance.now() : 0;
-    let result: unknown;
-    try {
-      result = fn(a, payload);
-    } catch (error) {
-      a.flags &= ~IN_COMMAND;
-      return this.#failed(a, kind, payload, reply, error, persisted);
-    }
-    if (
-      result !== null && typeof result === "object" &&
-      typeof (result as PromiseLike<unknown>).then === "function"
-    ) {
-      return this.#awaitHandler(
-        a,
-        kind,
-        payload,
-        reply,
-        result as PromiseLike<unknown>,
-        persisted,
-        eventsBefore,
-      );
-    }
-    a.flags &= ~IN_COMMAND;
-    if (sampled) t.latency.observe((performance.now() - started) / 1000);
-    t.processed.value++;
-    if (persisted) this.#applied(a, kind, payload, reply, result, eventsBefore);
-    else if (reply !== null) reply.resolve(result);
-  }
-
-  #awaitHandler(
-    a: Activation,
-    kind: string,
-    payload: unknown,
-    reply: PendingReply | null,
-    pending: PromiseLike<unknown>,
-    persisted: boolean,
-    eventsBefore: number,
-  ): void {
-    const started = performance.now();
-    a.flags |= BUSY;
-    this.#pending++;
-    const done = () => {
-      a.flags &= ~(BUSY | IN_COMMAND);
-      this.#pending--;
-    };
-    const restartIfAsked = () => {
-      const deferred = a.ext?.deferredRestart;
-      if (deferred === undefined) return;
-      a.ext!.deferredRestart = undefined;
-      this.#restart(a, deferred.delayMs, deferred.counted);
-    };
-    pending.then(
-      (result) => {
-        done();
-        a.t.latency.observe((performance.now() - started) / 1000);
-        a.t.processed.value++;
-        if (persisted) this.#applied(a, kind, payload, reply, result, eventsBefore);
-        else if (reply !== null) reply.resolve(result);
-        restartIfAsked();
-        this.#resume(a);
-      },
-      (error) => {
-        done();
-        const deferred = a.ext?.deferredRestart;
-        if (deferred !== undefined) a.ext!.deferredRestart = undefined;
-        this.#failed(a, kind, payload, reply, error, persisted);
-        // A crash restarts the actor anyway; otherwise honour the restart asked for meanwhile.
-        if (
-          deferred !== undefined && (a.flags & SUSPENDED) !== 0 && a.ext?.restartTimer === undefined
-        ) {
-          this.#restart(a, deferred.delayMs, deferred.counted);
-        }
-        this.#resume(a);
-      },
-    );
-  }
-
-  /**
-   * Applies again the commands a restart took back, before anything in the mailbox. A command
-   * the reloaded state already holds (its write landed though its outcome was unknown) is not
-   * applied twice: its reply and effects are released instead.
-   * @returns the turn's remaining budget.
-   */
-  #replay(a: Activation, budget: number): number {
-    const ext = a.ext!;
-    while (budget > 0 && (a.flags & UNRUNNABLE) === 0) {
-      const log = ext.replay;
-      const i = ext.replayAt ?? 0;
-      if (!log || i >= log.length) {
-        ext.replay = null;
-        ext.replayAt = 0;
-        break;
-      }
-      ext.replayAt = i + LOG_STRIDE;
-      const kind = log[i + LOG_KIND] as string;
-      const reply = log[i + LOG_REPLY] as PendingReply | null;
-      if ((log[i + LOG_SEQ] as number) <= (ext.durable ?? 0)) {
-        this.#releaseDurable(
-          a,
-          reply,
-          log[i + LOG_RESULT],
-          log[i + LOG_EFFECTS] as Effect[] | null,
-        );
-      } else {
-        this.#invoke(a, kind, log[i + LOG_PAYLOAD], reply);
-      }
-      budget--;
-    }
-    return budget;
-  }
-
-  /** Releases what a command found durable on replay had held back. */
-  #releaseDurable(
-    a: Activation,
-    reply: PendingReply | null,
-    result: unknown,
-    effects: Effect[] | null,
-  ) {
-    reply?.resolve(result);
-    if (effects === null) return;
-    for (const effect of effects) {
-      if (effect.kind !== "reminder") {
-        this.#release(a, effect);
-        continue;
-      }
-      // Its record was to be written after the state: write it now.
-      const key = effect.key;
-      this.store.commit([ReminderService.op(key, effect.record)]).then(
-        () => this.#reminders.apply(key, effect.record),
-        (error) =>
-          this.logger.error("could not persist a reminder", {
-            actor: a.childName,
-            reminder: effect.name,
-            error: describeError(error),
-          }),
-      );
-    }
-  }
-
-  /** Schedules an actor that may have become runnable again. */
-  #resume(a: Activation): void {
-    if ((a.flags & RELEASED) !== 0) this.#maybeEvict(a);
-    if (
-      ((a.mailbox !== null && a.mailbox.size > 0) || a.ext?.replay) &&
-      (a.flags & (SCHEDULED | UNRUNNABLE)) === 0
-    ) {
-      this.#schedule(a);
-    }
-    this.#checkIdle();
-  }
-
-  /** A command of a persisted actor ran: its reply and effects wait for the commit. */
-  #applied(
-    a: Activation,
-    kind: string,
-    payload: unknown,
-    reply: PendingReply | null,
-    result: unknown,
-    eventsBefore: number,
-  ) {
-    (a.applied ??= []).push(kind, payload, reply, result, a.seq, a.effects);
-    a.effects = null;
-    // The source position goes into the next write, with the state it produced.
-    const source = reply?.source;
-    if (source != null) {
-      (a.sources ??= {})[source] = reply!.seq;
-      // A journaled actor keeps it on the command's last event (a command without events
-      // changed nothing durable: applying it again is harmless).
-      const events = a.events;
-      if (events !== null && events.length > eventsBefore) {
-        events[events.length - 1]!.q = [source, reply!.seq];
-      }
-    }
-    if ((a.flags & DIRTY) === 0) {
-      a.flags |= DIRTY;
-      this.#committer.mark(a);
-    }
-  }
-
-  #unknownMessage(a: Activation, kind: string, payload: unknown, reply: PendingReply | null): void {
-    const error = new UnknownMessageError(a.t.name, kind);
-    if (reply !== null) reply.reject(error);
-    else this.#deadLetter(a, kind, payload, "unknown_message", error);
-  }
-
-  /**
-   * A handler threw. A client error (a `FlotillaError` with a 4xx status) rejects the message:
-   * the sender is told and the actor's state is restored from the store. Anything else is a
-   * crash: the message is dead-lettered and the supervisor decides.
-   */
-  #failed(
-    a: Activation,
-    kind: string,
-    payload: unknown,
-    reply: PendingReply | null,
-    error: unknown,
-    persisted: boolean,
-  ): void {
-    const t = a.t;
-    if (error instanceof FlotillaError && error.status < 500) {
-      t.rejections.inc();
-      if (reply !== null) reply.reject(error);
-      else this.#deadLetter(a, kind, payload, "rejected", error);
-      if (persisted) this.#restart(a, 0, false);
-      return;
-    }
-    t.crashes.inc();
-    this.#deadLetter(a, kind, payload, "crashed", error);
-    if (reply !== null) {
-      reply.reject(
-        new ActorCrashedError(`${a.childName} crashed handling ${kind}: ${describeError(error)}`, {
-          cause: error,
-        }),
-      );
-    }
-    this.#crashed(a, `handling ${kind}`, error);
-  }
-
-  /** Reports a crash and hands the actor to its supervisor. */
-  #crashed(a: Activation, during: string, error: unknown): void {
-    a.flags |= SUSPENDED;
-    this.logger.warn("actor crashed", { actor: a.childName, during, error: describeError(error) });
-    this.#publish("system", {
-      type: "actor.crashed",
-      actor: a.childName,
-      during,
-      error: describeError(error),
-      node: this.nodeId,
-    }, a.id);
-    (a.ext?.supervisor ?? a.t.supervisor).childFailed(a);
-  }
-
-  #deadLetter(
-    a: Activation,
-    kind: string,
-    payload: unknown,
-    reason: DeadLetterReason,
-    error: unknown,
-  ) {
-    const text = describeError(error);
-    this.deadLetters.add({
-      actor: a.childName,
-      kind,
-      payload,
-      reason,
-      error: text,
-      time: this.clock.now(),
-    });
-    this.#m.deadLetters.labels(a.t.name, reason).inc();
-    this.#publish("system", {
-      type: "message.dead_lettered",
-      actor: a.childName,
-      kind,
-      reason,
-      error: text,
-      payload: jsonPreview(payload),
-    }, a.id);
-  }
-
-  #publish(topic: string, data: JsonValue, key: string | null): void {
-    this.#m.events.labels(topic).inc();
-    this.events.publish(topic, data, key);
-  }
-
-  // ---------------------------------------------------------------- activation
-
-  #activate(t: ActorType, id: string): Activation {
-    const a = new Activation(t, id, undefined as unknown);
-    a.lastActive = this.clock.now();
-    t.activations.set(id, a);
-    t.active.value++;
-    t.activated.value++;
-    if (t.persistence === "none") {
-      a.state = t.def.initialState(id);
-      this.#ready(a);
-    } else {
-      this.#load(a);
-    }
-    return a;
-  }
-
-  /** Loads (or reloads) an actor's state; snapshot loads of one turn share a `getMany`. */
-  #load(a: Activation): void {
-    a.flags |= LOADING;
-    if (a.t.persistence === "none") {
-      a.state = a.t.def.initialState(a.id);
-      a.flags &= ~(LOADING | SUSPENDED);
-      this.#ready(a);
-      return;
-    }
-    this.#pending++;
-    const ghost = this.#ghosts.size === 0 ? undefined : this.#ghosts.get(a.t.key(a.id));
-    if (ghost !== undefined) {
-      // A dropped activation of this actor still has a write in flight: load after it lands,
-      // so this one starts from it instead of racing it.
-      ghost.promise.then(() => {
-        this.#pending--;
-        if ((a.flags & STOPPED) === 0) this.#load(a);
-      });
-      return;
-    }
-    this.#loadQueue.push(a);
-    this.#scheduleLoads();
-  }
-
-  #scheduleLoads(): void {
-    if (!this.#loadScheduled && this.#loadsInFlight < LOADS_IN_FLIGHT) {
-      this.#loadScheduled = true;
-      queueMicrotask(this.#loadBatch);
-    }
-  }
-
-  /**
-   * Reads the state of every actor waiting to load: snapshots by {@link LOAD_BATCH} keys a
-   * `getMany`, journals one by one. Runs a microtask after the first load of a turn, or when an
-   * earlier read returns (see {@link LOADS_IN_FLIGHT}).
-   */
-  #loadBatch = (): void => {
-    this.#loadScheduled = false;
-    const batch = this.#loadQueue;
-    this.#loadQueue = [];
-    const snapshots: Activation[] = [];
-    for (const a of batch) {
-      if (a.t.persistence === "journal") this.#loadJournal(a);
-      else snapshots.push(a);
-    }
-    for (let i = 0; i < snapshots.length; i += LOAD_BATCH) {
-      const chunk = snapshots.slice(i, i + LOAD_BATCH);
-      const keys = chunk.map((a) => a.t.key(a.id));
-      const started = performance.now();
-      this.#loadsInFlight++;
-      this.store.getMany(keys).then(
-        (values) => {
-          this.#loadsInFlight--;
-          this.#m.storeSeconds.labels(this.store.name, "load").observe(
-            (performance.now() - started) / 1000,
-          );
-          this.#loadRetryMs = 0;
-          for (let j = 0; j < chunk.length; j++) this.#loaded(chunk[j]!, values[j] ?? null);
-          if (this.#loadQueue.length > 0) this.#scheduleLoads();
-        },
-        (error) => {
-          this.#loadsInFlight--;
-          for (const a of chunk) this.#loadFailed(a, error);
-          if (this.#loadQueue.length > 0) this.#scheduleLoads();
-        },
-      );
-    }
-  };
-
-  async #loadJournal(a: Activation): Promise<void> {
-    const t = a.t;
-    const key = t.key(a.id);
-    let envelope: SnapshotEnvelope;
-    let version: number;
-    try {
-      const snap = await this.store.get(key);
-      const stored = snap?.value as SnapshotEnvelope | undefined;
-      let state = stored === undefined ? t.def.initialState(a.id) : stored.s;
-      let seq = stored?.n ?? 0;
-      const writers: Record<string, number> = { ...stored?.w };
-      const sources: Record<string, number> = { ...stored?.q };
-      version = stored?.j ?? 0;
-      for (;;) {
-        const entries = await this.store.readJournal(key, version, 1000);
-        for (const entry of entries) {
-          const record = entry.event as unknown as JournalRecord;
-          const next = t.def.apply!(state, record.e);
-          if (next !== undefined) state = next;
-          version = entry.seq;
-          seq = Math.max(seq, record.n);
-          writers[record.w] = Math.max(writers[record.w] ?? 0, record.n);
-          if (record.q !== undefined) sources[record.q[0]] = record.q[1];
-        }
-        if (entries.length < 1000) break;
-      }
-      envelope = { s: state as JsonValue, n: seq, w: writers, q: sources };
-    } catch (error) {
-      this.#loadFailed(a, error);
-      return;
-    }
-    this.#loaded(a, { version, value: envelope as unknown as JsonValue });
-  }
-
-  /** State is loaded: `value` is a {@link SnapshotEnvelope} (or `null` for a new actor). */
-  #loaded(a: Activation, value: Versioned | null): void {
-    this.#pending--;
-    if ((a.flags & STOPPED) !== 0) return this.#checkIdle();
-    const envelope = value?.value as SnapshotEnvelope | undefined;
-    a.state = envelope === undefined ? a.t.def.initialState(a.id) : envelope.s;
-    a.version = value?.version ?? 0;
-    a.seq = envelope?.n ?? 0;
-    const sources = envelope?.q;
-    a.sources = sources !== undefined && Object.keys(sources).length > 0 ? { ...sources } : null;
-    let foreign: Record<string, number> | undefined;
-    if (envelope !== undefined) {
-      // Keep the last sequences of the other writers (the three most advanced) in our writes.
-      const others = Object.entries(envelope.w).filter(([w]) => w !== this.writerId);
-      if (others.length > 0) {
-        foreign = Object.fromEntries(others.sort((x, y) => y[1] - x[1]).slice(0, 3));
-      }
-    }
-    if (foreign !== undefined || a.ext !== null) {
-      const ext = a.ext ??= {};
-      ext.writers = foreign;
-      ext.durable = envelope?.w[this.writerId] ?? 0;
-    }
-    a.flags &= ~(LOADING | SUSPENDED);
-    this.#ready(a);
-    this.#checkIdle();
-  }
-
-  #loadFailed(a: Activation, error: unknown): void {
-    this.#pending--;
-    if (!(error instanceof StoreError)) {
-      // Not the store: replaying the journal threw, say. That is the actor's crash.
-      a.flags &= ~LOADING;
-      this.#crashed(a, "loading its state", error);
-      this.#checkIdle();
-      return;
-    }
-    this.#m.storeErrors.labels(this.store.name, "load").inc();
-    this.#loadRetryMs = Math.min(
-      LOAD_RETRY_MAX_MS,
-      Math.max(LOAD_RETRY_MIN_MS, this.#loadRetryMs * 2),
-    );
-    this.logger.warn("loading actor state failed; retrying", {
-      actor: a.childName,
-      retryInMs: this.#loadRetryMs,
-      error: describeError(error),
-    });
-    a.flags &= ~LOADING;
-    a.flags |= SUSPENDED;
-    this.clock.setTimeout(() => this.#load(a), this.#loadRetryMs);
-    this.#checkIdle();
-  }
-
-  /** State is in place: run `onActivate`, report a restart, and process queued messages. */
-  #ready(a: Activation): void {
-    const t = a.t;
-    const ext = a.ext;
-    if (ext?.restarting) {
-      ext.restarting = false;
-      t.restarts.inc();
-      this.#publish(
-        "system",
-        { type: "actor.restarted", actor: a.childName, node: this.nodeId },
-        a.id,
-      );
-    }
-    if (t.def.onActivate !== undefined) {
-      try {
-        t.def.onActivate(a);
-      } catch (error) {
-        t.crashes.inc();
-        this.#crashed(a, "onActivate", error);
-        return;
-      }
-    }
-    this.#resume(a);
-  }
-
-  // ---------------------------------------------------------------- restarts
-
-  /**
-   * Restarts an actor after `delayMs`: its unpersisted commands go back to the front of its
-   * mailbox, their effects are dropped, and once the in-flight commit (if any) settles its
-   * state is reloaded and the commands re-applied. `counted` restarts (supervision) are
-   * reported; uncounted ones restore state after a rejected command or a lost write race.
-   */
-  #restart(a: Activation, delayMs: number, counted: boolean): void {
-    if ((a.flags & STOPPED) !== 0) return;
-    a.flags |= SUSPENDED;
-    const ext = a.ext ??= {};
-    if ((a.flags & BUSY) !== 0) {
-      // An async handler is running: restart once it settled, so its command is re-applied
-      // in arrival order with the others.
-      const deferred = ext.deferredRestart;
-      ext.deferredRestart = {
-        delayMs: Math.max(delayMs, deferred?.delayMs ?? 0),
-        counted: counted || deferred?.counted === true,
-      };
-      return;
-    }
-    // A supervised restart starts the actor afresh; restoring state after a refused command
-    // or a lost write race keeps the timers earlier commands set.
-    if (counted) this.#cancelTimers(a);
-    // Commands applied since the last durable state go back to be applied again (those of a
-    // replay in progress after them); their effects are dropped with them.
-    const remaining = ext.replay ? ext.replay.slice(ext.replayAt ?? 0) : null;
-    ext.replay = concat(a.applied, remaining);
-    ext.replayAt = 0;
-    a.applied = null;
-    a.effects = null;
-    a.events = null;
-    a.flags &= ~DIRTY;
-    ext.restarting = ext.restarting === true || counted;
-    if (ext.restartTimer !== undefined) this.clock.clearTimeout(ext.restartTimer);
-    ext.restartTimer = undefined;
-    const reload = () => {
-      ext.restartTimer = undefined;
-      if ((a.flags & COMMITTING) !== 0) ext.reloadAfterCommit = true;
-      else if ((a.flags & LOADING) === 0) this.#load(a);
-    };
-    if (delayMs <= 0) reload();
-    else ext.restartTimer = this.clock.setTimeout(reload, delayMs);
-  }
-
-  #escalated(supervisor: string, child: string, to: string | null, restarts: number): void {
-    this.#m.escalations.labels(supervisor).inc();
-    this.logger.error("supervisor exceeded its restart intensity", {
-      supervisor,
-      child,
-      to,
-      restarts,
-    });
-    this.#publish(
-      "system",
-      { type: "supervisor.escalated", supervisor, child, to, restarts },
-      null,
-    );
-  }
+  // ---------------------------------------------------------------- supervision trees
 
   #supervise(spec: SupervisorSpec, parent: SupervisorNode): SupervisorNode {
     const node = new SupervisorNode(
@@ -1230,8 +445,8 @@ export class ActorSystem implements LocalDelivery {
         this.#supervise(child, node);
         continue;
       }
-      const t = this.#type(child.actor.type);
-      const a = this.#local(t, child.actor.id);
+      const t = this.#dispatcher.type(child.actor.type);
+      const a = this.#dispatcher.local(t, child.actor.id);
       a.flags |= PINNED;
       (a.ext ??= {}).supervisor = node;
       node.adopt(a);
@@ -1239,137 +454,23 @@ export class ActorSystem implements LocalDelivery {
     return node;
   }
 
-  // ---------------------------------------------------------------- commits
+  // ---------------------------------------------------------------- commit outcomes
 
-  #committed(entry: CommitEntry, version: number): void {
-    const a = entry.a;
-    if (version > a.version) a.version = version;
-    const log = entry.applied;
-    if (log !== null) {
-      for (let i = 0; i < log.length; i += LOG_STRIDE) {
-        (log[i + LOG_REPLY] as PendingReply | null)?.resolve(log[i + LOG_RESULT]);
-        const effects = log[i + LOG_EFFECTS] as Effect[] | null;
-        if (effects !== null) { for (const effect of effects) this.#release(a, effect); }
-      }
-    }
-    if (entry.events !== null) {
-      const events = entry.events.map((r) => r.e);
-      for (const p of this.#projections.get(a.t.name) ?? []) {
-        p.feed(a.id, entry.fromVersion + 1, events);
-      }
-    }
-  }
-
-  /** The snapshot to store for `a` now. */
-  #envelope(a: Activation): SnapshotEnvelope {
-    const writers: Record<string, number> = a.ext?.writers === undefined
-      ? {}
-      : { ...a.ext.writers };
-    writers[this.writerId] = a.seq;
-    return a.sources === null
-      ? { s: a.state as JsonValue, n: a.seq, w: writers }
-      : { s: a.state as JsonValue, n: a.seq, w: writers, q: { ...a.sources } };
-  }
-
-  #release(a: Activation, effect: Effect): void {
-    switch (effect.kind) {
-      case "emit":
-        return this.#publish(effect.topic, effect.data, effect.key);
-      case "reminder":
-        return this.#reminders.apply(effect.key, effect.record);
-      case "tell":
-        try {
-          const queued = this.#sendInternal(effect.to, effect.message, effect.payload);
-          if (queued !== undefined) queued.catch((error) => this.#undeliverable(a, effect, error));
-        } catch (error) {
-          this.#undeliverable(a, effect, error);
-        }
-    }
-  }
-
-  #undeliverable(from: Activation, effect: Effect & { kind: "tell" }, error: unknown): void {
-    this.logger.warn("message from an actor could not be delivered", {
-      from: from.childName,
-      to: `${effect.to.type}/${effect.to.id}`,
-      kind: effect.message,
-      error: describeError(error),
-    });
-    const t = this.#types.get(effect.to.type);
-    const target = t?.activations.get(effect.to.id);
-    this.#deadLetter(target ?? from, effect.message, effect.payload, "undeliverable", error);
-  }
-
-  #lost(entry: CommitEntry, actualVersion: number): void {
-    const a = entry.a;
-    this.logger.warn("another writer changed this actor's state; reloading and re-applying", {
-      actor: a.childName,
-      expectedVersion: entry.fromVersion,
-      actualVersion,
-    });
-    a.applied = concat(entry.applied, a.applied);
-    this.#restart(a, 0, false);
-  }
-
-  /**
-   * The store refused the state these commands produced (not serialisable, say). Re-applying
-   * them would produce it again, so they are dead-lettered and their senders told; the actor
-   * restarts from its last durable state.
-   */
-  #refused(entry: CommitEntry, error: Error): void {
-    const a = entry.a;
-    const log = entry.applied ?? [];
-    for (let i = 0; i < log.length; i += LOG_STRIDE) {
-      const kind = log[i + LOG_KIND] as string;
-      const reply = log[i + LOG_REPLY] as PendingReply | null;
-      this.#deadLetter(a, kind, log[i + LOG_PAYLOAD], "crashed", error);
-      reply?.reject(
-        new ActorCrashedError(
-          `the state ${a.childName} reached by ${kind} cannot be stored: ${error.message}`,
-          {
-            cause: error,
-          },
-        ),
-      );
-    }
-    a.t.crashes.inc();
-    this.#crashed(a, "persisting its state", error);
-  }
-
-  #putBack(entry: CommitEntry): void {
-    const a = entry.a;
-    if ((a.flags & (SUSPENDED | STOPPED)) !== 0) {
-      // A restart already took newer commands back for replay; these go before them.
-      const ext = a.ext ??= {};
-      const remaining = ext.replay ? ext.replay.slice(ext.replayAt ?? 0) : null;
-      ext.replay = concat(entry.applied, remaining);
-      ext.replayAt = 0;
-      return;
-    }
-    a.applied = concat(entry.applied, a.applied);
-    a.events = concat(entry.events, a.events);
-    a.flags |= DIRTY;
-  }
+  /** A commit involving `a` settled: reload it, queue it again, or drop it, as it needs. */
 
   #settled(a: Activation): void {
-    if ((a.flags & STOPPED) !== 0) {
-      const key = a.t.key(a.id);
-      const ghost = this.#ghosts.get(key);
-      if (ghost?.of === a) {
-        this.#ghosts.delete(key);
-        ghost.resolve();
-      }
-    }
+    this.#loader.writeSettled(a);
     if (a.ext?.reloadAfterCommit) {
       a.ext.reloadAfterCommit = false;
-      this.#load(a);
+      this.#loader.load(a);
     } else if ((a.flags & (DIRTY | SUSPENDED | STOPPED)) === DIRTY) {
       this.#committer.mark(a);
     }
-    if ((a.flags & RELEASED) !== 0) this.#maybeEvict(a);
+    if ((a.flags & RELEASED) !== 0) this.#handoff.maybeEvict(a);
     this.#checkIdle();
   }
 
-  // ---------------------------------------------------------------- idle, passivation
+  // ---------------------------------------------------------------- idle
 
   #checkIdle(): void {
     if (this.#idleWaiters.length === 0 || this.#idleCheck || !this.#isIdle()) return;
@@ -1385,242 +486,11 @@ export class ActorSystem implements LocalDelivery {
   }
 
   #isIdle(): boolean {
-    return !this.#drainScheduled && this.#pending === 0 && this.#loadQueue.length === 0 &&
-      !this.#committer.busy;
-  }
-
-  #armSweep(): void {
-    let interval = this.#sweepIntervalMs;
-    if (interval === null) {
-      let shortest = Infinity;
-      for (const t of this.#types.values()) shortest = Math.min(shortest, t.passivateAfterMs);
-      interval = Math.min(60_000, Math.max(1000, shortest / 2));
-    }
-    this.#sweepTimer = this.clock.setTimeout(() => {
-      this.#sweep();
-      this.#armSweep();
-    }, interval);
-  }
-
-  /** Passivates every actor idle for longer than its type's passivation time. */
-  #sweep(): void {
-    const now = this.clock.now();
-    for (const t of this.#types.values()) {
-      if (t.passivateAfterMs === Infinity) continue;
-      for (const a of t.activations.values()) {
-        if (
-          (a.flags & NOT_PASSIVATABLE) === 0 && now - a.lastActive >= t.passivateAfterMs &&
-          (a.mailbox === null || a.mailbox.size === 0) && !a.ext?.replay
-        ) {
-          this.#passivate(a);
-        }
-      }
-    }
-  }
-
-  /** Drops a released actor once it has nothing left to do (called as its work finishes). */
-  #maybeEvict(a: Activation): void {
-    if ((a.flags & RELEASED) === 0 || (a.flags & STOPPED) !== 0) return;
-    if ((a.flags & SUSPENDED) !== 0) {
-      this.#evict(a, true);
-      return;
-    }
-    const quiet =
-      (a.flags & (LOADING | SCHEDULED | BUSY | DIRTY | IN_COMMIT_QUEUE | COMMITTING)) === 0 &&
-      (a.mailbox === null || a.mailbox.size === 0) && !a.ext?.replay;
-    if (quiet) this.#evict(a, false);
-  }
-
-  /**
-   * Drops a released actor. `abandon`: it still holds work (a restart pending, a timeout):
-   * its waiting senders are told, and its durable state is what the next owner gets.
-   */
-  #evict(a: Activation, abandon: boolean): void {
-    const p = this.transport.partitionOf(a.t.name, a.id);
-    const leaving = this.#releasing.get(p);
-    if (leaving !== undefined && leaving.delete(a) && leaving.size === 0) {
-      this.#releasing.delete(p);
-      this.#releaseDone.get(p)?.();
-    }
-    if ((a.flags & STOPPED) !== 0) return;
-    if (abandon) {
-      const error = new ShutdownError(`${a.childName} moved to another node; retry`);
-      const ext = a.ext;
-      if (ext?.restartTimer !== undefined) this.clock.clearTimeout(ext.restartTimer);
-      const log = concat(a.applied, ext?.replay ? ext.replay.slice(ext.replayAt ?? 0) : null) ?? [];
-      for (let i = LOG_REPLY; i < log.length; i += LOG_STRIDE) {
-        (log[i] as PendingReply | null)?.reject(error);
-      }
-      const mb = a.mailbox;
-      while (mb !== null && mb.shift()) {
-        mb.reply?.reject(error);
-        a.t.queued.value--;
-      }
-      for (const w of mb?.waiters ?? []) {
-        w.reply?.reject(error);
-        w.wake();
-      }
-      // Its unpersisted changes go with it: the next owner gets the messages again.
-      a.applied = null;
-      a.effects = null;
-      a.events = null;
-      if (ext !== null) ext.replay = null;
-      a.flags &= ~DIRTY;
-    }
-    this.#passivate(a);
-  }
-
-  /** Drops an activation from memory (its durable state stays in the store). */
-  #passivate(a: Activation): void {
-    if ((a.flags & COMMITTING) !== 0) {
-      // Dropped with a write in flight (a partition given up in a hurry): a new activation of
-      // the actor waits for that write (see #load).
-      const { promise, resolve } = Promise.withResolvers<void>();
-      this.#ghosts.set(a.t.key(a.id), { of: a, promise, resolve });
-    }
-    const t = a.t;
-    if (t.def.onPassivate !== undefined && (a.flags & LOADING) === 0) {
-      try {
-        t.def.onPassivate(a);
-      } catch (error) {
-        this.logger.warn("onPassivate threw", { actor: a.childName, error: describeError(error) });
-      }
-    }
-    this.#cancelTimers(a);
-    a.flags |= STOPPED;
-    t.activations.delete(a.id);
-    t.active.value--;
-    t.passivated.value++;
-  }
-
-  // ---------------------------------------------------------------- timers, reminders
-
-  #cancelTimers(a: Activation): void {
-    const timers = a.ext?.timers;
-    if (timers === undefined) return;
-    for (const handle of timers.values()) this.clock.clearTimeout(handle);
-    timers.clear();
-  }
-
-  #deliverReminder(record: ReminderRecord, tick: unknown): void | Promise<void> {
-    const t = this.#types.get(record.type);
-    if (t === undefined) {
-      this.logger.warn("reminder for an actor type not registered here; skipped", {
-        actor: `${record.type}/${record.id}`,
-        reminder: record.name,
-      });
-      return;
-    }
-    return this.#sendInternal({ type: record.type, id: record.id }, record.kind, tick);
-  }
-
-  #makeActivationHost(): ActivationHost {
-    return {
-      logger: this.logger,
-      now: () => this.clock.now(),
-      emit: (a, topic, data, key) => {
-        if ((a.flags & IN_COMMAND) !== 0) {
-          (a.effects ??= []).push({ kind: "emit", topic, data, key });
-        } else this.#publish(topic, data, key);
-      },
-      tellFrom: (a, to, message, payload) => {
-        const effect: Effect = { kind: "tell", to, message, payload };
-        if ((a.flags & IN_COMMAND) !== 0) (a.effects ??= []).push(effect);
-        else this.#release(a, effect);
-      },
-      persistEvent: (a, event) => {
-        const t = a.t;
-        if (t.persistence !== "journal") {
-          throw new ConfigError(`${a.childName}: persist() needs persistence "journal"`);
-        }
-        if ((a.flags & IN_COMMAND) === 0) {
-          throw new ConfigError(
-            `${a.childName}: persist() is only allowed inside a command handler`,
-          );
-        }
-        (a.events ??= []).push({ e: event as JsonValue, n: a.seq, w: this.writerId });
-        const next = t.def.apply!(a.state, event);
-        if (next !== undefined) a.state = next;
-      },
-      setTimer: (a, name, schedule, kind, payload) => {
-        const timers = (a.ext ??= {}).timers ??= new Map();
-        const old = timers.get(name);
-        if (old !== undefined) this.clock.clearTimeout(old);
-        const every = "every" in schedule;
-        const ms = toMillis(every ? schedule.every : schedule.after, `timer ${name}`);
-        if (every && ms <= 0) throw new ConfigError(`timer ${name}: period must be positive`);
-        const fire = () => {
-          if ((a.flags & STOPPED) !== 0) return;
-          if (every) timers.set(name, this.clock.setTimeout(fire, ms));
-          else timers.delete(name);
-          try {
-            const queued = this.#enqueue(a, kind, payload, null);
-            if (queued !== undefined) queued.catch(() => {});
-          } catch (error) {
-            this.#deadLetter(a, kind, payload, "undeliverable", error);
-          }
-        };
-        timers.set(name, this.clock.setTimeout(fire, ms));
-      },
-      cancelTimer: (a, name) => {
-        const timers = a.ext?.timers;
-        const handle = timers?.get(name);
-        if (handle === undefined) return;
-        this.clock.clearTimeout(handle);
-        timers!.delete(name);
-      },
-      makeReminder: (a, name, schedule, kind, data) => {
-        const valid = validateSchedule(schedule);
-        const now = this.clock.now();
-        return {
-          partition: this.transport.partitionOf(a.t.name, a.id),
-          type: a.t.name,
-          id: a.id,
-          name,
-          kind,
-          data,
-          schedule: valid,
-          due: firstDue(valid, now),
-        };
-      },
-      setReminder: (a, name, record) => {
-        const key = reminderKey(this.transport.partitionOf(a.t.name, a.id), a.t.name, a.id, name);
-        if ((a.flags & IN_COMMAND) !== 0) {
-          (a.effects ??= []).push({ kind: "reminder", name, key, record });
-          return;
-        }
-        this.store.commit([ReminderService.op(key, record)]).then(
-          () => this.#reminders.apply(key, record),
-          (error) =>
-            this.logger.error("could not persist a reminder", {
-              actor: a.childName,
-              reminder: name,
-              error: describeError(error),
-            }),
-        );
-      },
-    };
+    return !this.#dispatcher.busy && !this.#loader.busy && !this.#committer.busy;
   }
 }
 
 /** A type's activations that no named supervision tree owns. */
 function* dynamicChildren(t: ActorType): Iterable<SupervisedChild> {
   for (const a of t.activations.values()) if (a.ext?.supervisor === undefined) yield a;
-}
-
-function concat<T>(first: T[] | null, second: T[] | null): T[] | null {
-  if (first === null) return second;
-  if (second === null) return first;
-  return first.concat(second);
-}
-
-/** A payload as JSON for an event, cut short when large or not serialisable. */
-function jsonPreview(payload: unknown): JsonValue {
-  try {
-    const text = JSON.stringify(payload);
-    if (text === undefined) return null;
-    return text.length <= 2048 ? JSON.parse(text) as JsonValue : `${text.slice(0, 2048)}…`;
-  } catch {
-    return String(payload);
-  }
 }

@@ -4,7 +4,7 @@
  * once, in order per device. (`bench/failover.ts` measures the same failover, repeatedly.)
  */
 import { assert, assertEquals } from "./helpers/assert.ts";
-import { PARTITIONS, startCluster } from "./helpers/cluster.ts";
+import { clusterTest, PARTITIONS } from "./helpers/cluster.ts";
 import {
   allOwned,
   appliedOrder,
@@ -17,53 +17,47 @@ import {
 const DEVICES = Array.from({ length: 500 }, (_, d) => `dev-${d}`);
 const PER_DEVICE = 40; // 20,000 messages
 
-Deno.test({
-  name: "cluster: SIGKILL of one of three nodes mid-stream loses and doubles nothing, order kept",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const cluster = await startCluster({ nodes: 3 });
-    try {
-      const owned = await cluster.settled();
-      const nc = await cluster.client();
-      await publishReadings(nc, DEVICES, 0, PER_DEVICE / 2);
-      // Kill the node owning the most partitions while it works through the first half.
-      const victim = owned.indexOf(Math.max(...owned));
-      cluster.nodes[victim]!.signal("SIGKILL");
-      const killedAt = performance.now();
-      const survivors = cluster.nodes.filter((_, i) => i !== victim);
-      const [ownedAt] = await Promise.all([
-        allOwned(cluster, survivors),
-        publishReadings(nc, DEVICES, PER_DEVICE / 2, PER_DEVICE),
-      ]);
-      await cluster.drained();
-      const drainedAt = performance.now();
+clusterTest(
+  "cluster: SIGKILL of one of three nodes mid-stream loses and doubles nothing, order kept",
+  { nodes: 3 },
+  async (cluster) => {
+    const owned = await cluster.settled();
+    const nc = await cluster.client();
+    await publishReadings(nc, DEVICES, 0, PER_DEVICE / 2);
+    // Kill the node owning the most partitions while it works through the first half.
+    const victim = owned.indexOf(Math.max(...owned));
+    cluster.nodes[victim]!.signal("SIGKILL");
+    const killedAt = performance.now();
+    const survivors = cluster.nodes.filter((_, i) => i !== victim);
+    const [ownedAt] = await Promise.all([
+      allOwned(cluster, survivors),
+      publishReadings(nc, DEVICES, PER_DEVICE / 2, PER_DEVICE),
+    ]);
+    await cluster.drained();
+    const drainedAt = performance.now();
 
-      const delivery = await deliveryCheck(
-        cluster,
-        survivors,
-        new Map(DEVICES.map((d) => [d, PER_DEVICE])),
-      );
-      assertEquals(delivery.wrong, [], "every device counts exactly what it was sent");
+    const delivery = await deliveryCheck(
+      cluster,
+      survivors,
+      new Map(DEVICES.map((d) => [d, PER_DEVICE])),
+    );
+    assertEquals(delivery.wrong, [], "every device counts exactly what it was sent");
 
-      const { checked, violations } = orderViolations(await appliedOrder(cluster));
-      assertEquals(violations, [], "every device's readings applied in order");
-      const total = DEVICES.length * PER_DEVICE;
-      assert(checked >= total * 0.9, `order checked on ${checked} events`);
-      const takeovers = takeoverStats(survivors);
-      console.log(
-        `takeovers logged: ${takeovers.count}; lease silent→consuming: ` +
-          `max ${takeovers.maxMs} ms, median ${takeovers.medianMs} ms (silent ≤ ` +
-          `${takeovers.maxSilentMs} ms, consuming after ≤ ${takeovers.maxReadyInMs} ms)`,
-      );
-      console.log(
-        `failover: node-${victim + 1} (${owned[victim]} of ${PARTITIONS} partitions) ` +
-          `SIGKILLed; its partitions processing again after ` +
-          `${((ownedAt - killedAt) / 1000).toFixed(2)} s; all ${total} messages applied ` +
-          `exactly once, in order, ${((drainedAt - killedAt) / 1000).toFixed(2)} s after the kill`,
-      );
-    } finally {
-      await cluster.stop();
-    }
+    const { checked, violations } = orderViolations(await appliedOrder(cluster));
+    assertEquals(violations, [], "every device's readings applied in order");
+    const total = DEVICES.length * PER_DEVICE;
+    assert(checked >= total * 0.9, `order checked on ${checked} events`);
+    const takeovers = takeoverStats(survivors);
+    console.log(
+      `takeovers logged: ${takeovers.count}; lease silent→consuming: ` +
+        `max ${takeovers.maxMs} ms, median ${takeovers.medianMs} ms (silent ≤ ` +
+        `${takeovers.maxSilentMs} ms, consuming after ≤ ${takeovers.maxReadyInMs} ms)`,
+    );
+    console.log(
+      `failover: node-${victim + 1} (${owned[victim]} of ${PARTITIONS} partitions) ` +
+        `SIGKILLed; its partitions processing again after ` +
+        `${((ownedAt - killedAt) / 1000).toFixed(2)} s; all ${total} messages applied ` +
+        `exactly once, in order, ${((drainedAt - killedAt) / 1000).toFixed(2)} s after the kill`,
+    );
   },
-});
+);

@@ -11,6 +11,7 @@ import {
   type Transport,
 } from "../runtime/mod.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
+import { counter, defineRecorder } from "./helpers/fixtures.ts";
 import { deferred, flushMicrotasks, GatedStore, sample, setup } from "./helpers/system.ts";
 
 /**
@@ -54,29 +55,6 @@ class PartitionedTransport implements Transport {
     await this.local!.acquired(p);
   }
 }
-
-const counter = defineActor({
-  name: "counter",
-  initialState: () => ({ n: 0 }),
-  handlers: {
-    add(ctx, k: number) {
-      ctx.state.n += k;
-      return ctx.state.n;
-    },
-    async slowAdd(ctx, m: { k: number; gate: Promise<void> }) {
-      await m.gate;
-      ctx.state.n += m.k;
-      return ctx.state.n;
-    },
-    remind(ctx, name: string) {
-      ctx.setReminder(name, { after: 1000 });
-    },
-    reminder(ctx) {
-      ctx.state.n += 100;
-    },
-  },
-  queries: { get: (ctx) => ctx.state.n },
-});
 
 type Ledger = { total: number };
 const ledger = defineActor({
@@ -142,16 +120,8 @@ Deno.test("a stream delivery to a full mailbox waits its turn: never refused, ne
   // Capacity 2 and overflow "reject": a tell past the bound is refused at once. A delivery from
   // a stream position must not be: refused, it would come back as a redelivery after later
   // positions for the same actor were applied, and be skipped as a duplicate — a lost message.
-  const tiny = defineActor({
+  const tiny = defineRecorder({
     name: "tiny",
-    initialState: () => ({ seen: [] as number[] }),
-    handlers: {
-      record(ctx, k: number) {
-        ctx.state.seen.push(k);
-        return ctx.state.seen.length;
-      },
-    },
-    queries: { seen: (ctx) => ctx.state.seen },
     options: { mailbox: { capacity: 2, overflow: "reject" } },
   });
   const { system } = setup([tiny], { logs: "discard" });
@@ -206,7 +176,7 @@ Deno.test("a released partition's actors finish their work, then leave; sends go
   const gate = deferred();
   const ref = system.ref(counter, "1x");
   assertEquals(await ref.ask("add", 1), 1);
-  const slow = ref.ask("slowAdd", { k: 10, gate: gate.promise });
+  const slow = ref.ask("addLater", { k: 10, gate: gate.promise });
   const queued = ref.ask("add", 100);
   const other = system.ref(counter, "2y");
   await other.ask("add", 5);

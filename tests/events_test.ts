@@ -1,8 +1,15 @@
 /**
- * RingEventBus: ids, filters, resuming after an id, resets, and the ring's capacity.
+ * RingEventBus: the event bus conformance suite, and what is the ring's own: ids of an epoch,
+ * resets for ids of another run or older than the ring, the ring's capacity.
  */
 import { type BusEvent, matches, type ResetNotice, RingEventBus } from "../runtime/mod.ts";
+import { eventBusConformance } from "./event_bus_conformance.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
+
+eventBusConformance("ring", () => {
+  const bus = new RingEventBus();
+  return Promise.resolve({ bus, cleanup: () => Promise.resolve() });
+});
 
 type Item = BusEvent | ResetNotice;
 
@@ -50,30 +57,6 @@ Deno.test("events default epoch makes ids of different runs distinct", () => {
   assert(bus.epoch.length > 0);
 });
 
-Deno.test("events subscribe delivers live events matching the topic and key filters", () => {
-  const bus = new RingEventBus({ epoch: "e" });
-  const all = collect();
-  const alerts = collect();
-  const twoTopics = collect();
-  const dev1 = collect();
-  const alertsOfDev1 = collect();
-  bus.subscribe({}, all.listener);
-  bus.subscribe({ topics: ["alerts"] }, alerts.listener);
-  bus.subscribe({ topics: ["alerts", "telemetry"] }, twoTopics.listener);
-  bus.subscribe({ key: "dev-1" }, dev1.listener);
-  bus.subscribe({ topics: ["alerts"], key: "dev-1" }, alertsOfDev1.listener);
-  bus.publish("telemetry", 1, "dev-1");
-  bus.publish("alerts", 2, "dev-2");
-  bus.publish("alerts", 3, "dev-1");
-  bus.publish("system", 4);
-  bus.publish("alerts", 5);
-  assertEquals(dataOf(all.items), [1, 2, 3, 4, 5]);
-  assertEquals(dataOf(alerts.items), [2, 3, 5]);
-  assertEquals(dataOf(twoTopics.items), [1, 2, 3, 5]);
-  assertEquals(dataOf(dev1.items), [1, 3]);
-  assertEquals(dataOf(alertsOfDev1.items), [3]);
-});
-
 Deno.test("events matches treats empty topics as every topic and an absent key as every key", () => {
   const event: BusEvent = { id: "e-1", topic: "a", key: "k", time: 0, data: null };
   assert(matches({}, event));
@@ -83,42 +66,6 @@ Deno.test("events matches treats empty topics as every topic and an absent key a
   assert(matches({ key: "k" }, event));
   assert(!matches({ key: "other" }, event));
   assert(!matches({ key: "k" }, { ...event, key: null }));
-});
-
-Deno.test("events subscription close stops delivery", () => {
-  const bus = new RingEventBus({ epoch: "e" });
-  const c = collect();
-  const sub = bus.subscribe({}, c.listener);
-  bus.publish("t", 1);
-  sub.close();
-  bus.publish("t", 2);
-  assertEquals(dataOf(c.items), [1]);
-});
-
-Deno.test("events resume with after replays exactly the missed matching events, then live ones", () => {
-  const bus = new RingEventBus({ epoch: "e" });
-  const seen = bus.publish("alerts", 1, "dev-1");
-  bus.publish("alerts", 2, "dev-1");
-  bus.publish("telemetry", 3, "dev-1");
-  bus.publish("alerts", 4, "dev-2");
-  bus.publish("alerts", 5, "dev-1");
-  const c = collect();
-  bus.subscribe({ topics: ["alerts"], key: "dev-1" }, c.listener, seen.id);
-  assertEquals(c.items.map((i) => (i as BusEvent).id), ["e-2", "e-5"]);
-  bus.publish("alerts", 6, "dev-1");
-  bus.publish("alerts", 7, "dev-3");
-  assertEquals(dataOf(c.items), [2, 5, 6]);
-});
-
-Deno.test("events resume after the newest id replays nothing and after e-0 replays everything kept", () => {
-  const bus = new RingEventBus({ epoch: "e" });
-  const last = [1, 2, 3].map((n) => bus.publish("t", n)).at(-1)!;
-  const none = collect();
-  bus.subscribe({}, none.listener, last.id);
-  assertEquals(none.items, []);
-  const everything = collect();
-  bus.subscribe({}, everything.listener, "e-0");
-  assertEquals(dataOf(everything.items), [1, 2, 3]);
 });
 
 Deno.test("events resume with an id older than the ring sends one reset notice and then live events", () => {

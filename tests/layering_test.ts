@@ -236,6 +236,33 @@ Deno.test("runtime/ imports nothing from actors/, routes/ or node/, nor the HTTP
   assertEquals(offenders, []);
 });
 
+Deno.test("runtime/ has no import cycle (type-only imports included)", async () => {
+  const graph = new Map<string, string[]>();
+  for await (const file of tsFiles(join(ROOT, "runtime"))) {
+    const local = importsOf(await Deno.readTextFile(file)).filter((s) => s.startsWith("."));
+    graph.set(file, local.map((spec) => resolve(dirname(file), spec)));
+  }
+  // Depth-first search; a file met again while still on the path closes a cycle.
+  const done = new Set<string>();
+  const path: string[] = [];
+  const cycles: string[] = [];
+  const visit = (file: string) => {
+    if (done.has(file) || !graph.has(file)) return;
+    const at = path.indexOf(file);
+    if (at >= 0) {
+      cycles.push([...path.slice(at), file].map((f) => relative(ROOT, f)).join(" → "));
+      return;
+    }
+    path.push(file);
+    for (const next of graph.get(file)!) visit(next);
+    path.pop();
+    done.add(file);
+  };
+  for (const file of graph.keys()) visit(file);
+  assert(graph.size > 30, `found the runtime's files (${graph.size})`);
+  assertEquals(cycles, []);
+});
+
 Deno.test("actors/ does not import routes/", async () => {
   const { files, offenders } = await offendingImports(
     "actors",

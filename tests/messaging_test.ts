@@ -15,35 +15,13 @@ import {
   assertRejects,
   assertThrows,
 } from "./helpers/assert.ts";
+import { counter, defineRecorder } from "./helpers/fixtures.ts";
 import { deferred, flushMicrotasks, sample, setup, track } from "./helpers/system.ts";
-
-const counter = defineActor({
-  name: "counter",
-  initialState: () => ({ n: 0 }),
-  handlers: {
-    add(ctx, k: number) {
-      ctx.state.n += k;
-      return ctx.state.n;
-    },
-  },
-  queries: {
-    get: (ctx) => ctx.state.n,
-  },
-});
 
 // ---------------------------------------------------------------- order
 
 Deno.test("tell processes each actor's messages in arrival order with many interleaved senders", async () => {
-  const recorder = defineActor({
-    name: "recorder",
-    initialState: () => ({ seen: [] as number[] }),
-    handlers: {
-      record(ctx, m: number) {
-        ctx.state.seen.push(m);
-      },
-    },
-    queries: { seen: (ctx) => ctx.state.seen },
-  });
+  const recorder = defineRecorder();
   const { system } = setup([recorder]);
   await system.start();
   const ACTORS = 10, SENDERS = 5, PER_SENDER = 200; // 1000 messages per actor
@@ -138,15 +116,8 @@ Deno.test("ask rejects with TimeoutError past its deadline, not before", async (
 // ---------------------------------------------------------------- bounded mailboxes
 
 Deno.test("tell throws MailboxFullError past capacity when overflow is reject", async () => {
-  const bounded = defineActor({
+  const bounded = defineRecorder({
     name: "bounded",
-    initialState: () => ({ seen: [] as number[] }),
-    handlers: {
-      record(ctx, m: number) {
-        ctx.state.seen.push(m);
-      },
-    },
-    queries: { seen: (ctx) => ctx.state.seen },
     options: { mailbox: { capacity: 3, overflow: "reject" } },
   });
   const { system } = setup([bounded]);
@@ -229,17 +200,7 @@ Deno.test("tell under backpressure resolves once the message got room and loses 
 });
 
 Deno.test("tell under backpressure processes every awaited message exactly once, in order", async () => {
-  const recorder = defineActor({
-    name: "recorder",
-    initialState: () => ({ seen: [] as number[] }),
-    handlers: {
-      record(ctx, m: number) {
-        ctx.state.seen.push(m);
-      },
-    },
-    queries: { seen: (ctx) => ctx.state.seen },
-    options: { mailbox: { capacity: 4 } },
-  });
+  const recorder = defineRecorder({ options: { mailbox: { capacity: 4 } } });
   const { system } = setup([recorder]);
   await system.start();
   const ref = system.ref(recorder, "r");
@@ -258,15 +219,8 @@ Deno.test("tell under backpressure processes every awaited message exactly once,
 });
 
 Deno.test("tell under backpressure throws MailboxFullError once capacity senders already wait", async () => {
-  const bounded = defineActor({
+  const bounded = defineRecorder({
     name: "bounded",
-    initialState: () => ({ seen: [] as number[] }),
-    handlers: {
-      record(ctx, m: number) {
-        ctx.state.seen.push(m);
-      },
-    },
-    queries: { seen: (ctx) => ctx.state.seen },
     options: { mailbox: { capacity: 2, overflow: "backpressure" } },
   });
   const { system } = setup([bounded]);

@@ -1,34 +1,28 @@
 import { connectNats, ensureStreams, JetStreamEventBus } from "../runtime/nats/mod.ts";
-import { type BusEvent, createLogger, type ResetNotice } from "../runtime/mod.ts";
-import { assert, assertEquals } from "./helpers/assert.ts";
+import { type BusEvent, createLogger } from "../runtime/mod.ts";
+import { collector, eventBusConformance, idsOf as ids } from "./event_bus_conformance.ts";
+import { assertEquals } from "./helpers/assert.ts";
 import { startNatsServer } from "./helpers/servers.ts";
 
 const logger = createLogger({ level: "error", write: () => {} });
 
-/** Collects what a subscription receives, and lets a test wait for `n` items. */
-function collector() {
-  const items: (BusEvent | ResetNotice)[] = [];
-  let waiter: { n: number; resolve: () => void } | null = null;
+// One server for the file, started outside any test (see tests/helpers/servers.ts); each case of
+// the conformance suite gets a bus of its own that follows the stream from its next event.
+const shared = await startNatsServer();
+
+eventBusConformance("jetstream", async () => {
+  const clients = await connectNats(shared.url, { name: "conformance", logger });
+  await ensureStreams(clients.jsm);
+  const bus = new JetStreamEventBus({ ...clients, logger });
+  await bus.start();
   return {
-    items,
-    push(item: BusEvent | ResetNotice) {
-      items.push(item);
-      if (waiter !== null && items.length >= waiter.n) waiter.resolve();
-    },
-    async wait(n: number, timeoutMs = 5000): Promise<void> {
-      if (items.length >= n) return;
-      const { promise, resolve } = Promise.withResolvers<void>();
-      waiter = { n, resolve };
-      const timer = setTimeout(resolve, timeoutMs);
-      await promise;
-      clearTimeout(timer);
-      assert(items.length >= n, `expected ${n} items, got ${items.length}`);
+    bus,
+    cleanup: async () => {
+      await bus.stop();
+      await clients.nc.close();
     },
   };
-}
-
-const ids = (items: (BusEvent | ResetNotice)[]) =>
-  items.map((i) => ("reset" in i ? "reset" : i.id));
+}, { sanitize: false });
 
 Deno.test({
   name:
@@ -126,4 +120,8 @@ Deno.test({
       await server.stop();
     }
   },
+});
+
+Deno.test("JetStreamEventBus: stop the shared server", async () => {
+  await shared.stop();
 });

@@ -15,6 +15,7 @@ import {
   ValidationError,
 } from "../runtime/mod.ts";
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
+import { defineCounter } from "./helpers/fixtures.ts";
 import { flushMicrotasks, GatedStore, sample, setup, track } from "./helpers/system.ts";
 
 // ---------------------------------------------------------------- helpers
@@ -32,41 +33,8 @@ function nextSystemEvent(system: ActorSystem, type: string): Promise<Record<stri
   });
 }
 
-const counter = defineActor({
-  name: "counter",
-  initialState: () => ({ n: 0 }),
-  handlers: {
-    add(ctx, k: number) {
-      ctx.state.n += k;
-      ctx.emit("counter", { n: ctx.state.n }, ctx.id);
-      return ctx.state.n;
-    },
-    /** Changes state, emits, tells, then refuses: none of it may stick or leave. */
-    bad(ctx, k: number) {
-      ctx.state.n += k;
-      ctx.emit("counter", { n: ctx.state.n }, ctx.id);
-      ctx.tell({ type: "counter", id: "sink" }, "add", k);
-      throw new ValidationError("k is not acceptable", [{ path: "", message: "refused" }]);
-    },
-    /** Changes state, then fails unexpectedly: a crash. */
-    boom(ctx) {
-      ctx.state.n += 1000;
-      throw new Error("boom");
-    },
-    forward(ctx, m: { to: string; k: number }) {
-      ctx.state.n += 1;
-      ctx.tell({ type: "counter", id: m.to }, "add", m.k);
-      return ctx.state.n;
-    },
-  },
-  queries: {
-    get: (ctx) => ctx.state.n,
-    /** A query's emit is not a command's effect: it is published at once. */
-    ping(ctx) {
-      ctx.emit("counter", { ping: ctx.state.n }, ctx.id);
-      return "pong";
-    },
-  },
+const counter = defineCounter({
+  emits: true,
   options: { supervision: { backoff: { min: 100, max: 100 } } },
 });
 

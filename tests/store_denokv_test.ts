@@ -1,4 +1,4 @@
-import { DenoKvStore, MAX_APPEND_EVENTS, MAX_KEY_BYTES } from "../runtime/store_denokv.ts";
+import { DenoKvStore, MAX_APPEND_EVENTS, MAX_KEY_BYTES } from "../runtime/stores/denokv.ts";
 import type { StateStore } from "../runtime/store.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { append, assertOk, conflict, del, put, storeConformance } from "./store_conformance.ts";
@@ -76,40 +76,6 @@ kvTest("two handles writing alternately never lose a write nor both win", async 
     lastSeen[h] = version;
   }
   for (const store of handles) assertEquals(await store.get("k"), { version, value });
-
-  // A journal: each handle remembers the versionstamp of its own last append.
-  const [a, b] = handles as [StateStore, StateStore];
-  assertOk(await a.commit([append("j", [1, 2, 3], 0)]), [3]);
-  assertOk(await b.commit([append("j", [4, 5], 3)]), [5]);
-  assertEquals(await a.commit([append("j", ["dup"], 3)]), [conflict(5)]);
-  assertOk(await a.commit([append("j", [6], 5)]), [6]);
-  assertEquals((await b.readJournal("j", 0)).map((e) => e.event), [1, 2, 3, 4, 5, 6]);
-});
-
-kvTest("racing handles on many keys: versions stay exact", async (f) => {
-  const handles = [f.store, await f.reopen(), await f.reopen()];
-  const keys = Array.from({ length: 150 }, (_, i) => `k${i}`);
-  const rounds = 4;
-  const seen = new Map<string, number[]>(keys.map((k) => [k, []]));
-  for (let round = 0; round < rounds; round++) {
-    const all = await Promise.all(
-      handles.map((h, n) => h.commit(keys.map((k) => put(k, `${n}/${round}`, null)))),
-    );
-    for (const results of all) {
-      results.forEach((r, i) => {
-        assert(r.ok, JSON.stringify(r));
-        seen.get(keys[i]!)!.push(r.version);
-      });
-    }
-  }
-  const total = rounds * handles.length;
-  for (const [key, versions] of seen) {
-    assertEquals(
-      versions.sort((x, y) => x - y),
-      Array.from({ length: total }, (_, i) => i + 1),
-    );
-    assertEquals((await f.store.get(key))?.version, total);
-  }
 });
 
 kvTest("pieces of a large value are removed when it shrinks or goes", async (f) => {
@@ -135,30 +101,6 @@ kvTest("pieces of a large value are removed when it shrinks or goes", async (f) 
   const left: Deno.KvKey[] = [];
   for await (const e of kv.list({ prefix: [] })) left.push(e.key);
   assertEquals(left, [["c", "a", 0], ["c", "a", 1], ["c", "a", 2], ["s", "a"], ["s", "b"]]);
-});
-
-kvTest("a reader racing a writer of large values never sees a torn value", async (f) => {
-  const writer = f.store;
-  const reader = await f.reopen();
-  const values = ["a", "b", "c"].map((c) => c.repeat(150_000));
-  await writer.commit([put("k", values[0]!, 0)]);
-  let done = false;
-  const writing = (async () => {
-    for (let i = 1; i <= 30; i++) await writer.commit([put("k", values[i % 3]!, i)]);
-    done = true;
-  })();
-  let reads = 0;
-  try {
-    while (!done) {
-      const got = await reader.get("k");
-      assert(got !== null);
-      assertEquals(got.value, values[(got.version - 1) % 3], `version ${got.version}`);
-      reads++;
-    }
-  } finally {
-    await writing;
-  }
-  assert(reads > 0);
 });
 
 kvTest("what Deno KV cannot hold gets an error result, not a rejection", async ({ store }) => {

@@ -1,4 +1,4 @@
-import { MemoryStore } from "../runtime/store_memory.ts";
+import { MemoryStore } from "../runtime/stores/memory.ts";
 import { storeConformance } from "./store_conformance.ts";
 
 storeConformance("memory", () => {

@@ -7,11 +7,18 @@ import {
   encodeKey,
   NatsKvStore,
   type NatsKvStoreOptions,
-} from "../runtime/store_natskv.ts";
+} from "../runtime/stores/natskv.ts";
 import type { StateStore } from "../runtime/store.ts";
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
 import { startNatsServer } from "./helpers/servers.ts";
-import { append, assertOk, conflict, del, put, storeConformance } from "./store_conformance.ts";
+import {
+  append,
+  assertNoTornReads,
+  assertOk,
+  del,
+  put,
+  storeConformance,
+} from "./store_conformance.ts";
 
 // One server for the file, started outside any test (see tests/helpers/servers.ts); every case
 // gets its own bucket.
@@ -124,83 +131,6 @@ kvTest("what the store cannot hold gets an error result, not a rejection", async
   assertEquals(await store.keys(""), ["fine"]);
 });
 
-kvTest("every value is captured when commit returns, past the concurrency bound", async (f) => {
-  const values = Array.from({ length: 250 }, (_, i) => ({ i, list: [i] }));
-  const events = [{ n: 1 }];
-  const ops = values.map((v, i) => put(`k${i}`, v, 0)).concat(append("j", events, 0));
-  const committing = f.store.commit(ops);
-  for (const v of values) v.list.push(-1);
-  events[0]!.n = 2;
-  assertOk(await committing, ops.map(() => 1));
-  const read = await f.store.getMany(values.map((_, i) => `k${i}`));
-  read.forEach((r, i) => assertEquals(r, { version: 1, value: { i, list: [i] } }));
-  assertEquals(await f.store.readJournal("j", 0), [{ seq: 1, event: { n: 1 } }]);
-}, { concurrency: 10 });
-
-kvTest("a stale revision cache between two stores never loses a write", async (f) => {
-  const a = f.store;
-  const b = await f.reopen();
-  // Each store remembers the revision of its own last write, which the other outdates.
-  assertOk(await a.commit([put("k", "a1", 0)]), [1]);
-  assertOk(await b.commit([put("k", "b2", 1)]), [2]);
-  assertEquals(await a.commit([put("k", "stale", 1)]), [conflict(2)]); // from a fresh read
-  assertOk(await a.commit([put("k", "a3", 2)]), [3]);
-  assertOk(await b.commit([put("k", "b4", null)]), [4]); // b's memory says 2: read, retry
-  assertOk(await a.commit([put("k", "a5", null)]), [5]);
-  assertOk(await b.commit([del("k", 5)]), [0]);
-  assertOk(await a.commit([put("k", "a-again", 0)]), [1]); // a remembers 5; the key is gone
-  assertEquals(await b.commit([del("k", 0)]), [conflict(1)]);
-  assertEquals(await b.get("k"), { version: 1, value: "a-again" });
-  // b remembers the key absent after its delete; a re-created it.
-  assertEquals(await b.commit([put("k", "b", 0)]), [conflict(1)]);
-  assertOk(await b.commit([put("k", "b2", 1)]), [2]);
-
-  // Journals: each store remembers the head revision of its own last append.
-  assertOk(await a.commit([append("j", [1, 2, 3], 0)]), [3]);
-  assertOk(await b.commit([append("j", [4, 5], 3)]), [5]);
-  assertEquals(await a.commit([append("j", ["dup"], 3)]), [conflict(5)]);
-  assertOk(await a.commit([append("j", [6], 5)]), [6]);
-  assertEquals((await b.readJournal("j", 0)).map((e) => e.event), [1, 2, 3, 4, 5, 6]);
-});
-
-kvTest("racing stores on many keys: every write lands once, versions exact", async (f) => {
-  const stores = [f.store, await f.reopen(), await f.reopen()];
-  const keys = Array.from({ length: 60 }, (_, i) => `k${i}`);
-  const rounds = 4;
-  const seen = new Map<string, number[]>(keys.map((k) => [k, []]));
-  for (let round = 0; round < rounds; round++) {
-    const all = await Promise.all(
-      stores.map((s, n) => s.commit(keys.map((k) => put(k, `${n}/${round}`, null)))),
-    );
-    for (const results of all) {
-      results.forEach((r, i) => {
-        assert(r.ok, JSON.stringify(r));
-        seen.get(keys[i]!)!.push(r.version);
-      });
-    }
-  }
-  const total = rounds * stores.length;
-  for (const [key, versions] of seen) {
-    assertEquals(versions.sort((x, y) => x - y), Array.from({ length: total }, (_, i) => i + 1));
-    assertEquals((await f.store.get(key))?.version, total);
-  }
-  // Appends racing on one journal: each store retries at the version it reads until it lands.
-  await Promise.all(stores.map(async (s, n) => {
-    for (let i = 0; i < 8; i++) {
-      for (;;) {
-        const at = await s.journalVersion("j");
-        const [r] = await s.commit([append("j", [`${n}.${i}`, `${n}.${i}'`], at)]);
-        if (r!.ok) break;
-        assert(r!.conflict, JSON.stringify(r));
-      }
-    }
-  }));
-  const events = (await f.store.readJournal("j", 0)).map((e) => e.event as string);
-  assertEquals(events.length, 48);
-  assertEquals(new Set(events).size, 48);
-  for (let i = 0; i < events.length; i += 2) assertEquals(events[i + 1], `${events[i]}'`);
-});
-
 kvTest("a value larger than the bucket's value size is stored in pieces", async (f) => {
   const { store } = f;
   const { nc, jsm, stream } = await f.raw();
@@ -220,23 +150,8 @@ kvTest("a value larger than the bucket's value size is stored in pieces", async 
     assertEquals(await store.get("big"), { version: 2, value: "small" });
     assertOk(await store.commit([put("wide", "w", null), del("big", 2)]), [2, 0]);
     assertEquals(await subjects(`$KV.${f.bucket}.c.>`), 0); // purged, no markers left
-    // A reader racing a writer never sees a torn value.
-    const reader = await f.reopen();
-    const values = ["x", "y", "z"].map((c) => c.repeat(150_000));
-    await store.commit([put("race", values[0]!, 0)]);
-    let done = false;
-    const writing = (async () => {
-      for (let i = 1; i <= 15; i++) await store.commit([put("race", values[i % 3]!, i)]);
-      done = true;
-    })();
-    try {
-      while (!done) {
-        const got = await reader.get("race");
-        assertEquals(got?.value, values[(got!.version - 1) % 3], `version ${got?.version}`);
-      }
-    } finally {
-      await writing;
-    }
+    // A reader racing a writer never sees a torn value, also when it is in pieces.
+    await assertNoTornReads(store, await f.reopen(), 150_000);
   } finally {
     await nc.close();
   }

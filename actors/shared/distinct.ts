@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { fmix32 } from "../../runtime/mod.ts";
 
 /** Exact mode: distinct hashes, ascending. */
 export interface ExactDistinct {
@@ -156,17 +157,4 @@ export function murmur3(key: string, seed: number): number {
     h ^= k;
   }
   return fmix32(h ^ (n * 2));
-}
-
-/**
- * MurmurHash3's 32-bit finaliser: every input bit affects every output bit. Returns an unsigned
- * integer.
- */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }

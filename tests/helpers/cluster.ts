@@ -192,3 +192,28 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   }
   return cluster;
 }
+
+/**
+ * A `Deno.test` on a cluster of its own: started (servers and nodes, per `options`) before
+ * `body`, stopped after it whatever happens. Nodes are real processes and servers real servers,
+ * so the test's op and resource sanitizers are off.
+ */
+export function clusterTest(
+  name: string,
+  options: ClusterOptions,
+  body: (cluster: Cluster) => Promise<void>,
+): void {
+  Deno.test({
+    name,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () => {
+      const cluster = await startCluster(options);
+      try {
+        await body(cluster);
+      } finally {
+        await cluster.stop();
+      }
+    },
+  });
+}

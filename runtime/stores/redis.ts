@@ -39,7 +39,7 @@
  */
 import { Buffer } from "node:buffer";
 import { Redis, type RedisOptions, ReplyError } from "ioredis";
-import { StoreError } from "./errors.ts";
+import { describeError, StoreError } from "../errors.ts";
 import {
   assertDistinctKeys,
   type JournalEntry,
@@ -49,7 +49,8 @@ import {
   type StateStore,
   type StoreOp,
   type Versioned,
-} from "./store.ts";
+} from "../store.ts";
+import { callFailed, refusal, toJson } from "./support.ts";
 
 /** Options of {@link RedisStore.connect}. */
 export interface RedisStoreOptions {
@@ -241,7 +242,9 @@ export class RedisStore implements StateStore {
     } catch (e) {
       client.disconnect();
       throw new StoreError(
-        `cannot connect to Redis at ${store.#where}: ${describe(e)}; is it running and reachable?`,
+        `cannot connect to Redis at ${store.#where}: ${
+          describeError(e)
+        }; is it running and reachable?`,
         { cause: e },
       );
     }
@@ -409,7 +412,7 @@ export class RedisStore implements StateStore {
     if (op.op === "append") {
       const events: string[] = [];
       for (const event of op.events) {
-        const json = encode(event);
+        const json = toJson(event);
         if (json === undefined) return refuse(op.key, "an event is not JSON-serialisable");
         events.push(json);
       }
@@ -420,7 +423,7 @@ export class RedisStore implements StateStore {
         events,
       };
     }
-    const json = encode(op.value);
+    const json = toJson(op.value);
     if (json === undefined) return refuse(op.key, "the value is not JSON-serialisable");
     // With an expected version the stored string is known here: the script only checks.
     // Every argument is a string: one Buffer among them puts ioredis on a path that encodes
@@ -469,12 +472,7 @@ export class RedisStore implements StateStore {
     try {
       return await Promise.race([run(), lost.promise]);
     } catch (e) {
-      if (e instanceof StoreError) throw e;
-      const ambiguous = what === "commit" ? " (some of its operations may have been applied)" : "";
-      throw new StoreError(
-        `Redis at ${this.#where} failed a ${what}${ambiguous}: ${describe(e)}`,
-        { cause: e },
-      );
+      throw callFailed(`Redis at ${this.#where}`, what, e);
     } finally {
       this.#onLine.delete(fail);
     }
@@ -507,23 +505,6 @@ function wellFormed(key: string): boolean {
   return key.isWellFormed();
 }
 
-function encode(value: unknown): string | undefined {
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return undefined; // a cycle or a BigInt
-  }
-}
-
 function refuse(key: string, why: string, cause?: unknown): OpResult {
-  const shown = JSON.stringify(key.length > 80 ? `${key.slice(0, 80)}…` : key);
-  return {
-    ok: false,
-    conflict: false,
-    error: new StoreError(`Redis cannot store ${shown}: ${why}`, { cause }),
-  };
-}
-
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  return refusal("Redis", key, why, cause);
 }

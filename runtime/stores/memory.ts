@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { StoreError } from "./errors.ts";
+import { StoreError } from "../errors.ts";
 import {
   assertDistinctKeys,
   type JournalEntry,
@@ -16,7 +16,8 @@ import {
   type StateStore,
   type StoreOp,
   type Versioned,
-} from "./store.ts";
+} from "../store.ts";
+import { toJson } from "./support.ts";
 
 interface Entry {
   version: number;
@@ -136,15 +137,6 @@ export class MemoryStore implements StateStore {
     if (json === undefined) return notJson(op.key);
     this.#snapshots.set(op.key, { version: actual + 1, json });
     return { ok: true, version: actual + 1 };
-  }
-}
-
-/** JSON text of `value`; `undefined` when JSON cannot encode it (a cycle, a BigInt, a function). */
-function toJson(value: unknown): string | undefined {
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return undefined;
   }
 }
 

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { StoreError } from "./errors.ts";
+import { StoreError } from "../errors.ts";
 import {
   assertDistinctKeys,
   type JournalEntry,
@@ -26,7 +26,8 @@ import {
   type StateStore,
   type StoreOp,
   type Versioned,
-} from "./store.ts";
+} from "../store.ts";
+import { HeadCache, jitteredSleep, pool, refusal, toJson } from "./support.ts";
 
 /**
  * Characters of JSON per stored piece. V8 stores a string at up to two bytes a character, so a
@@ -116,8 +117,7 @@ interface Attempt {
 export class DenoKvStore implements StateStore {
   readonly name = "denokv";
   #kv: Deno.Kv;
-  #heads = new Map<string, Head>();
-  #cacheSize: number;
+  #heads: HeadCache<Head>;
   #concurrency: number;
   #closed = false;
 
@@ -135,7 +135,7 @@ export class DenoKvStore implements StateStore {
   /** Wraps an open Deno KV handle; {@link close} closes it. */
   constructor(kv: Deno.Kv, options: DenoKvStoreOptions = {}) {
     this.#kv = kv;
-    this.#cacheSize = options.cacheSize ?? 100_000;
+    this.#heads = new HeadCache(options.cacheSize ?? 100_000);
     this.#concurrency = Math.max(1, options.concurrency ?? 8);
   }
 
@@ -346,13 +346,7 @@ export class DenoKvStore implements StateStore {
   }
 
   #learn(key: Deno.KvKey, head: Head): void {
-    const id = idOf(key);
-    this.#heads.delete(id);
-    this.#heads.set(id, head);
-    if (this.#heads.size > this.#cacheSize) {
-      const oldest = this.#heads.keys().next();
-      if (!oldest.done) this.#heads.delete(oldest.value);
-    }
+    this.#heads.learn(idOf(key), head);
   }
 }
 
@@ -368,8 +362,7 @@ async function unlocked<T>(run: () => Promise<T>): Promise<T> {
       return await run();
     } catch (e) {
       if (!isLocked(e) || Date.now() > deadline) throw e;
-      const ms = Math.random() * Math.min(2 ** attempt, 50);
-      await new Promise((resolve) => setTimeout(resolve, ms));
+      await jitteredSleep(attempt, 50);
     }
   }
 }
@@ -406,14 +399,6 @@ function headOf(entry: Deno.KvEntryMaybe<unknown>): Head {
   return { version, versionstamp, pieces: typeof body === "number" ? body : 0 };
 }
 
-function encode(value: unknown): string | undefined {
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return undefined; // a cycle or a BigInt
-  }
-}
-
 function textBytes(text: string): number {
   return text.length * (TWO_BYTE.test(text) ? 2 : 1) + OVERHEAD;
 }
@@ -432,12 +417,7 @@ function split(json: string): string[] {
 }
 
 function refuse(key: string, why: string, cause?: unknown): OpResult {
-  const shown = JSON.stringify(key.length > 80 ? `${key.slice(0, 80)}…` : key);
-  return {
-    ok: false,
-    conflict: false,
-    error: new StoreError(`Deno KV cannot store ${shown}: ${why}`, { cause }),
-  };
+  return refusal("Deno KV", key, why, cause);
 }
 
 function prepare(op: StoreOp, index: number): Plan | OpResult {
@@ -449,13 +429,13 @@ function prepare(op: StoreOp, index: number): Plan | OpResult {
     if (op.events.length > MAX_APPEND_EVENTS) {
       return refuse(op.key, `an append carries at most ${MAX_APPEND_EVENTS} events`);
     }
-    const events = op.events.map(encode);
+    const events = op.events.map(toJson);
     if (events.includes(undefined)) return refuse(op.key, "an event is not JSON-serialisable");
     const texts = events as string[];
     const bytes = texts.reduce((sum, text) => sum + textBytes(text), 0);
     return { ...plan, head: ["jh", op.key], texts, bytes };
   }
-  const json = encode(op.value);
+  const json = toJson(op.value);
   if (json === undefined) return refuse(op.key, "the value is not JSON-serialisable");
   const texts = split(json);
   return { ...plan, head: ["s", op.key], texts, bytes: textBytes(json) + texts.length * OVERHEAD };
@@ -534,22 +514,4 @@ function applied({ plan, head }: Attempt, versionstamp: string): [OpResult, Head
   }
   const version = head.version + 1;
   return [{ ok: true, version }, { version, versionstamp, pieces: piecesOf(plan) }];
-}
-
-/** Runs `run` over `items` with at most `limit` in flight; results in item order. */
-async function pool<T, R>(
-  items: readonly T[],
-  limit: number,
-  run: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await run(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

@@ -1,25 +1,11 @@
 /**
  * A {@link StateStore} on NATS JetStream KV: one bucket (default `FLOTILLA`; history 1, file
- * storage, replicas configurable) per store.
- *
- * Layout of the bucket (`<k>` is the store key, encoded as below):
- * - `s.<k>` — a snapshot's head: `"<version>\n<json>"`, or `"<version>\n*<id>:<pieces>"` when the
- *   JSON is too large for one KV value and lies in pieces at `c.<k>.<id>.0 … <pieces-1>`.
- * - `c.<k>.<id>.<i>` — a piece of a large snapshot (UTF-8 bytes). `<id>` is random per write, so
- *   two writers never write the same piece; the pieces are written before the head that names
- *   them, and the old version's pieces are purged (no tombstones left) once a new head is in.
- * - `h.<k>` — a journal's head: its event count (= its version); absent while empty.
- * - `j.<k>.<seq>` — a journal event: `"<base>\n<json>"`, `<base>` being the revision of the head
- *   the append that wrote it expected.
- *
- * Keys: NATS KV keys allow only `[-/_=.a-zA-Z0-9]`, so a store key becomes one token of its
- * UTF-8 bytes where `A-Z a-z 0-9 - _ /` stay as they are and every other byte is `=` and two
- * upper-case hex digits (`a.b` → `a=2Eb`, `é` → `=C3=A9`); the empty key is a lone `=`. The
- * encoding is reversible; listings decode and sort in JavaScript's order.
+ * storage, replicas configurable) per store; how keys and values lie in the bucket is in
+ * natskv_layout.ts.
  *
  * Compare-and-set: KV checks a key's revision (the stream sequence of its last write), not the
  * store's version, which lives in the value. The store remembers the revision of every head
- * version it has seen (a bounded cache, like store_denokv.ts with versionstamps); a write checks
+ * version it has seen (a bounded cache, like denokv.ts with versionstamps); a write checks
  * the remembered revision, and when the check fails (another handle wrote) it reads the head
  * again and decides afresh — a stale memory costs a round trip, never a wrong answer. Conflicts
  * are only ever reported from a fresh read.
@@ -54,7 +40,7 @@ import {
   StorageType,
 } from "@nats-io/jetstream";
 import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
-import { StoreError } from "./errors.ts";
+import { describeError, StoreError } from "../errors.ts";
 import {
   assertDistinctKeys,
   type JournalEntry,
@@ -65,13 +51,24 @@ import {
   type StateStore,
   type StoreOp,
   type Versioned,
-} from "./store.ts";
+} from "../store.ts";
+import {
+  ABSENT,
+  decodeKey,
+  encodeKey,
+  type Head,
+  headOf,
+  MAX_APPEND_EVENTS,
+  MAX_ENCODED_KEY,
+  type Plan,
+  prepare,
+  refuse,
+} from "./natskv_layout.ts";
+import { callFailed, HeadCache, jitteredSleep, pool } from "./support.ts";
 
-/** The longest encoded key: well inside NATS's 4 KiB control line with the subject prefix. */
-export const MAX_ENCODED_KEY = 2000;
+export { decodeKey, encodeKey, MAX_APPEND_EVENTS, MAX_ENCODED_KEY };
 
-/** The most events one append may carry; a larger append gets an error result. */
-export const MAX_APPEND_EVENTS = 10_000;
+const utf8 = new TextEncoder();
 
 /** Options of {@link NatsKvStore.connect}. */
 export interface NatsKvStoreOptions {
@@ -99,15 +96,6 @@ export interface NatsKvStoreOptions {
   readonly claimPatienceMs?: number;
 }
 
-/** A head as last seen: its version, its KV revision (0: never written), its pieces. */
-interface Head {
-  readonly version: number;
-  readonly revision: number;
-  readonly pieces?: { readonly id: string; readonly count: number };
-}
-
-const ABSENT: Head = { version: 0, revision: 0 };
-
 /** What writing one event found. */
 type EventWrite = "written" | "taken" | "stale";
 
@@ -116,50 +104,6 @@ function isWrongRevision(e: unknown): boolean {
   return e instanceof JetStreamApiError &&
     (e.code === JetStreamApiCodes.StreamWrongLastSequence ||
       e.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
-}
-
-/** An operation with its key encoded and its JSON serialised. */
-interface Plan {
-  readonly op: StoreOp;
-  /** The encoded key. */
-  readonly k: string;
-  /** A put's JSON, or an append's events' JSON; none for a delete. */
-  readonly texts: readonly string[];
-}
-
-/**
- * Encodes an operation, or refuses it (an error result) when it cannot be stored; an event must
- * fit in one KV value of `maxEventBytes`.
- */
-function prepare(op: StoreOp, maxEventBytes: number): Plan | OpResult {
-  const k = encodeKey(op.key);
-  if (k === undefined) {
-    return refuse(
-      op.key,
-      op.key.isWellFormed()
-        ? `the key is longer than ${MAX_ENCODED_KEY} characters once encoded`
-        : "the key holds a lone surrogate",
-    );
-  }
-  if (op.op === "delete") return { op, k, texts: [] };
-  if (op.op === "append") {
-    if (op.events.length > MAX_APPEND_EVENTS) {
-      return refuse(op.key, `an append carries at most ${MAX_APPEND_EVENTS} events`);
-    }
-    const texts = op.events.map(encodeJson);
-    if (texts.includes(undefined)) return refuse(op.key, "an event is not JSON-serialisable");
-    // UTF-8 takes at most 3 bytes per UTF-16 unit: measure only what might be too large.
-    const large = (texts as string[]).find((t) =>
-      t.length * 3 > maxEventBytes && utf8.encode(t).length > maxEventBytes
-    );
-    if (large !== undefined) {
-      return refuse(op.key, `an event's JSON is larger than ${maxEventBytes} bytes`);
-    }
-    return { op, k, texts: texts as string[] };
-  }
-  const json = encodeJson(op.value);
-  if (json === undefined) return refuse(op.key, "the value is not JSON-serialisable");
-  return { op, k, texts: [json] };
 }
 
 /**
@@ -185,9 +129,8 @@ export class NatsKvStore implements StateStore {
   readonly #bucket: string;
   readonly #pieceBytes: number;
   readonly #concurrency: number;
-  readonly #cacheSize: number;
   readonly #patience: number;
-  #heads = new Map<string, Head>();
+  readonly #heads: HeadCache<Head>;
   #closed = false;
 
   /**
@@ -235,7 +178,7 @@ export class NatsKvStore implements StateStore {
     } catch (e) {
       if (owned) await nc?.close().catch(() => {});
       throw new StoreError(
-        `cannot open the JetStream KV bucket at ${where}: ${describe(e)}; is nats-server ` +
+        `cannot open the JetStream KV bucket at ${where}: ${describeError(e)}; is nats-server ` +
           "running with JetStream enabled?",
         { cause: e },
       );
@@ -258,7 +201,7 @@ export class NatsKvStore implements StateStore {
     this.#bucket = bucket;
     this.#pieceBytes = pieceBytes;
     this.#concurrency = Math.max(1, options.concurrency ?? 100);
-    this.#cacheSize = options.cacheSize ?? 100_000;
+    this.#heads = new HeadCache(options.cacheSize ?? 100_000);
     this.#patience = options.claimPatienceMs ?? 2000;
   }
 
@@ -372,9 +315,7 @@ export class NatsKvStore implements StateStore {
       pieces = { id: randomId(), count: Math.ceil(bytes.length / this.#pieceBytes) };
     }
     let written = false;
-    let head = this.#remembered(subject, expected);
-    for (let attempt = 0;; attempt++) {
-      head ??= await this.#readHead(subject);
+    return await this.#untilDecided(subject, expected, async (head) => {
       if (expected !== null && expected !== head.version) {
         // A remembered head is checked by the write; a conflict is decided on a fresh read.
         if (pieces !== undefined && written) await this.#purgePieces(k, pieces.id);
@@ -386,50 +327,31 @@ export class NatsKvStore implements StateStore {
       }
       const version = head.version + 1;
       const body = pieces === undefined ? json : `*${pieces.id}:${pieces.count}`;
-      try {
-        const revision = await this.#kv.put(subject, `${version}\n${body}`, {
-          previousSeq: head.revision,
-        });
-        this.#learn(subject, { version, revision, pieces });
-        if (head.pieces !== undefined) await this.#purgePieces(k, head.pieces.id);
-        return { ok: true, version };
-      } catch (e) {
-        if (!isWrongRevision(e)) throw e;
-        this.#heads.delete(subject);
-        head = undefined;
-        if (attempt > 2) await backoff(attempt);
-      }
-    }
+      const revision = await this.#kv.put(subject, `${version}\n${body}`, {
+        previousSeq: head.revision,
+      });
+      this.#heads.learn(subject, { version, revision, pieces });
+      if (head.pieces !== undefined) await this.#purgePieces(k, head.pieces.id);
+      return { ok: true, version };
+    });
   }
 
   async #delete(k: string, expected: number | null): Promise<OpResult> {
     const subject = `s.${k}`;
-    let head = this.#remembered(subject, expected);
-    for (let attempt = 0;; attempt++) {
-      const fresh = head === undefined;
-      head ??= await this.#readHead(subject);
+    return await this.#untilDecided(subject, expected, async (head, fresh) => {
       if (expected !== null && expected !== head.version) {
         return { ok: false, conflict: true, actualVersion: head.version };
       }
       if (head.version === 0) {
         // Deleting nothing writes nothing, so "nothing" must come from a fresh read.
-        if (fresh) return { ok: true, version: 0 };
-        head = undefined;
-        continue;
+        return fresh ? { ok: true, version: 0 } : undefined;
       }
-      try {
-        await this.#kv.delete(subject, { previousSeq: head.revision });
-        // The delete marker's revision is not returned: the next write reads it.
-        this.#heads.delete(subject);
-        if (head.pieces !== undefined) await this.#purgePieces(k, head.pieces.id);
-        return { ok: true, version: 0 };
-      } catch (e) {
-        if (!isWrongRevision(e)) throw e;
-        this.#heads.delete(subject);
-        head = undefined;
-        if (attempt > 2) await backoff(attempt);
-      }
-    }
+      await this.#kv.delete(subject, { previousSeq: head.revision });
+      // The delete marker's revision is not returned: the next write reads it.
+      this.#heads.forget(subject);
+      if (head.pieces !== undefined) await this.#purgePieces(k, head.pieces.id);
+      return { ok: true, version: 0 };
+    });
   }
 
   async #writePieces(k: string, id: string, bytes: Uint8Array): Promise<void> {
@@ -461,9 +383,7 @@ export class NatsKvStore implements StateStore {
         ? { ok: true, version }
         : { ok: false, conflict: true, actualVersion: version };
     }
-    let head = this.#remembered(subject, expected);
-    for (let attempt = 0;; attempt++) {
-      head ??= await this.#readHead(subject);
+    return await this.#untilDecided(subject, expected, async (head) => {
       if (head.version !== expected) {
         return { ok: false, conflict: true, actualVersion: head.version };
       }
@@ -471,10 +391,7 @@ export class NatsKvStore implements StateStore {
       const seq = (i: number) => `j.${k}.${expected + i + 1}`;
       // The first event is the claim: of the appends on one head, one writes it.
       const claim = await this.#writeEvent(seq(0), base, texts[0]!);
-      if (claim === "taken") {
-        head = await this.#awaitRival(subject, base);
-        continue;
-      }
+      if (claim === "taken") return await this.#awaitRival(subject, base);
       let fresh = claim === "written";
       if (fresh && texts.length > 1) {
         const rest = await pool(
@@ -484,21 +401,13 @@ export class NatsKvStore implements StateStore {
         );
         fresh = rest.every((r) => r === "written");
       }
-      if (fresh) {
-        try {
-          const version = expected + texts.length;
-          const revision = await this.#kv.put(subject, String(version), { previousSeq: base });
-          this.#learn(subject, { version, revision });
-          return { ok: true, version };
-        } catch (e) {
-          if (!isWrongRevision(e)) throw e;
-        }
-      }
-      // The head moved (another append, or a fence): read it and decide again.
-      this.#heads.delete(subject);
-      head = undefined;
-      if (attempt > 2) await backoff(attempt);
-    }
+      // Not fresh: the head moved (another append, or a fence); read it and decide again.
+      if (!fresh) return undefined;
+      const version = expected + texts.length;
+      const revision = await this.#kv.put(subject, String(version), { previousSeq: base });
+      this.#heads.learn(subject, { version, revision });
+      return { ok: true, version };
+    });
   }
 
   /** Writes one event of an append on the head revision `base`, unless a rival owns the slot. */
@@ -532,14 +441,14 @@ export class NatsKvStore implements StateStore {
   async #awaitRival(subject: string, base: number): Promise<Head> {
     const deadline = Date.now() + this.#patience;
     for (let attempt = 0;; attempt++) {
-      await backoff(attempt, 50);
+      await jitteredSleep(attempt, 50);
       const head = await this.#readHead(subject);
       if (head.revision !== base) return head;
       if (Date.now() < deadline) continue;
       try {
         const revision = await this.#kv.put(subject, String(head.version), { previousSeq: base });
         const fenced = { version: head.version, revision };
-        this.#learn(subject, fenced);
+        this.#heads.learn(subject, fenced);
         return fenced;
       } catch (e) {
         if (!isWrongRevision(e)) throw e;
@@ -560,24 +469,46 @@ export class NatsKvStore implements StateStore {
     return expected === null || expected === known.version ? known : undefined;
   }
 
+  /**
+   * Runs a compare-and-set `step` on the head of `subject` until it decides: first against the
+   * remembered head when it agrees with `expected` (`fresh` false), else against a fresh read.
+   * `step` returns the result; or the head to try again with; or `undefined` when it lost a
+   * race (as when KV refuses its write for a wrong revision): the head is then read again, and
+   * from the fourth attempt on after a jittered, growing delay.
+   */
+  async #untilDecided(
+    subject: string,
+    expected: number | null,
+    step: (head: Head, fresh: boolean) => Promise<OpResult | Head | undefined>,
+  ): Promise<OpResult> {
+    let head = this.#remembered(subject, expected);
+    for (let attempt = 0;; attempt++) {
+      const fresh = head === undefined;
+      head ??= await this.#readHead(subject);
+      let next: OpResult | Head | undefined;
+      try {
+        next = await step(head, fresh);
+      } catch (e) {
+        if (!isWrongRevision(e)) throw e;
+      }
+      if (next !== undefined && "ok" in next) return next;
+      head = next;
+      if (next === undefined) {
+        this.#heads.forget(subject);
+        if (attempt > 2) await jitteredSleep(attempt, 100);
+      }
+    }
+  }
+
   async #readHead(subject: string): Promise<Head> {
     return this.#learnEntry(subject, await this.#kv.get(subject));
   }
 
   #learnEntry(subject: string, entry: KvEntry | null): Head {
     const head = headOf(entry);
-    if (entry !== null) this.#learn(subject, head);
-    else this.#heads.delete(subject);
+    if (entry !== null) this.#heads.learn(subject, head);
+    else this.#heads.forget(subject);
     return head;
-  }
-
-  #learn(subject: string, head: Head): void {
-    this.#heads.delete(subject);
-    this.#heads.set(subject, head);
-    if (this.#heads.size > this.#cacheSize) {
-      const oldest = this.#heads.keys().next();
-      if (!oldest.done) this.#heads.delete(oldest.value);
-    }
   }
 
   // ------------------------------------------------------------ listing and plumbing
@@ -601,71 +532,8 @@ export class NatsKvStore implements StateStore {
     try {
       return await run();
     } catch (e) {
-      if (e instanceof StoreError) throw e;
-      const ambiguous = what === "commit" ? " (some of its operations may have been applied)" : "";
-      throw new StoreError(
-        `NATS KV bucket ${this.#bucket} failed a ${what}${ambiguous}: ${describe(e)}`,
-        { cause: e },
-      );
+      throw callFailed(`NATS KV bucket ${this.#bucket}`, what, e);
     }
-  }
-}
-
-// ---------------------------------------------------------------- keys and values
-
-const utf8 = new TextEncoder();
-const PLAIN = /^[A-Za-z0-9_/-]$/;
-const HEX = "0123456789ABCDEF";
-
-/**
- * Encodes a store key as one KV key token (see the module doc); `undefined` when it cannot be
- * stored (a lone surrogate, or too long).
- */
-export function encodeKey(key: string): string | undefined {
-  if (!key.isWellFormed()) return undefined;
-  if (key === "") return "=";
-  let out = "";
-  for (const byte of utf8.encode(key)) {
-    const char = String.fromCharCode(byte);
-    out += byte < 0x80 && PLAIN.test(char) ? char : `=${HEX[byte >> 4]}${HEX[byte & 15]}`;
-    if (out.length > MAX_ENCODED_KEY) return undefined;
-  }
-  return out;
-}
-
-/** Decodes a token written by {@link encodeKey}. */
-export function decodeKey(token: string): string {
-  if (token === "=") return "";
-  const bytes: number[] = [];
-  for (let i = 0; i < token.length; i++) {
-    if (token[i] === "=") {
-      bytes.push(parseInt(token.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else {
-      bytes.push(token.charCodeAt(i));
-    }
-  }
-  return new TextDecoder().decode(new Uint8Array(bytes));
-}
-
-function headOf(entry: KvEntry | null): Head {
-  if (entry === null) return ABSENT;
-  if (entry.operation !== "PUT") return { version: 0, revision: entry.revision };
-  const text = entry.string();
-  const nl = text.indexOf("\n");
-  const version = Number(nl < 0 ? text : text.slice(0, nl));
-  if (nl >= 0 && text[nl + 1] === "*") {
-    const [id, count] = text.slice(nl + 2).split(":");
-    return { version, revision: entry.revision, pieces: { id: id!, count: Number(count) } };
-  }
-  return { version, revision: entry.revision };
-}
-
-function encodeJson(value: unknown): string | undefined {
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return undefined; // a cycle or a BigInt
   }
 }
 
@@ -682,41 +550,4 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
 function randomId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(8));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function refuse(key: string, why: string, cause?: unknown): OpResult {
-  const shown = JSON.stringify(key.length > 80 ? `${key.slice(0, 80)}…` : key);
-  return {
-    ok: false,
-    conflict: false,
-    error: new StoreError(`NATS KV cannot store ${shown}: ${why}`, { cause }),
-  };
-}
-
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-/** Sleeps a jittered, growing delay (ms) before retrying a write that lost a race. */
-function backoff(attempt: number, max = 100): Promise<void> {
-  const ms = Math.random() * Math.min(2 ** attempt, max);
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Runs `run` over `items` with at most `limit` in flight; results in item order. */
-async function pool<T, R>(
-  items: readonly T[],
-  limit: number,
-  run: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await run(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
