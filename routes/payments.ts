@@ -7,7 +7,6 @@
  *
  * @module
  */
-import { z } from "zod";
 import {
   CARD_KEY_ENV,
   CardHasher,

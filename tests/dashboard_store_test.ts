@@ -276,7 +276,7 @@ Deno.test("select: the key figures and summaries", () => {
   mergeAlert(fleet, alert("x", { severity: "critical" }), T);
   mergeAlert(fleet, alert("y", { severity: "low", status: "acknowledged" }), T);
   mergeAlert(fleet, alert("z", { status: "cleared" }), T);
-  mergeOpenAlerts(fleet, { alerts: [], total: 5 }, T - 1, T);
+  mergeOpenAlerts(fleet, { items: [], total: 5 }, T - 1, T);
   mergeNode(fleet, node("n1"));
   mergeNode(fleet, node("n2", { status: "inactive" }));
   applyPayment(fleet, { type: "payment.decided", status: "approved" });

@@ -26,6 +26,9 @@ const AUTH = { Authorization: `Bearer ${TOKEN}` };
 const RUNS = 60;
 /** Operations that are not request/response (a stream). */
 const STREAMING = new Set(["getEvents"]);
+/** zod's own messages ("Invalid input: expected string", "Too big: …"), never shown to clients. */
+const ZOD_DEFAULTS =
+  /^(Invalid (input|key|element|option|string|number)|Too (big|small)|Unrecognized key|expected )/i;
 /** Statuses the `default` response stands for (it names them); anything else must be listed. */
 const DEFAULT_STATUSES = new Set([503, 504]);
 
@@ -251,6 +254,13 @@ for (const [template, methods] of Object.entries(doc.paths)) {
             bad.status >= 400 && bad.status < 500,
             `an invalid request is refused: ${what} → ${bad.status} ${await bad.clone().text()}`,
           );
+          const problem = await bad.clone().json();
+          for (const issue of problem.errors ?? []) {
+            assert(
+              !ZOD_DEFAULTS.test(issue.message),
+              `in the project's words, not zod's: ${what} → ${issue.path}: ${issue.message}`,
+            );
+          }
           await conforms(op, what, bad, false);
         }),
         { numRuns: RUNS, seed: seedOf(op.operationId), endOnFailure: true },

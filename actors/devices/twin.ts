@@ -66,7 +66,9 @@ const range = z.strictObject({ min: z.number().optional(), max: z.number().optio
 /** A registration body (`PUT /api/devices/:id`); `heartbeatTimeout` comes out in ms. */
 export const REGISTRATION_SCHEMA = z.strictObject({
   type: z.string().regex(TYPE_NAME, "device types hold letters, digits, _ or - (1-64)"),
-  location: z.union([text(1, 256), coordinates]).optional(),
+  location: z.union([text(1, 256), coordinates], {
+    error: 'must be a place name (1-256 characters) or coordinates {"lat", "lon"}',
+  }).optional(),
   sensors: z.array(sensorName).max(MAX_KEYS)
     .refine((s) => new Set(s).size === s.length, "lists a sensor twice")
     .meta({ uniqueItems: true }).optional(),

@@ -347,7 +347,7 @@ export function breakages(schema: Schema, value: unknown, resolve: Resolve): Bre
     return out;
   }
   if (schema.not !== undefined) {
-    const { not, ...rest } = schema;
+    const { not: _not, ...rest } = schema;
     return breakages(rest, value, resolve);
   }
   const other = otherType(schema);
