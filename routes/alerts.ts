@@ -25,8 +25,9 @@ import { ROLLUP_ID, SEVERITIES } from "../actors/contracts.ts";
 import { ENTITY_ID } from "../actors/shared/mod.ts";
 import { NotFoundError } from "../runtime/mod.ts";
 import type { AppDeps } from "./deps.ts";
-import { queryInt } from "./params.ts";
+import { pageOf, queryInt } from "./params.ts";
 import { ApiRoutes } from "./spec.ts";
+import { ALERT, CLEARED_LONG_AGO, ROLLUPS } from "./responses/alerts.ts";
 
 const params = z.strictObject({
   id: z.string().regex(
@@ -50,7 +51,17 @@ const alertQuery = z.strictObject({
   minSeverity: severity.optional().describe("this severity or higher"),
   type: z.array(z.string().regex(ALERT_TYPE, "an alert type, e.g. device_offline")).optional(),
   limit: queryInt(1, 1000, 100, "page size, 1-1000"),
-  offset: queryInt(0, Number.MAX_SAFE_INTEGER, 0, "alerts to skip"),
+  after: z.string().regex(/^\d{1,15}$/, "the `next` of the previous page (digits)").optional()
+    .describe("the `next` of the previous page"),
+  offset: queryInt(0, Number.MAX_SAFE_INTEGER, 0, "alerts to skip (`after` takes precedence)"),
+});
+
+/** `GET /api/alerts`: the list shape of every listing, plus the number of matches. */
+const ALERT_PAGE = pageOf(ALERT).extend({
+  total: z.number().int().min(0).describe("alerts matching the filters, on every page"),
+  alerts: z.array(ALERT).meta({ deprecated: true }).describe(
+    "the same as items; kept for one release, use items",
+  ),
 });
 
 /** Routes under `/api`. */
@@ -67,7 +78,12 @@ export function alertRoutes(deps: AppDeps): ApiRoutes {
     summary: "Alerts across every source",
     description: "Newest raised first. List filters take repeated or comma-separated values.",
     query: alertQuery,
-    responses: { 200: { description: "`{alerts, total, next}`; `next` is the next offset" } },
+    responses: {
+      200: {
+        description: "`{items, next, total}`: pass `next` as `?after=` for the next page",
+        schema: ALERT_PAGE,
+      },
+    },
   }, async (c, { query }) => {
     const statuses = query.status?.flatMap((s): AlertStatus[] =>
       s === "open" ? ["raised", "acknowledged"] : [s]
@@ -80,10 +96,11 @@ export function alertRoutes(deps: AppDeps): ApiRoutes {
       ...(query.minSeverity === undefined ? {} : { minSeverity: query.minSeverity }),
       ...(query.type === undefined ? {} : { type: query.type }),
       limit: query.limit,
-      offset: query.offset,
+      offset: query.after === undefined ? query.offset : Number(query.after),
     };
     const index = await alertIndex(system);
-    return c.json(queryAlerts(index.view, filter));
+    const { alerts, total, next } = queryAlerts(index.view, filter);
+    return c.json({ items: alerts, next: next === null ? null : String(next), total, alerts });
   });
 
   routes.add({
@@ -91,7 +108,10 @@ export function alertRoutes(deps: AppDeps): ApiRoutes {
     path: "/alerts/:id",
     summary: "An alert",
     params,
-    responses: { 200: { description: "the alert" }, 404: { description: "no such alert" } },
+    responses: {
+      200: { description: "the alert", schema: ALERT },
+      404: { description: "no such alert" },
+    },
   }, async (c, { params: { id } }) => {
     const alert = (await alertIndex(system)).view.byId.get(id);
     if (alert === undefined) throw new NotFoundError(`no alert ${id}`);
@@ -105,7 +125,7 @@ export function alertRoutes(deps: AppDeps): ApiRoutes {
     description: "Answers once the change is durable. No body.",
     params,
     responses: {
-      200: { description: "the alert" },
+      200: { description: "the alert", schema: ALERT },
       404: { description: "no such alert" },
       409: { description: "`alert_cleared`: the alert is already cleared" },
     },
@@ -124,7 +144,14 @@ export function alertRoutes(deps: AppDeps): ApiRoutes {
     description:
       "Answers once the change is durable; clearing a cleared alert is no error. No body.",
     params,
-    responses: { 200: { description: "the alert" }, 404: { description: "no such alert" } },
+    responses: {
+      200: {
+        description: "the alert (only `{id, source, status}` for one cleared so long ago that " +
+          "it is no longer kept)",
+        schema: z.union([ALERT, CLEARED_LONG_AGO]),
+      },
+      404: { description: "no such alert" },
+    },
   }, async (c, { params: { id } }) => {
     const source = parseAlertId(id)!.source;
     const r = await system.ref(alertBook, source).ask("clear", { id });
@@ -140,7 +167,7 @@ export function alertRoutes(deps: AppDeps): ApiRoutes {
     path: "/rollups",
     summary: "Per-minute transaction rollups",
     description: "The latest closed minutes, the open ones (provisional), late and dropped counts.",
-    responses: { 200: { description: "the rollups" } },
+    responses: { 200: { description: "the rollups", schema: ROLLUPS } },
   }, async (c) => {
     return c.json(await system.ref(txRollup, ROLLUP_ID).ask("view"));
   });

@@ -29,6 +29,14 @@ import {
   sensorName,
 } from "./params.ts";
 import { ApiRoutes } from "./spec.ts";
+import {
+  COMMAND_RECEIPT,
+  DESIRED_RESULT,
+  DEVICE,
+  DEVICE_PAGE,
+  HISTORY,
+  TELEMETRY_RECEIPT,
+} from "./responses/devices.ts";
 
 /** Most history items in one answer. */
 export const MAX_HISTORY = 10_000;
@@ -42,10 +50,6 @@ const historyQuery = z.strictObject({
   from: instant.optional().describe("from this instant, inclusive (epoch ms or ISO-8601)"),
   to: instant.optional().describe("until this instant, inclusive (epoch ms or ISO-8601)"),
   limit: queryInt(1, MAX_HISTORY, 1000, `most items, 1-${MAX_HISTORY}`),
-}).superRefine((q, ctx) => {
-  if (q.from !== undefined && q.to !== undefined && q.from > q.to) {
-    ctx.addIssue({ code: "custom", path: ["from"], message: "is after to" });
-  }
 });
 
 /** The device routes. */
@@ -62,7 +66,7 @@ export function deviceRoutes(deps: AppDeps): ApiRoutes {
     summary: "A page of devices",
     description: "Ascending by id; pass `next` as `?after=` for the next page.",
     query: z.strictObject({ limit: pageLimit(50), after: pageAfter(deviceId) }),
-    responses: { 200: { description: "`{items, next}`: device summaries" } },
+    responses: { 200: { description: "`{items, next}`: device summaries", schema: DEVICE_PAGE } },
   }, async (c, { query: { limit, after } }) => {
     const ids = await system.list(device.name, { after, limit });
     const summaries = await Promise.all(ids.map((id) => system.ref(device, id).ask("summary")));
@@ -87,8 +91,8 @@ export function deviceRoutes(deps: AppDeps): ApiRoutes {
       heartbeatTimeout: "PT90S",
     },
     responses: {
-      200: { description: "updated: the twin" },
-      201: { description: "registered: the twin" },
+      200: { description: "updated: the twin", schema: DEVICE },
+      201: { description: "registered: the twin", schema: DEVICE },
     },
   }, async (c, { params: { id }, body }) => {
     const { created, twin } = await system.ref(device, id).ask("register", body);
@@ -103,7 +107,7 @@ export function deviceRoutes(deps: AppDeps): ApiRoutes {
       "Reported and desired state, the delta, status, last seen, analytics per sensor and the " +
       "data quality score.",
     params,
-    responses: { 200: { description: "the twin" }, 404: NOT_FOUND },
+    responses: { 200: { description: "the twin", schema: DEVICE }, 404: NOT_FOUND },
   }, async (c, { params: { id } }) => {
     const twin = await system.ref(device, id).ask("twin");
     if (twin === null) {
@@ -120,7 +124,10 @@ export function deviceRoutes(deps: AppDeps): ApiRoutes {
     params,
     body: DESIRED_PATCH_SCHEMA,
     example: { motorRPM: 1200, mode: "eco", led: null },
-    responses: { 200: { description: "`{device, desired, delta, version}`" }, 404: NOT_FOUND },
+    responses: {
+      200: { description: "`{device, desired, delta, version}`", schema: DESIRED_RESULT },
+      404: NOT_FOUND,
+    },
   }, async (c, { params: { id }, body }) => {
     return c.json(await system.ref(device, id).ask("desired", body));
   });
@@ -133,7 +140,10 @@ export function deviceRoutes(deps: AppDeps): ApiRoutes {
     params,
     body: COMMAND_SCHEMA,
     example: { name: "move", params: { x: 3, y: -1 } },
-    responses: { 202: { description: "`{device, commandId}`" }, 404: NOT_FOUND },
+    responses: {
+      202: { description: "`{device, commandId}`", schema: COMMAND_RECEIPT },
+      404: NOT_FOUND,
+    },
   }, async (c, { params: { id }, body }) => {
     const command: Command = body.params === undefined
       ? { name: body.name }
@@ -154,7 +164,7 @@ export function deviceRoutes(deps: AppDeps): ApiRoutes {
     responses: {
       202: {
         description: "applied",
-        schema: z.object({ device: z.string(), messageCount: z.number().int() }),
+        schema: TELEMETRY_RECEIPT,
       },
       422: { description: "`record_rejected`: the data quality schema rejected the record" },
     },
@@ -169,11 +179,12 @@ export function deviceRoutes(deps: AppDeps): ApiRoutes {
     method: "get",
     path: "/:id/history",
     summary: "Readings over a time range",
-    description: "Oldest first; `truncated` says the limit cut the answer short.",
+    description: "Oldest first; `truncated` says the limit cut the answer short. A range whose " +
+      "`from` is after its `to` holds nothing.",
     params,
     query: historyQuery,
     responses: {
-      200: { description: "`{device, sensor, from, to, items: [{ts, sensor, value}], truncated}`" },
+      200: { description: "the readings, oldest first", schema: HISTORY },
       404: NOT_FOUND,
     },
   }, async (c, { params: { id }, query: q }) => {

@@ -17,6 +17,7 @@ import { NotFoundError } from "../runtime/mod.ts";
 import type { AppDeps } from "./deps.ts";
 import { idOf, idParams, pageAfter, pageLimit } from "./params.ts";
 import { ApiRoutes } from "./spec.ts";
+import { EDGE_NODE, EDGE_NODE_PAGE, ROUTE } from "./responses/edge.ts";
 
 /** An edge node id: 1–128 letters, digits, `_` or `-`. */
 export const nodeId: z.ZodString = idOf("edge node");
@@ -46,8 +47,8 @@ export function edgeRoutes(deps: AppDeps): ApiRoutes {
       limits: { cpu: 80 },
     },
     responses: {
-      200: { description: "updated: the node" },
-      201: { description: "registered: the node" },
+      200: { description: "updated: the node", schema: EDGE_NODE },
+      201: { description: "registered: the node", schema: EDGE_NODE },
     },
   }, async (c, { params: { id }, body }) => {
     const { created, node } = await system.ref(edgeNode, id).ask("register", body);
@@ -63,7 +64,7 @@ export function edgeRoutes(deps: AppDeps): ApiRoutes {
     body: EDGE_HEARTBEAT_SCHEMA,
     example: { cpu: 42.5, memory: 61, storage: 30, load: 0.7 },
     responses: {
-      200: { description: "the node" },
+      200: { description: "the node", schema: EDGE_NODE },
       404: { description: "the node is not registered" },
     },
   }, async (c, { params: { id }, body }) => {
@@ -75,7 +76,7 @@ export function edgeRoutes(deps: AppDeps): ApiRoutes {
     path: "/edge-nodes",
     summary: "Every edge node, a page at a time",
     query: z.strictObject({ limit: pageLimit(100), after: pageAfter(nodeId) }),
-    responses: { 200: { description: "`{items, next}`" } },
+    responses: { 200: { description: "`{items, next}`", schema: EDGE_NODE_PAGE } },
   }, async (c, { query: { limit, after } }) => {
     return c.json(await registry().ask("list", after === undefined ? { limit } : { after, limit }));
   });
@@ -87,7 +88,7 @@ export function edgeRoutes(deps: AppDeps): ApiRoutes {
     description: "Tier, location, capabilities, limits, load, and health from its heartbeats.",
     params,
     responses: {
-      200: { description: "the node" },
+      200: { description: "the node", schema: EDGE_NODE },
       404: { description: "the node is not registered" },
     },
   }, async (c, { params: { id } }) => {
@@ -106,7 +107,7 @@ export function edgeRoutes(deps: AppDeps): ApiRoutes {
     responses: {
       200: {
         description: "the chosen node",
-        schema: z.object({ nodeId: z.string(), score: z.number() }),
+        schema: ROUTE,
       },
       503: {
         description:

@@ -44,7 +44,10 @@ export function healthRoutes(deps: AppDeps): ApiRoutes {
     path: "/metrics",
     summary: "Prometheus metrics",
     responses: {
-      200: { description: "the text exposition format", contentType: deps.metrics.contentType },
+      200: {
+        description: "the Prometheus text exposition format, version 0.0.4",
+        contentType: "text/plain",
+      },
     },
   }, (c) => c.body(deps.metrics.render(), 200, { "Content-Type": deps.metrics.contentType }));
 

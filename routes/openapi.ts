@@ -56,7 +56,13 @@ export interface OpenApiOperation {
 /** The document (the parts Flotilla writes). */
 export interface OpenApiDocument {
   readonly openapi: "3.1.0";
-  readonly info: { title: string; version: string; description: string };
+  readonly info: {
+    title: string;
+    version: string;
+    description: string;
+    license: { name: string; identifier?: string; url?: string };
+  };
+  readonly servers: { url: string; description: string }[];
   readonly tags: { name: string; description: string }[];
   readonly paths: Record<string, Record<string, OpenApiOperation>>;
   readonly components: {
@@ -89,36 +95,59 @@ const DESCRIPTION =
 /** Builds the document from every operation of `registry`. */
 export function openApiDocument(registry: ApiRegistry, options: OpenApiOptions): OpenApiDocument {
   const paths: Record<string, Record<string, OpenApiOperation>> = {};
+  const used = new Set<string>();
   for (const op of registry.operations) {
     const path = op.path.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
-    (paths[path] ??= {})[op.method] = operation(op, options.auth);
+    const documented = operation(op, options.auth);
+    for (const requirement of documented.security ?? []) {
+      for (const name of Object.keys(requirement)) used.add(name);
+    }
+    (paths[path] ??= {})[op.method] = documented;
   }
+  // Only the schemes some operation uses (a read-only token brings in the query parameter).
+  const schemes = Object.fromEntries(
+    Object.entries(SECURITY_SCHEMES).filter(([name]) => used.has(name)),
+  );
   return {
     openapi: "3.1.0",
-    info: { title: "Flotilla", version: options.version ?? "0.1.0", description: DESCRIPTION },
+    info: {
+      title: "Flotilla",
+      version: options.version ?? "0.1.0",
+      description: DESCRIPTION,
+      license: LICENSE,
+    },
+    servers: [{ url: "/", description: "this node (every node of a cluster answers the same)" }],
     tags: [...registry.tags].map(([name, description]) => ({ name, description })),
     paths,
     components: {
       schemas: { Problem: outputSchema(PROBLEM_SCHEMA) },
-      securitySchemes: {
-        bearerAuth: {
-          type: "http",
-          scheme: "bearer",
-          description: "`Authorization: Bearer <token>`: the API token for changes (POST, PUT, " +
-            "PATCH, DELETE under /api); the API token or the read-only token for reads, when a " +
-            "read-only token is configured (reads are open otherwise).",
-        },
-        accessToken: {
-          type: "apiKey",
-          in: "query",
-          name: ACCESS_TOKEN_PARAM,
-          description: "The same token as a query parameter, for reads only: for clients that " +
-            "cannot set headers, such as a browser's EventSource.",
-        },
-      },
+      securitySchemes: schemes,
     },
   };
 }
+
+/**
+ * The API's license as the document names it. No open-source license has been chosen: the
+ * code is proprietary until one is (an SPDX `LicenseRef-` identifier says so).
+ */
+const LICENSE = { name: "Proprietary", identifier: "LicenseRef-Flotilla-Proprietary" };
+
+const SECURITY_SCHEMES: Record<string, Record<string, string>> = {
+  bearerAuth: {
+    type: "http",
+    scheme: "bearer",
+    description: "`Authorization: Bearer <token>`: the API token for changes (POST, PUT, " +
+      "PATCH, DELETE under /api); the API token or the read-only token for reads, when a " +
+      "read-only token is configured (reads are open otherwise).",
+  },
+  accessToken: {
+    type: "apiKey",
+    in: "query",
+    name: ACCESS_TOKEN_PARAM,
+    description: "The same token as a query parameter, for reads only: for clients that " +
+      "cannot set headers, such as a browser's EventSource.",
+  },
+};
 
 function operation(op: Operation, auth: AuthTokens | null): OpenApiOperation {
   const parameters = [

@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { DEVICE_ID, SENSOR_NAME } from "../actors/devices/mod.ts";
-import { ENTITY_ID, instantMillis } from "../actors/shared/mod.ts";
+import { ENTITY_ID, INSTANT, instantMillis } from "../actors/shared/mod.ts";
 
 /** Largest page of a listing. */
 export const MAX_PAGE = 500;
@@ -55,18 +55,26 @@ export function pageAfter(id: z.ZodString) {
   return id.optional().describe("the `next` of the previous page: items after this id");
 }
 
-/** Epoch milliseconds or an ISO-8601 instant with an offset, as epoch milliseconds. */
-export const instant = z.string().max(64).transform((raw, ctx) => {
-  const ms = /^\d{1,16}$/.test(raw) ? Number(raw) : instantMillis(raw);
+/** Epoch milliseconds in a query: digits only. */
+const EPOCH_DIGITS = /^\d{1,16}$/;
+
+/**
+ * Epoch milliseconds (digits) or an RFC 3339 instant with an offset, as epoch milliseconds.
+ * The document states both forms: the digits' pattern, or the instant's pattern and
+ * `format: date-time`.
+ */
+export const instant = z.string().transform((raw, ctx) => {
+  const ms = EPOCH_DIGITS.test(raw) ? Number(raw) : instantMillis(raw);
   if (ms !== null) return ms;
   ctx.addIssue({
     code: "custom",
-    message: `must be epoch milliseconds or an ISO-8601 instant with an offset, got ${
-      JSON.stringify(raw)
-    }`,
+    message: `must be epoch milliseconds or an RFC 3339 instant with an offset ` +
+      `(2026-05-01T02:00:00Z), got ${JSON.stringify(raw)}`,
   });
   return z.NEVER;
-}).describe("epoch milliseconds, or an ISO-8601 instant with an offset (2026-05-01T02:00:00Z)");
+}).meta({
+  anyOf: [{ pattern: EPOCH_DIGITS.source }, { pattern: INSTANT.source, format: "date-time" }],
+}).describe("epoch milliseconds, or an RFC 3339 instant with an offset (2026-05-01T02:00:00Z)");
 
 /** A page of a listing: `{items, next}`. */
 export function pageOf(item: z.ZodType) {

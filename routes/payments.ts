@@ -7,7 +7,6 @@
  *
  * @module
  */
-import { z } from "zod";
 import {
   CARD_KEY_ENV,
   CardHasher,
@@ -24,6 +23,7 @@ import { NotFoundError } from "../runtime/mod.ts";
 import type { AppDeps } from "./deps.ts";
 import { idOf, idParams } from "./params.ts";
 import { ApiRoutes } from "./spec.ts";
+import { CARDS_RESULT, PAYMENT_RESULT, TERMINAL } from "./responses/payments.ts";
 
 const params = idParams(idOf("terminal"));
 
@@ -66,7 +66,7 @@ export function paymentRoutes(deps: AppDeps): ApiRoutes {
     params,
     body: SETTINGS_SCHEMA,
     example: { timezone: "Asia/Seoul", online: true },
-    responses: { 200: { description: "the terminal" } },
+    responses: { 200: { description: "the terminal", schema: TERMINAL } },
   }, async (c, { params: { id }, body }) => {
     return c.json(await terminalRef(id).ask("configure", body));
   });
@@ -79,7 +79,10 @@ export function paymentRoutes(deps: AppDeps): ApiRoutes {
     params,
     body: CARDS_SCHEMA,
     example: { cards: { "tok-4111": "valid", "tok-4000": "blocked" } },
-    responses: { 200: { description: "the cache's size" }, 404: NOT_REGISTERED },
+    responses: {
+      200: { description: "the cache's size", schema: CARDS_RESULT },
+      404: NOT_REGISTERED,
+    },
   }, async (c, { params: { id }, body }) => {
     const cards: Record<string, CardStatus> = {};
     for (const { token, status } of body) cards[await hasher.hash(token)] = status;
@@ -104,17 +107,15 @@ export function paymentRoutes(deps: AppDeps): ApiRoutes {
     responses: {
       200: {
         description: "the decision",
-        schema: z.object({
-          transactionId: z.string(),
-          status: z.string().describe("approved, approved_offline, rejected or pending"),
-          reason: z.string().optional(),
-          fraudScore: z.number(),
-          approvalCode: z.string().optional(),
-        }),
+        schema: PAYMENT_RESULT,
       },
       404: NOT_REGISTERED,
       409: {
         description: "`idempotency_conflict`: the transaction id was used for another payment",
+      },
+      422: {
+        description: "`time_out_of_range`: `ts` is more than 7 days before or 5 minutes after " +
+          "the server's time (the terminal's clock is wrong)",
       },
     },
   }, async (c, { params: { id }, body }) => {
@@ -130,7 +131,7 @@ export function paymentRoutes(deps: AppDeps): ApiRoutes {
     summary: "A terminal",
     description: "Its settings, card cache size, offline queue and counts.",
     params,
-    responses: { 200: { description: "the terminal" }, 404: NOT_REGISTERED },
+    responses: { 200: { description: "the terminal", schema: TERMINAL }, 404: NOT_REGISTERED },
   }, async (c, { params: { id } }) => {
     const view = await terminalRef(id).ask("view");
     if (view === null) {

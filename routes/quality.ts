@@ -10,6 +10,7 @@ import { NotFoundError } from "../runtime/mod.ts";
 import type { AppDeps } from "./deps.ts";
 import { deviceId, pageAfter, pageLimit } from "./params.ts";
 import { ApiRoutes } from "./spec.ts";
+import { QUALITY_PAGE, QUALITY_REPORT } from "./responses/devices.ts";
 
 const query = z.strictObject({
   stream: z.string().regex(
@@ -34,7 +35,10 @@ export function qualityRoutes(deps: AppDeps): ApiRoutes {
       "failures). Without: every stream's score, a page at a time (`limit`, `after`).",
     query,
     responses: {
-      200: { description: "a report, or `{items: [{stream, score, records, rejected}], next}`" },
+      200: {
+        description: "a report, or `{items: [{stream, score, records, rejected}], next}`",
+        schema: z.union([QUALITY_REPORT, QUALITY_PAGE]),
+      },
       404: { description: "no such stream" },
     },
   }, async (c, { query: { stream, limit, after } }) => {

@@ -27,6 +27,7 @@ import { NotFoundError } from "../runtime/mod.ts";
 import type { AppDeps } from "./deps.ts";
 import { idOf, idParams } from "./params.ts";
 import { ApiRoutes } from "./spec.ts";
+import { CHECKOUT_RESULT, CUSTOMER, EVENT_RECEIPT, SESSION, STOCK } from "./responses/sessions.ts";
 
 const customer = idParams(idOf("customer"));
 const sku = z.strictObject({ sku: idOf("sku") });
@@ -59,7 +60,13 @@ export function sessionRoutes(deps: AppDeps): ApiRoutes {
       ts: "2026-05-01T02:00:00Z",
       properties: { location: { lat: 37.5, lon: 127 } },
     },
-    responses: { 202: { description: "the receipt" } },
+    responses: {
+      202: { description: "the receipt", schema: EVENT_RECEIPT },
+      422: {
+        description: "`time_out_of_range`: `ts` is too far ahead of the server's clock " +
+          "(`sessions.maxClockSkew`, 1 h by default)",
+      },
+    },
   }, async (c, { params: { id }, body }) => {
     const receipt = await sessionRef(id).ask("event", customerEvent(body, clock.now()));
     return c.json(receipt, 202);
@@ -72,7 +79,7 @@ export function sessionRoutes(deps: AppDeps): ApiRoutes {
     description: "Sessions, matched patterns and risk assessments.",
     params: customer,
     responses: {
-      200: { description: "the customer's sessions" },
+      200: { description: "the customer's sessions", schema: SESSION },
       404: { description: "the customer has sent no event" },
     },
   }, async (c, { params: { id } }) => {
@@ -91,7 +98,7 @@ export function sessionRoutes(deps: AppDeps): ApiRoutes {
     params: customer,
     body: CHECKOUT_SCHEMA,
     example: { checkoutId: "co-1", items: [{ sku: "sku-1", price: 12.5, quantity: 2 }] },
-    responses: { 200: { description: "`{status, total, unavailable, risk, replayed, …}`" } },
+    responses: { 200: { description: "the decision", schema: CHECKOUT_RESULT } },
   }, async (c, { params: { id }, body }) => {
     const profile = await sessionRef(id).ask("profile");
     const command: CheckoutCommand = {
@@ -112,7 +119,7 @@ export function sessionRoutes(deps: AppDeps): ApiRoutes {
     params: sku,
     body: STOCK_SCHEMA,
     example: { available: 40 },
-    responses: { 200: { description: "`{sku, available}`" } },
+    responses: { 200: { description: "`{sku, available}`", schema: STOCK } },
   }, async (c, { params, body: { available } }) => {
     return c.json(await inventoryRef().ask("set", { sku: params.sku, available }));
   });
@@ -123,7 +130,7 @@ export function sessionRoutes(deps: AppDeps): ApiRoutes {
     summary: "A sku's stock",
     params: sku,
     responses: {
-      200: { description: "`{sku, available}`" },
+      200: { description: "`{sku, available}`", schema: STOCK },
       404: { description: "no stock record" },
     },
   }, async (c, { params }) => {
@@ -140,7 +147,7 @@ export function sessionRoutes(deps: AppDeps): ApiRoutes {
     params: customer,
     body: PROFILE_SCHEMA,
     example: { creditLimit: 500000, riskScore: 0.2, creditScore: 0.8, timezone: "Asia/Seoul" },
-    responses: { 200: { description: "the profile" } },
+    responses: { 200: { description: "the profile", schema: CUSTOMER } },
   }, async (c, { params: { id }, body }) => {
     const profile = await sessionRef(id).ask("setProfile", body);
     return c.json({ customer: id, ...profile });
@@ -151,7 +158,10 @@ export function sessionRoutes(deps: AppDeps): ApiRoutes {
     path: "/customers/:id",
     summary: "A customer's profile",
     params: customer,
-    responses: { 200: { description: "the profile" }, 404: { description: "no profile" } },
+    responses: {
+      200: { description: "the profile", schema: CUSTOMER },
+      404: { description: "no profile" },
+    },
   }, async (c, { params: { id } }) => {
     const profile = await sessionRef(id).ask("profile");
     if (profile === null) throw new NotFoundError(`customer ${id} has no profile`);

@@ -331,7 +331,8 @@ function queryInput(
       // Passed on as given, so the strict schema names it as unknown.
       input[name] = values[0] ?? "";
     } else if (lists.has(name)) {
-      const list = values.flatMap((v) => v.split(",")).map((v) => v.trim()).filter((v) => v !== "");
+      // Taken as given: " a" or an empty item between commas fails the item's schema.
+      const list = values.filter((v) => v !== "").flatMap((v) => v.split(","));
       if (list.length > 0) input[name] = list;
     } else {
       const given = values.filter((v) => v !== "");

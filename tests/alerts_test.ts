@@ -42,6 +42,9 @@ const sig = (p: Partial<AlertSignal> = {}): AlertSignal => ({
 
 // ---------------------------------------------------------------- lifecycle (pure)
 
+/** `GET /api/alerts` as the HTTP API answers it. */
+type HttpAlertPage = { items: alerts.Alert[]; next: string | null; total: number };
+
 Deno.test("alert ids are URL-safe and name their source", () => {
   assertEquals(alertId("device/robot-1", 3), "device.robot-1.3");
   assertEquals(parseAlertId("device.robot-1.3"), { source: "device/robot-1", n: 3 });
@@ -398,11 +401,11 @@ Deno.test("HTTP GET /api/alerts lists across sources with filters; ack and clear
   const list = async (q = "") => {
     const res = await t.app.request(`/api/alerts${q}`);
     assertEquals(res.status, 200);
-    return (await res.json()) as alerts.AlertPage;
+    return (await res.json()) as HttpAlertPage;
   };
   assertEquals((await list()).total, 3);
-  assertEquals((await list("?device=robot-2")).alerts.map((a) => a.id), ["device.robot-2.1"]);
-  assertEquals((await list("?severity=high,critical")).alerts.map((a) => a.id).sort(), [
+  assertEquals((await list("?device=robot-2")).items.map((a) => a.id), ["device.robot-2.1"]);
+  assertEquals((await list("?severity=high,critical")).items.map((a) => a.id).sort(), [
     "device.robot-1.1",
     "session.c1.1",
   ]);
@@ -411,23 +414,28 @@ Deno.test("HTTP GET /api/alerts lists across sources with filters; ack and clear
     2,
     "repeated parameters work too",
   );
-  assertEquals((await list("?minSeverity=critical")).alerts.map((a) => a.type), [
+  assertEquals((await list("?minSeverity=critical")).items.map((a) => a.type), [
     "RAPID_LOGIN_ATTEMPTS",
   ]);
   assertEquals((await list("?type=device_offline")).total, 1);
-  assertEquals((await list("?limit=1")).next, 1);
+  assertEquals((await list("?limit=1")).next, "1");
+  assertEquals(
+    (await list("?limit=1&after=1")).items.length,
+    1,
+    "next is where the next page starts",
+  );
 
   let res = await t.app.request("/api/alerts/device.robot-1.1/ack", { method: "POST" });
   assertEquals(res.status, 200);
   const acked = await res.json();
   assertEquals([acked.status, acked.acknowledgedAt], ["acknowledged", t.clock.now()]);
-  assertEquals((await list("?status=acknowledged")).alerts.map((a) => a.id), ["device.robot-1.1"]);
+  assertEquals((await list("?status=acknowledged")).items.map((a) => a.id), ["device.robot-1.1"]);
   assertEquals((await list("?status=open")).total, 3);
 
   res = await t.app.request("/api/alerts/device.robot-1.1/clear", { method: "POST" });
   assertEquals((await res.json()).status, "cleared");
   assertEquals((await list("?status=open")).total, 2);
-  assertEquals((await list("?status=cleared&device=robot-1")).alerts.map((a) => a.clearedBy), [
+  assertEquals((await list("?status=cleared&device=robot-1")).items.map((a) => a.clearedBy), [
     "operator",
   ]);
   res = await t.app.request("/api/alerts/device.robot-1.1/clear", { method: "POST" });
@@ -457,8 +465,8 @@ Deno.test("HTTP alerts from the contract's clearAlert show as cleared by their s
   await t.system.idle();
   clearAlert(sender, "device/robot-1", "device_offline", T0 + 1);
   await t.system.idle();
-  const body = await (await t.app.request("/api/alerts?status=cleared")).json() as alerts.AlertPage;
-  assertEquals(body.alerts.map((a) => [a.type, a.clearedBy, a.clearedAt]), [[
+  const body = await (await t.app.request("/api/alerts?status=cleared")).json() as HttpAlertPage;
+  assertEquals(body.items.map((a) => [a.type, a.clearedBy, a.clearedAt]), [[
     "device_offline",
     "source",
     T0 + 1,

@@ -173,10 +173,10 @@ Deno.test("alert store: the open snapshot forgets what closed while the page was
   mergeAlert(fleet, alert("gone"), T - 100);
   mergeAlert(fleet, alert("fresh"), T + 50);
   mergeAlert(fleet, alert("done", { status: "cleared" }), T - 100);
-  mergeOpenAlerts(fleet, { alerts: [alert("listed")], total: 4 }, T, T + 100);
+  mergeOpenAlerts(fleet, { items: [alert("listed")], total: 4 }, T, T + 100);
   assertEquals([...fleet.alerts.keys()].sort(), ["done", "fresh", "listed"]);
   assertEquals(fleet.unlistedOpen, 3);
-  mergeOpenAlerts(fleet, { alerts: [] }, T + 200, T + 300);
+  mergeOpenAlerts(fleet, { items: [] }, T + 200, T + 300);
   assertEquals(fleet.unlistedOpen, 0);
   assertEquals([...fleet.alerts.keys()], ["done"], "only the cleared one is left");
 });
@@ -276,7 +276,7 @@ Deno.test("select: the key figures and summaries", () => {
   mergeAlert(fleet, alert("x", { severity: "critical" }), T);
   mergeAlert(fleet, alert("y", { severity: "low", status: "acknowledged" }), T);
   mergeAlert(fleet, alert("z", { status: "cleared" }), T);
-  mergeOpenAlerts(fleet, { alerts: [], total: 5 }, T - 1, T);
+  mergeOpenAlerts(fleet, { items: [], total: 5 }, T - 1, T);
   mergeNode(fleet, node("n1"));
   mergeNode(fleet, node("n2", { status: "inactive" }));
   applyPayment(fleet, { type: "payment.decided", status: "approved" });

@@ -38,7 +38,7 @@ Deno.test("registration validates its body and names every problem", () => {
         type: "bad type",
         location: { lat: 91, lon: 0 },
         sensors: ["a", "a"],
-        thresholds: { t: { min: 5, max: 1 }, u: {} },
+        thresholds: { u: {} },
         heartbeatTimeout: 10,
         extra: 1,
       }),
@@ -49,12 +49,25 @@ Deno.test("registration validates its body and names every problem", () => {
     "heartbeatTimeout",
     "location.lat",
     "sensors",
-    "thresholds.t",
     "thresholds.u",
     "type",
   ]);
   assertThrows(() => parseRegistration({}), ValidationError);
   assertThrows(() => parseRegistration({ type: "x", heartbeatTimeout: "P1Y" }), ValidationError);
+  // Durations in one unit, as the API document's pattern states; combined units are refused.
+  assertThrows(
+    () => parseRegistration({ type: "x", heartbeatTimeout: "PT1M30S" }),
+    ValidationError,
+  );
+  assertEquals(
+    parseRegistration({ type: "x", heartbeatTimeout: "PT36H" }).heartbeatTimeout,
+    129_600_000,
+  );
+  // A range whose min lies above its max holds no value: every reading is outside it.
+  assertEquals(
+    parseRegistration({ type: "x", thresholds: { t: { min: 5, max: 1 } } }).thresholds,
+    { t: { min: 5, max: 1 } },
+  );
 });
 
 Deno.test("desired state: a merge patch, and the delta against what is reported", () => {

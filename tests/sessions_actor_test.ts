@@ -213,7 +213,7 @@ Deno.test("session actor events too far in the future are refused and change not
   } catch (e) {
     error = e;
   }
-  assert(error instanceof Error && error.name === "ValidationError", String(error));
+  assert(error instanceof Error && error.name === "TimeOutOfRangeError", String(error));
   assertEquals(
     (await t.send("c1", login(T0 + HOUR))).status,
     "accepted",

@@ -211,8 +211,8 @@ Deno.test("HTTP sessions: bad input gets a problem and changes nothing", async (
   );
   await problemOf(
     await post({ type: "login", ts: t.clock.now() + 3_600_001 }),
-    400,
-    "invalid_input",
+    422,
+    "time_out_of_range",
   );
   await problemOf(
     await call(t, "POST", "/api/sessions/bad%20id/events", { type: "login" }),

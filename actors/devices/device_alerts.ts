@@ -81,9 +81,11 @@ export function alertFor(ctx: ActorContext<DeviceState>, signals: Signal[]): voi
   }
 }
 
-/** A reading for a message to people: at most 4 significant decimals (the data keeps it all). */
+/**
+ * A reading for a message to people: the integer digits and two more, at least 4 significant
+ * digits and at most 21 (what `toPrecision` and plain notation reach); the data keeps it all.
+ */
 function shown(value: number): string {
-  return String(
-    Number(value.toPrecision(Math.max(4, Math.ceil(Math.log10(Math.abs(value) + 1)) + 2))),
-  );
+  const digits = Math.ceil(Math.log10(Math.abs(value) + 1)) + 2;
+  return String(Number(value.toPrecision(Math.min(21, Math.max(4, digits)))));
 }

@@ -20,7 +20,8 @@ import { EDGE_REGISTRY, REGISTRY_ID } from "./edge_registry.ts";
 import type { LatLon } from "../shared/geo.ts";
 import { CAPABILITY, type Limits, type NodeCandidate } from "./routing.ts";
 import { parseOrThrow } from "../shared/validation.ts";
-import { coordinates, durationMs, HEARTBEAT_BOUNDS } from "./twin.ts";
+import { durationMs } from "../shared/schemas.ts";
+import { coordinates, HEARTBEAT_BOUNDS } from "./twin.ts";
 import {
   activated,
   armHeartbeat,
@@ -67,7 +68,8 @@ export const EDGE_REGISTRATION_SCHEMA = z.strictObject({
   location: coordinates,
   capabilities: z.array(
     z.string().regex(CAPABILITY, "capabilities hold letters, digits, _ - . : (1-64)"),
-  ).max(64).refine((c) => new Set(c).size === c.length, "lists a capability twice"),
+  ).max(64).refine((c) => new Set(c).size === c.length, "lists a capability twice")
+    .meta({ uniqueItems: true }),
   limits: z.strictObject({
     cpu: percent.optional(),
     memory: percent.optional(),

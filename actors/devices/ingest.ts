@@ -14,7 +14,7 @@
  */
 import type { IngestDecoder, IngestRejection } from "../../runtime/nats/mod.ts";
 import type { Envelope } from "../../runtime/mod.ts";
-import { DEVICE_ID, parseTelemetry, SENSOR_NAME } from "./telemetry.ts";
+import { DEVICE_ID, JSON_NUMBER, MAX_READING, parseTelemetry, SENSOR_NAME } from "./telemetry.ts";
 
 /** Largest device payload accepted, in bytes. */
 export const MAX_DEVICE_PAYLOAD = 64 * 1024;
@@ -64,10 +64,13 @@ export function decodeDeviceMessage(
     if (!SENSOR_NAME.test(sensor)) {
       return { reject: `invalid_sensor: ${JSON.stringify(sensor)}`, device: id };
     }
-    const trimmed = text.trim();
-    const value = Number(trimmed);
-    if (trimmed === "" || !Number.isFinite(value)) {
-      return { reject: `not_a_number: ${JSON.stringify(trimmed.slice(0, 32))}`, device: id };
+    // JSON number syntax only: no "0x10", no " 8 ", no "Infinity".
+    if (!JSON_NUMBER.test(text)) {
+      return { reject: `not_a_number: ${JSON.stringify(text.slice(0, 32))}`, device: id };
+    }
+    const value = Number(text);
+    if (!(Math.abs(value) <= MAX_READING)) {
+      return { reject: `out_of_range: ${text.slice(0, 32)} is beyond ±1e15`, device: id };
     }
     return {
       type: "device",

@@ -47,6 +47,7 @@ export {
   type EdgeRegistration,
   parseEdgeHeartbeat,
   parseEdgeRegistration,
+  TIERS,
 } from "./edge_node.ts";
 export { EDGE_REGISTRY, edgeRegistry, type NodePage, REGISTRY_ID } from "./edge_registry.ts";
 export {
@@ -55,7 +56,7 @@ export {
   type HistoryQuery,
   merge as mergeHistory,
 } from "./history.ts";
-export { deviceIngest } from "./ingest.ts";
+export { decodeDeviceMessage, deviceIngest } from "./ingest.ts";
 export { PRESENCE_SHARD, presenceShard } from "./presence_shard.ts";
 export { type CheckName, CHECKS, type QualityReport } from "./quality.ts";
 export {
@@ -69,6 +70,7 @@ export {
 } from "./routing.ts";
 export {
   DEVICE_ID,
+  MAX_READING,
   parseTelemetry,
   RESERVED_NAMES,
   SENSOR_NAME,

@@ -37,6 +37,18 @@ export const SENSOR_NAME = new RegExp(`^(?!(?:${RESERVED_NAMES.join("|")})$)[A-Z
 /** Most readings one record may carry. */
 export const MAX_READINGS = 256;
 
+/**
+ * Largest magnitude of a reading: 10^15. Beyond it a sensor value has no physical meaning, and
+ * the analytics' sums of squares would overflow to Infinity; such a reading is refused (HTTP
+ * 400; over NATS a counted rejection), never applied.
+ */
+export const MAX_READING = 1e15;
+
+const READING_RANGE = "must be a number from -1e15 to 1e15";
+
+/** JSON number syntax: what a bare-number payload (`sensors.<id>.<sensor>`) must be. */
+export const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
 /** A validated telemetry record. */
 export interface TelemetryRecord {
   /** When the readings were taken (epoch ms); the receive time when the device sent none. */
@@ -82,12 +94,14 @@ export const TELEMETRY_SCHEMA = z.strictObject({
       SENSOR_NAME,
       "sensor names hold letters, digits, _ or - (1-64) and are no reserved name (constructor, …)",
     ),
-    z.number({ error: "must be a number" }),
+    z.number({ error: "must be a number" }).min(-MAX_READING, READING_RANGE)
+      .max(MAX_READING, READING_RANGE),
   ).refine((r) => Object.keys(r).length > 0, "must hold at least one reading")
     .refine(
       (r) => Object.keys(r).length <= MAX_READINGS,
       `must hold at most ${MAX_READINGS} readings`,
-    ).describe(`sensor name to value, 1-${MAX_READINGS} of them`),
+    ).meta({ minProperties: 1, maxProperties: MAX_READINGS })
+    .describe(`sensor name to value, 1-${MAX_READINGS} of them`),
   battery: z.number().min(0).max(100).optional().describe("battery level, %"),
   rssi: z.number().min(-200).max(50).optional().describe("signal strength, dBm"),
 });
@@ -149,7 +163,9 @@ function plainTelemetry(body: unknown, receivedAt: number): TelemetryRecord | nu
   for (const name in readings) {
     if (!Object.hasOwn(readings, name)) return null;
     const v = (readings as Record<string, unknown>)[name];
-    if (typeof v !== "number" || !Number.isFinite(v) || !SENSOR_NAME.test(name)) return null;
+    if (typeof v !== "number" || !(Math.abs(v) <= MAX_READING) || !SENSOR_NAME.test(name)) {
+      return null;
+    }
     count++;
   }
   if (count === 0 || count > MAX_READINGS) return null;

@@ -6,7 +6,8 @@
  * @module
  */
 import { z } from "zod";
-import { ConfigError, toMillis, ValidationError } from "../../runtime/mod.ts";
+import { ValidationError } from "../../runtime/mod.ts";
+import { durationMs, text } from "../shared/schemas.ts";
 import { parseOrThrow } from "../shared/validation.ts";
 import { type Reported, SENSOR_NAME } from "./telemetry.ts";
 import type { Thresholds } from "./thresholds.ts";
@@ -53,41 +54,27 @@ export const coordinates = z.strictObject({
   lon: z.number().min(-180).max(180),
 });
 
+/**
+ * A threshold range: inclusive bounds, either open. A range whose min lies above its max has no
+ * value inside it: every reading is outside (a rule JSON Schema cannot state, so it is not
+ * refused).
+ */
 const range = z.strictObject({ min: z.number().optional(), max: z.number().optional() })
   .refine((r) => r.min !== undefined || r.max !== undefined, "set min, max or both")
-  .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, "min exceeds max");
-
-/** A duration from a client: milliseconds or ISO-8601, within bounds. */
-export const durationMs = (min: number, max: number) =>
-  z.union([z.number(), z.string().max(64)]).transform((value, ctx) => {
-    let ms: number;
-    try {
-      ms = toMillis(value);
-    } catch (error) {
-      ctx.addIssue({
-        code: "custom",
-        message: error instanceof ConfigError ? error.message : "not a duration",
-      });
-      return z.NEVER;
-    }
-    if (ms < min || ms > max) {
-      ctx.addIssue({
-        code: "custom",
-        message: `must be between ${min} ms and ${max} ms (milliseconds or ISO-8601, e.g. "PT90S")`,
-      });
-      return z.NEVER;
-    }
-    return ms;
-  });
+  .meta({ minProperties: 1 });
 
 /** A registration body (`PUT /api/devices/:id`); `heartbeatTimeout` comes out in ms. */
 export const REGISTRATION_SCHEMA = z.strictObject({
   type: z.string().regex(TYPE_NAME, "device types hold letters, digits, _ or - (1-64)"),
-  location: z.union([z.string().min(1).max(256), coordinates]).optional(),
+  location: z.union([text(1, 256), coordinates], {
+    error: 'must be a place name (1-256 characters) or coordinates {"lat", "lon"}',
+  }).optional(),
   sensors: z.array(sensorName).max(MAX_KEYS)
-    .refine((s) => new Set(s).size === s.length, "lists a sensor twice").optional(),
+    .refine((s) => new Set(s).size === s.length, "lists a sensor twice")
+    .meta({ uniqueItems: true }).optional(),
   thresholds: z.record(sensorName, range)
-    .refine((t) => Object.keys(t).length <= MAX_KEYS, `at most ${MAX_KEYS} sensors`).optional(),
+    .refine((t) => Object.keys(t).length <= MAX_KEYS, `at most ${MAX_KEYS} sensors`)
+    .meta({ maxProperties: MAX_KEYS }).optional(),
   heartbeatTimeout: durationMs(HEARTBEAT_BOUNDS.min, HEARTBEAT_BOUNDS.max).optional(),
 });
 
@@ -97,16 +84,18 @@ export const DESIRED_PATCH_SCHEMA = z.record(
     SENSOR_NAME,
     "keys hold letters, digits, _ or - (1-64) and are no reserved name (constructor, …)",
   ),
-  z.union([z.number(), z.string().max(256), z.boolean(), z.null()], {
+  z.union([z.number(), text(0, 256), z.boolean(), z.null()], {
     error: "must be a number, a string (at most 256 characters), a boolean, or null to remove",
   }),
 ).refine((p) => Object.keys(p).length > 0, "must set at least one key")
-  .refine((p) => Object.keys(p).length <= MAX_KEYS, `must set at most ${MAX_KEYS} keys`);
+  .refine((p) => Object.keys(p).length <= MAX_KEYS, `must set at most ${MAX_KEYS} keys`)
+  .meta({ minProperties: 1, maxProperties: MAX_KEYS });
 
 /** A command body (`POST /api/devices/:id/commands`). */
 export const COMMAND_SCHEMA = z.strictObject({
   name: z.string().regex(TYPE_NAME, "command names hold letters, digits, _ or - (1-64)"),
-  params: z.record(z.string().max(64), z.unknown()).optional(),
+  params: z.record(text(0, 64, "parameter names are at most 64 characters long"), z.unknown())
+    .optional(),
 });
 
 /**

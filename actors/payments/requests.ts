@@ -6,10 +6,10 @@
  * @module
  */
 import { z } from "zod";
-import { ValidationError } from "../../runtime/mod.ts";
-import { eventTime } from "../shared/event_time.ts";
+import { eventTime, TimeOutOfRangeError } from "../shared/event_time.ts";
 import { ENTITY_ID } from "../shared/ids.ts";
-import { canonicalTimeZone } from "../shared/time_zone.ts";
+import { characters } from "../shared/schemas.ts";
+import { canonicalTimeZone, timeZoneName } from "../shared/time_zone.ts";
 import { parseOrThrow } from "../shared/validation.ts";
 import { CARD_STATUSES, type CardStatus } from "./decision.ts";
 
@@ -56,6 +56,13 @@ export interface CardEntry {
   readonly status: CardStatus;
 }
 
+/** Card tokens: no control characters (C0 and DEL). */
+// deno-lint-ignore no-control-regex
+const CARD_TOKEN = /^[^\u0000-\u001f\u007f]*$/;
+
+/** A card token's constraints, as the document states them. */
+const TOKEN_SCHEMA = { minLength: 1, maxLength: MAX_CARD_TOKEN, pattern: CARD_TOKEN.source };
+
 /** A type error's message: "is required" when the field is missing, else `message`. */
 function expected(message: string) {
   return {
@@ -65,16 +72,7 @@ function expected(message: string) {
 
 /** A terminal's settings body (`PUT /api/terminals/:id`); the time zone comes out canonical. */
 export const SETTINGS_SCHEMA = z.strictObject({
-  timezone: z.string(expected("must be an IANA time zone such as Asia/Seoul")).min(1).max(64)
-    .transform((raw, ctx) => {
-      const zone = canonicalTimeZone(raw);
-      if (zone !== null) return zone;
-      ctx.addIssue({
-        code: "custom",
-        message: `${show(raw)} is not a time zone; use an IANA name such as Asia/Seoul`,
-      });
-      return z.NEVER;
-    }).describe("IANA time zone, e.g. Asia/Seoul"),
+  timezone: timeZoneName.transform((zone) => canonicalTimeZone(zone)!),
   online: z.boolean(expected("must be true or false")).describe(
     "going online flushes the offline queue",
   ),
@@ -100,7 +98,7 @@ export const CARDS_SCHEMA = z.strictObject({
     error: "must be an object of card token to status",
   }).meta({
     description: `card token to status, at most ${MAX_CARDS}; replaces the whole cache`,
-    propertyNames: { type: "string", minLength: 1, maxLength: MAX_CARD_TOKEN },
+    propertyNames: { type: "string", ...TOKEN_SCHEMA },
     additionalProperties: { type: "string", enum: [...CARD_STATUSES] },
     maxProperties: MAX_CARDS,
   }),
@@ -163,8 +161,7 @@ export const PAYMENT_SCHEMA = z.strictObject({
     error: (i) => `card token ${tokenProblem(String(i.input))}`,
   }).meta({
     description: "hashed at the edge; never stored or echoed",
-    minLength: 1,
-    maxLength: MAX_CARD_TOKEN,
+    ...TOKEN_SCHEMA,
   }),
   ts: eventTime.optional().describe(
     "transaction time: epoch ms or ISO-8601; within 7 days before and 5 minutes after now",
@@ -188,7 +185,7 @@ export function parsePaymentRequest(body: unknown, receivedAt: number): PaymentR
 /**
  * A payment from a body that passed {@link PAYMENT_SCHEMA}: `ts` defaults to `receivedAt` and
  * must lie within {@link MAX_AGE_MS} before and {@link MAX_FUTURE_MS} after it.
- * @throws {ValidationError} at `ts` otherwise
+ * @throws {TimeOutOfRangeError} (HTTP 422) otherwise
  */
 export function paymentRequest(
   body: z.output<typeof PAYMENT_SCHEMA>,
@@ -196,12 +193,10 @@ export function paymentRequest(
 ): PaymentRequest {
   const ts = body.ts ?? receivedAt;
   if (ts > receivedAt + MAX_FUTURE_MS || ts < receivedAt - MAX_AGE_MS) {
-    throw new ValidationError(`a payment must look like ${PAYMENT_SHAPE}`, [{
-      path: "ts",
-      message: `must lie within 7 days before and 5 minutes after the server's time (${
-        new Date(receivedAt).toISOString()
-      })`,
-    }]);
+    throw new TimeOutOfRangeError(
+      `the payment's ts must lie within 7 days before and 5 minutes after the server's time ` +
+        `(${new Date(receivedAt).toISOString()}); check the terminal's clock`,
+    );
   }
   return {
     transactionId: body.transactionId,
@@ -213,10 +208,10 @@ export function paymentRequest(
 }
 
 function tokenProblem(token: string): string | null {
-  if (token.length === 0) return "must not be empty";
-  if (token.length > MAX_CARD_TOKEN) return `must be at most ${MAX_CARD_TOKEN} characters`;
-  // deno-lint-ignore no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(token)) return "must not hold control characters";
+  const length = characters(token);
+  if (length === 0) return "must not be empty";
+  if (length > MAX_CARD_TOKEN) return `must be at most ${MAX_CARD_TOKEN} characters`;
+  if (!CARD_TOKEN.test(token)) return "must not hold control characters";
   return null;
 }
 

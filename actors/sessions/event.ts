@@ -6,8 +6,8 @@
  * @module
  */
 import { z } from "zod";
-import { ValidationError } from "../../runtime/mod.ts";
-import { eventTime } from "../shared/event_time.ts";
+import { eventTime, TimeOutOfRangeError } from "../shared/event_time.ts";
+import { text } from "../shared/schemas.ts";
 import { parseOrThrow } from "../shared/validation.ts";
 
 /** An event as a customer actor keeps it. */
@@ -38,13 +38,13 @@ const longitude = z.number().min(-180).max(180);
 /** What the session rules read of `properties`; anything else there is accepted and ignored. */
 const properties = z.looseObject({
   amount: z.number().min(0).max(1e15).optional().describe("transactions: the amount"),
-  page: z.string().min(1).max(512).optional().describe("page views: the page"),
+  page: text(1, 512).optional().describe("page views: the page"),
   location: z.strictObject({ lat: latitude, lon: longitude }).optional().describe(
     "logins: where from",
   ),
   latitude: latitude.optional(),
   longitude: longitude.optional(),
-});
+}).meta({ dependentRequired: { latitude: ["longitude"], longitude: ["latitude"] } });
 
 /**
  * A customer event body (`POST /api/sessions/:id/events`); `ts` comes out in epoch
@@ -57,6 +57,21 @@ export const EVENT_SCHEMA = z.strictObject({
   ).describe("login, page_view, api_call, transaction, logout, or any other name"),
   ts: timestamp.optional(),
   properties: properties.optional(),
+}).meta({
+  // The rule below, as JSON Schema states it: a transaction has an amount.
+  anyOf: [
+    {
+      properties: {
+        type: { const: "transaction" },
+        properties: {
+          properties: { amount: { type: "number", minimum: 0, maximum: 1e15 } },
+          required: ["amount"],
+        },
+      },
+      required: ["properties"],
+    },
+    { properties: { type: { not: { const: "transaction" } } } },
+  ],
 }).superRefine(({ type, properties: p = {} }, ctx) => {
   if (type === "transaction" && p.amount === undefined) {
     ctx.addIssue({
@@ -110,14 +125,14 @@ export function customerEvent(
 /**
  * Refuses an event stamped more than `maxSkewMs` ahead of processing time `now`: one such event
  * would move the watermark so far that every honest event after it is late.
- * @throws {ValidationError}
+ * @throws {TimeOutOfRangeError} (HTTP 422)
  */
 export function checkSkew(ev: CustomerEvent, now: number, maxSkewMs: number): void {
   if (ev.ts > now + maxSkewMs) {
-    throw new ValidationError("event from the future", [{
-      path: "ts",
-      message: `more than ${maxSkewMs} ms ahead of the server's clock (sessions.maxClockSkew)`,
-    }]);
+    throw new TimeOutOfRangeError(
+      `the event's ts is more than ${maxSkewMs} ms ahead of the server's clock ` +
+        `(${new Date(now).toISOString()}); check the sender's clock`,
+    );
   }
 }
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from "zod";
-import { isTimeZone } from "../shared/time_zone.ts";
+import { timeZoneName } from "../shared/time_zone.ts";
 import { parseOrThrow } from "../shared/validation.ts";
 
 /** A customer's profile. */
@@ -29,8 +29,7 @@ export const PROFILE_SCHEMA = z.strictObject({
   creditLimit: z.number().min(0).max(1e15),
   riskScore: z.number().min(0).max(1),
   creditScore: z.number().min(0).max(1),
-  timezone: z.string().max(64).refine(isTimeZone, "an IANA time zone, e.g. Asia/Seoul")
-    .optional(),
+  timezone: timeZoneName.optional(),
 });
 
 /** Validates a profile body. @throws {ValidationError} listing every problem */

@@ -7,5 +7,7 @@
  * @module
  */
 export { checkId, ENTITY_ID } from "./ids.ts";
-export { eventTime, instantMillis } from "./event_time.ts";
+export { eventTime, INSTANT, instantMillis, TimeOutOfRangeError } from "./event_time.ts";
+export { characters, durationMs, text } from "./schemas.ts";
+export { TIME_ZONES, timeZoneName } from "./time_zone.ts";
 export { fieldIssue, fieldIssues, parseOrThrow } from "./validation.ts";

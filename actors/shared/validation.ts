@@ -7,6 +7,11 @@
  */
 import type { z } from "zod";
 import { type FieldIssue, ValidationError } from "../../runtime/mod.ts";
+import { installMessages } from "./messages.ts";
+
+// Every schema that reaches a client reports through this module: its failures speak the
+// project's words (see messages.ts), whichever area declared the schema.
+installMessages();
 
 /** One zod issue as a field issue: its path dotted (`items.3.sku`), its message as given. */
 export function fieldIssue(issue: z.core.$ZodIssue): FieldIssue {

@@ -66,14 +66,14 @@ export function mergeAlert(fleet, a, now) {
  * answered at `now`: merged, the open ones beyond the page counted, and the open alerts it no
  * longer lists and not heard of since forgotten (they closed while the page was away).
  * @param {Fleet} fleet
- * @param {{ alerts: AlertData[], total?: number }} page
+ * @param {{ items: AlertData[], total?: number }} page
  * @param {number} askedAt
  * @param {number} now
  */
 export function mergeOpenAlerts(fleet, page, askedAt, now) {
-  for (const alert of page.alerts) mergeAlert(fleet, alert, now);
-  fleet.unlistedOpen = Math.max(0, (page.total ?? 0) - page.alerts.length);
-  const open = new Set(page.alerts.map((a) => a.id));
+  for (const alert of page.items) mergeAlert(fleet, alert, now);
+  fleet.unlistedOpen = Math.max(0, (page.total ?? 0) - page.items.length);
+  const open = new Set(page.items.map((a) => a.id));
   for (const [id, a] of fleet.alerts) {
     if (a.status !== "cleared" && !open.has(id) && a.seenAt < askedAt) fleet.alerts.delete(id);
   }

@@ -28,7 +28,7 @@ const TWINS_AT_ONCE = 3;
  * What the snapshots are merged into.
  * @typedef {object} SnapshotSink
  * @property {(v: DeviceData, askedAt: number) => void} device a device summary
- * @property {(page: { alerts: AlertData[], total?: number }, askedAt: number) => void}
+ * @property {(page: { items: AlertData[], total?: number }, askedAt: number) => void}
  *   openAlerts the page of open alerts
  * @property {(n: EdgeNode) => void} node
  */
@@ -83,7 +83,7 @@ export function createSnapshots({ request, withAuth, sink, wantTwin, deviceIds }
 
   async function loadAlerts() {
     const askedAt = Date.now();
-    const page = /** @type {{ alerts: AlertData[], total?: number }} */ (
+    const page = /** @type {{ items: AlertData[], total?: number }} */ (
       await request("GET", `/api/alerts?status=open&limit=${MAX_ALERTS}`)
     );
     sink.openAlerts(page, askedAt);

@@ -67,7 +67,7 @@ export function createSync(fleet, changes) {
     },
     /**
      * The page of open alerts asked for at `askedAt`.
-     * @param {{ alerts: AlertData[], total?: number }} page
+     * @param {{ items: AlertData[], total?: number }} page
      * @param {number} askedAt
      */
     openAlerts(page, askedAt) {
