@@ -85,7 +85,14 @@ Deno.test("device users: passwords are base64url HMAC-SHA-256 of the id under th
 Deno.test("device users: exactly its own subjects, and ids validated like DEVICE_ID", async () => {
   const p = partitionOf("robot1", DEFAULT_PARTITIONS);
   assertEquals(devicePermissions("robot1"), {
-    publish: ["iot.robot1.>", "sensors.robot1.>", `fl.in.${p}.robot1.t`, `fl.in.${p}.robot1.s.*`],
+    publish: [
+      "iot.robot1.>",
+      "sensors.robot1.>",
+      `fl.in.${p}.robot1.t`,
+      `fl.in.${p}.robot1.h`,
+      `fl.in.${p}.robot1.c`,
+      `fl.in.${p}.robot1.s.*`,
+    ],
     subscribe: ["cmd.robot1"],
   });
   assertEquals(

@@ -27,12 +27,6 @@ export interface Registration {
 /** A desired value: what a setting or actuator should be. */
 export type DesiredValue = number | string | boolean;
 
-/** A command to a device (`POST /api/devices/:id/commands`). */
-export interface Command {
-  readonly name: string;
-  readonly params?: { readonly [key: string]: unknown };
-}
-
 /** Device types and command names: letters, digits, `_` and `-`, 1–64. */
 export const TYPE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -101,13 +95,8 @@ export const DESIRED_PATCH_SCHEMA = z.record(
     error: "must be a number, a string (at most 256 characters), a boolean, or null to remove",
   }),
 ).refine((p) => Object.keys(p).length > 0, "must set at least one key")
-  .refine((p) => Object.keys(p).length <= MAX_KEYS, `must set at most ${MAX_KEYS} keys`);
-
-/** A command body (`POST /api/devices/:id/commands`). */
-export const COMMAND_SCHEMA = z.strictObject({
-  name: z.string().regex(TYPE_NAME, "command names hold letters, digits, _ or - (1-64)"),
-  params: z.record(z.string().max(64), z.unknown()).optional(),
-});
+  .refine((p) => Object.keys(p).length <= MAX_KEYS, `must set at most ${MAX_KEYS} keys`)
+  .meta({ minProperties: 1, maxProperties: MAX_KEYS });
 
 /**
  * Validates a registration body `{type, location?, sensors?, thresholds?, heartbeatTimeout?}`.
@@ -123,14 +112,6 @@ export function parseRegistration(body: unknown): Registration {
  */
 export function parseDesiredPatch(body: unknown): Record<string, DesiredValue | null> {
   return parseOrThrow(DESIRED_PATCH_SCHEMA, body, "the desired state patch is not valid");
-}
-
-/** Validates a command body `{name, params?}`. @throws {ValidationError} */
-export function parseCommand(body: unknown): Command {
-  const parsed = parseOrThrow(COMMAND_SCHEMA, body, "the command is not valid");
-  return parsed.params === undefined
-    ? { name: parsed.name }
-    : { name: parsed.name, params: parsed.params };
 }
 
 /**

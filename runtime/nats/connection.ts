@@ -83,23 +83,28 @@ export async function checkPartitionMapping(nc: NatsConnection, partitions: numb
   );
   if (wrong.length > 0) {
     const got = wrong.map((id) => `${id} → ${seen.get(id) ?? "nothing"}`).join(", ");
+    const needed = Object.entries(partitionMappings(partitions))
+      .map(([from, to]) => `"${from}": "${to}"`).join(", ");
     throw new ConfigError(
       `nats-server does not partition subjects into FLOTILLA_PARTITIONS=${partitions} partitions ` +
-        `(${got}). Its config needs these mappings (see deploy/nats/): ` +
-        `"${SUBJECTS.probe}.*": "${SUBJECTS.probe}.{{partition(${partitions},1)}}.{{wildcard(1)}}", ` +
-        `"iot.*.telemetry": "${SUBJECTS.ingest}.{{partition(${partitions},1)}}.{{wildcard(1)}}.t", ` +
-        `"sensors.*.*": "${SUBJECTS.ingest}.{{partition(${partitions},1)}}.{{wildcard(1)}}.s.{{wildcard(2)}}"`,
+        `(${got}). Its config needs these mappings (see deploy/nats/): ${needed}`,
     );
   }
 }
 
-/** The subject mappings a nats-server config needs for `partitions` partitions. */
+/**
+ * The subject mappings a nats-server config needs for `partitions` partitions: device telemetry
+ * (`iot.<id>.telemetry`, `sensors.<id>.<sensor>`), hellos (`iot.<id>.hello`) and command
+ * reports (`iot.<id>.commands`) into the partitioned ingest subjects, and the start-up probe.
+ */
 export function partitionMappings(partitions: number): Record<string, string> {
+  const device = `${SUBJECTS.ingest}.{{partition(${partitions},1)}}.{{wildcard(1)}}`;
   return {
     [`${SUBJECTS.probe}.*`]: `${SUBJECTS.probe}.{{partition(${partitions},1)}}.{{wildcard(1)}}`,
-    "iot.*.telemetry": `${SUBJECTS.ingest}.{{partition(${partitions},1)}}.{{wildcard(1)}}.t`,
-    "sensors.*.*":
-      `${SUBJECTS.ingest}.{{partition(${partitions},1)}}.{{wildcard(1)}}.s.{{wildcard(2)}}`,
+    "iot.*.telemetry": `${device}.t`,
+    "iot.*.hello": `${device}.h`,
+    "iot.*.commands": `${device}.c`,
+    "sensors.*.*": `${device}.s.{{wildcard(2)}}`,
   };
 }
 
