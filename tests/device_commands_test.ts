@@ -164,9 +164,21 @@ Deno.test("device commands: desired changes while away reach the device as one f
     delta: { fan: 4, mode: "eco" },
     version: 3,
   }]);
+  // Its first reading after the hello: online again, and nothing sent twice.
+  await telemetry(t, "hv1", { fan: 4 });
+  assertEquals((await twin.ask("twin"))?.status, "online");
+  assertEquals(sent(t, "desired").length, 1);
   // A hello at the current version gets nothing.
   await t.system.ref(deviceCommands, "hv1").tell("hello", { desiredVersion: 3 });
   await t.system.idle();
   assertEquals(sent(t, "desired").length, 1);
+  // Away again, a change, back without a hello: its version is unknown, the state goes out.
+  await t.advance(61_000);
+  await twin.ask("desired", { patch: { fan: 5 } });
+  await telemetry(t, "hv1", { fan: 4 });
+  assertEquals(sent(t, "desired").map((d) => [d.version, d.delta]), [
+    [3, { fan: 4, mode: "eco" }],
+    [4, { fan: 5, mode: "eco" }],
+  ]);
   await t.system.shutdown();
 });

@@ -171,6 +171,9 @@ export function deviceActor(cfg: ResolvedDevicesConfig) {
         const deadline = deadlineOf(s, profile);
         if (s.status === "online") armHeartbeat(ctx, deadline);
         else {
+          // Whether it said hello since it went offline and has the current desired state.
+          const synced = s.hello !== null && s.hello.at >= (s.statusSince ?? -Infinity) &&
+            s.hello.desiredVersion === s.desiredVersion;
           s.status = "online";
           s.statusSince = now;
           // A device's first message is announced by its telemetry event alone.
@@ -182,8 +185,9 @@ export function deviceActor(cfg: ResolvedDevicesConfig) {
             clearAlert(ctx, deviceSource(ctx.id), "device_offline", now);
           }
           wentOnline(ctx, shards, timeoutOf(s, profile), deadline);
-          // Back after a silence: what it missed. (Its version is unknown: the state goes out.)
-          if (s.desiredVersion > 0) pushDesired(ctx);
+          // Back after a silence: the desired state it may have missed, unless its hello just
+          // brought it up to date. (Without a hello its version is unknown: the state goes out.)
+          if (s.desiredVersion > 0 && !synced) pushDesired(ctx);
           if (s.commandsInUse) ctx.tell({ type: DEVICE_COMMANDS, id: ctx.id }, "deviceOnline");
         }
         return { device: ctx.id, messageCount: s.messageCount };
@@ -214,6 +218,19 @@ export function deviceActor(cfg: ResolvedDevicesConfig) {
           delta: deltaOf(s.desired, s.reported),
           version: s.desiredVersion,
         };
+      },
+
+      /**
+       * From the device's hello (through its `device-commands` actor): sends the desired state
+       * when the device's version is behind, or when it gave none — and notes that it has the
+       * current one now, so its first telemetry after the hello does not send it again.
+       */
+      syncDesired(ctx, hello: { readonly desiredVersion?: number }) {
+        const s = ctx.state;
+        if (!isKnown(s)) return;
+        const has = hello.desiredVersion;
+        if (s.desiredVersion > 0 && (has === undefined || has < s.desiredVersion)) pushDesired(ctx);
+        s.hello = { at: ctx.now(), desiredVersion: s.desiredVersion };
       },
 
       /**
@@ -273,17 +290,6 @@ export function deviceActor(cfg: ResolvedDevicesConfig) {
       commandTarget(ctx): CommandTarget {
         const s = ctx.state;
         return { known: isKnown(s), online: s.status === "online", commandsInUse: s.commandsInUse };
-      },
-      /**
-       * From the device's hello (through its `device-commands` actor): sends the desired state
-       * when the device's version is behind, or when it gave none.
-       */
-      syncDesired(ctx, hello: { readonly desiredVersion?: number }) {
-        const s = ctx.state;
-        if (!isKnown(s) || s.desiredVersion === 0) return;
-        if (hello.desiredVersion === undefined || hello.desiredVersion < s.desiredVersion) {
-          pushDesired(ctx);
-        }
       },
       /** The data quality report of this device's stream, or `null`. */
       quality(ctx): QualityReport | null {

@@ -41,6 +41,11 @@ export interface DeviceState extends DeviceTwin {
   /** Incremented by every change of the reported state (each applied telemetry record). */
   reportedVersion: number;
   /**
+   * The device's last hello (epoch ms) and the desired version it has had since (it was sent
+   * the current one if it was behind); `null`: never said hello.
+   */
+  hello: { at: number; desiredVersion: number } | null;
+  /**
    * Whether the device has ever had a command: only then does the device actor tell its
    * `device-commands` actor when it comes online or goes offline.
    */
@@ -128,6 +133,7 @@ export function emptyDevice(): DeviceState {
     desiredVersion: 0,
     desiredUpdatedAt: {},
     reportedVersion: 0,
+    hello: null,
     commandsInUse: false,
     analytics: {},
     alerts: { threshold: false, offline: false },
