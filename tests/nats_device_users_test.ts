@@ -10,7 +10,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { checkPartitionMapping } from "../runtime/nats/connection.ts";
+import { checkPartitionMapping, partitionMappings } from "../runtime/nats/connection.ts";
 import { DEFAULT_PARTITIONS, partitionOf } from "../runtime/nats/hash.ts";
 import {
   accountBlock,
@@ -371,6 +371,33 @@ function passwordOf(config: string, user: string): string {
   if (match === null) throw new Error(`deploy/nats/accounts.conf has no password for ${user}`);
   return match[1]!;
 }
+
+/** The `"from": "to"` pairs of the first `mappings = { … }` block of a config. */
+function mappingsOf(config: string): Record<string, string> {
+  const lines = config.slice(config.search(/mappings\s*=\s*\{/)).split("\n").slice(1);
+  const block = lines.slice(0, lines.findIndex((line) => line.trim() === "}"));
+  return Object.fromEntries(block.map((line) => {
+    const pair = /^\s*"([^"]+)":\s*"([^"]+)"\s*$/.exec(line);
+    if (pair === null) throw new Error(`not a mapping: ${line}`);
+    return [pair[1]!, pair[2]!];
+  }));
+}
+
+Deno.test("device users: the shipped configs hold exactly the mappings the nodes need", () => {
+  const mappings = Deno.readTextFileSync(join(ROOT, "deploy/nats/mappings.conf"));
+  assertEquals(mappingsOf(mappings), partitionMappings(DEFAULT_PARTITIONS));
+  assertEquals(mappingsOf(configBlock(SHIPPED, "accounts")), partitionMappings(16));
+  // Each example device may publish its hello and its command reports after the mapping.
+  for (const id of ["robot1", "robot2"]) {
+    const p = partitionOf(id, DEFAULT_PARTITIONS);
+    for (const kind of ["t", "h", "c"]) {
+      assert(
+        SHIPPED.includes(`"fl.in.${p}.${id}.${kind}"`),
+        `${id} may publish fl.in.${p}.${id}.${kind}`,
+      );
+    }
+  }
+});
 
 Deno.test({
   name: "device users: deploy/nats/accounts.conf lets robot1 publish as itself only",
