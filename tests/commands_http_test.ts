@@ -6,24 +6,10 @@
  */
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { testApp } from "./helpers/app.ts";
-import { problemOf } from "./helpers/api.ts";
+import { problemOf, send } from "./helpers/api.ts";
 import type { BusEvent } from "../runtime/mod.ts";
 
 type App = Awaited<ReturnType<typeof testApp>>;
-
-async function call(
-  t: App,
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<Response> {
-  return await t.app.request(path, {
-    method,
-    headers: { "Content-Type": "application/json", ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-}
 
 async function ok(res: Response, status = 200) {
   const text = await res.text();
@@ -53,16 +39,16 @@ Deno.test("commands: 202 once durable; the same commandId and body 200, another 
   const t = await testApp();
   await t.post("r1", { readings: { x: 1 } });
   const body = { name: "move", params: { x: 3 }, ttl: "PT10M", commandId: "move-1" };
-  const created = await ok(await call(t, "POST", BASE, body), 202);
+  const created = await ok(await send(t, "POST", BASE, body), 202);
   assertEquals(created, {
     commandId: "move-1",
     status: "pending",
     expiresAt: t.clock.now() + 600_000,
   });
   // The same body, ttl spelled in seconds: the same command.
-  assertEquals(await ok(await call(t, "POST", BASE, { ...body, ttl: 600 })), created);
+  assertEquals(await ok(await send(t, "POST", BASE, { ...body, ttl: 600 })), created);
   await problemOf(
-    await call(t, "POST", BASE, { ...body, params: { x: 4 } }),
+    await send(t, "POST", BASE, { ...body, params: { x: 4 } }),
     409,
     "command_conflict",
     "another body",
@@ -81,15 +67,15 @@ Deno.test("commands: 202 once durable; the same commandId and body 200, another 
 
 Deno.test("commands: at most 100 open per device (429); lists newest first, by status, paged", async () => {
   const t = await testApp();
-  await call(t, "PUT", "/api/devices/r1", { type: "robot" });
+  await send(t, "PUT", "/api/devices/r1", { type: "robot" });
   const ids: string[] = [];
   for (let i = 0; i < 100; i++) {
-    ids.push((await ok(await call(t, "POST", BASE, { name: `n${i}` }), 202)).commandId);
+    ids.push((await ok(await send(t, "POST", BASE, { name: `n${i}` }), 202)).commandId);
     t.clock.advance(1);
   }
-  await problemOf(await call(t, "POST", BASE, { name: "more" }), 429, "too_many_commands", "101");
-  await ok(await call(t, "DELETE", `${BASE}/${ids[0]}`));
-  await ok(await call(t, "POST", BASE, { name: "more" }), 202);
+  await problemOf(await send(t, "POST", BASE, { name: "more" }), 429, "too_many_commands", "101");
+  await ok(await send(t, "DELETE", `${BASE}/${ids[0]}`));
+  await ok(await send(t, "POST", BASE, { name: "more" }), 202);
 
   let page = await ok(await t.app.request(`${BASE}?limit=40`));
   assertEquals(page.items.length, 40);
@@ -106,7 +92,7 @@ Deno.test("commands: at most 100 open per device (429); lists newest first, by s
   assertEquals(cancelled.items.map((c: { commandId: string }) => c.commandId), [ids[0]]);
   assertEquals(cancelled.next, null);
   await problemOf(
-    await call(t, "DELETE", `${BASE}/${ids[0]}`),
+    await send(t, "DELETE", `${BASE}/${ids[0]}`),
     409,
     "command_final",
     "cancel twice",
@@ -117,13 +103,13 @@ Deno.test("commands: at most 100 open per device (429); lists newest first, by s
 
 Deno.test("commands: an HTTP device polls pending ones and reports; the clock expires the rest", async () => {
   const t = await testApp();
-  await call(t, "PUT", "/api/devices/r1", { type: "robot" });
-  const a = (await ok(await call(t, "POST", BASE, { name: "a", ttl: 30 }), 202)).commandId;
-  const b = (await ok(await call(t, "POST", BASE, { name: "b" }), 202)).commandId;
+  await send(t, "PUT", "/api/devices/r1", { type: "robot" });
+  const a = (await ok(await send(t, "POST", BASE, { name: "a", ttl: 30 }), 202)).commandId;
+  const b = (await ok(await send(t, "POST", BASE, { name: "b" }), 202)).commandId;
   const pending = await ok(await t.app.request(`${BASE}?status=pending`));
   assertEquals(pending.items.map((c: { name: string }) => c.name), ["b", "a"]);
 
-  const report = (cid: string, body: unknown) => call(t, "POST", `${BASE}/${cid}/status`, body);
+  const report = (cid: string, body: unknown) => send(t, "POST", `${BASE}/${cid}/status`, body);
   t.clock.advance(1000);
   const delivered = await ok(await report(b, { status: "delivered" }));
   assertEquals([delivered.status, delivered.deliveredAt], ["delivered", t.clock.now()]);
@@ -172,12 +158,12 @@ Deno.test("commands: an HTTP device polls pending ones and reports; the clock ex
 
 Deno.test("desired state: ETag of its version, If-Match honoured (412 when stale)", async () => {
   const t = await testApp();
-  await call(t, "PUT", "/api/devices/hv", { type: "hvac" });
+  await send(t, "PUT", "/api/devices/hv", { type: "hvac" });
   let res = await t.app.request("/api/devices/hv");
   assertEquals(res.headers.get("etag"), '"0"');
   await res.body?.cancel();
   const patch = (body: unknown, ifMatch?: string) =>
-    call(t, "PATCH", "/api/devices/hv/desired", body, ifMatch ? { "If-Match": ifMatch } : {});
+    send(t, "PATCH", "/api/devices/hv/desired", body, ifMatch ? { "If-Match": ifMatch } : {});
   res = await patch({ fan: 1 }, '"0"');
   assertEquals(res.headers.get("etag"), '"1"');
   assertEquals((await ok(res)).version, 1);

@@ -8,7 +8,7 @@
  * @module
  */
 import { z } from "zod";
-import { ConfigError, type JsonValue, toMillis } from "../../runtime/mod.ts";
+import type { JsonValue } from "../../runtime/mod.ts";
 import { ENTITY_ID } from "../shared/ids.ts";
 import {
   type CommandParams,
@@ -18,7 +18,7 @@ import {
   REPORT_STATUSES,
 } from "./command_log.ts";
 import { SENSOR_NAME } from "./telemetry.ts";
-import { TYPE_NAME } from "./twin.ts";
+import { durationWithin, TYPE_NAME } from "./twin.ts";
 
 /** Command ids: 1–128 letters, digits, `_` or `-` (a UUID is one). */
 export const COMMAND_ID: RegExp = ENTITY_ID;
@@ -41,28 +41,18 @@ const ISO_DURATION = /^P(?!$)(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d{1,9})
 const commandId = z.string().regex(COMMAND_ID, "command ids hold 1-128 letters, digits, _ or -");
 
 /** A command's time to live: seconds, or an ISO-8601 duration; out in milliseconds. */
-const ttl = z.union([
-  z.number().int("must be whole seconds").min(1, "at least 1 s")
-    .max(MAX_TTL_MS / 1000, "at most 7 days (604800 s)").describe("seconds, 1 to 604800"),
-  z.string().regex(ISO_DURATION, 'must be an ISO-8601 duration such as "PT10M" or "P1D"')
-    .describe("ISO-8601 duration (days, hours, minutes, seconds), 1 s to 7 days"),
-]).transform((value, ctx) => {
-  let ms: number;
-  try {
-    ms = typeof value === "number" ? value * 1000 : toMillis(value);
-  } catch (error) {
-    ctx.addIssue({
-      code: "custom",
-      message: error instanceof ConfigError ? error.message : "not a duration",
-    });
-    return z.NEVER;
-  }
-  if (ms < MIN_TTL_MS || ms > MAX_TTL_MS) {
-    ctx.addIssue({ code: "custom", message: "must be between 1 s and 7 days" });
-    return z.NEVER;
-  }
-  return ms;
-});
+const ttl = durationWithin(
+  z.union([
+    z.number().int("must be whole seconds").min(1, "at least 1 s")
+      .max(MAX_TTL_MS / 1000, "at most 7 days (604800 s)").describe("seconds, 1 to 604800"),
+    z.string().regex(ISO_DURATION, 'must be an ISO-8601 duration such as "PT10M" or "P1D"')
+      .describe("ISO-8601 duration (days, hours, minutes, seconds), 1 s to 7 days"),
+  ]),
+  MIN_TTL_MS,
+  MAX_TTL_MS,
+  1000,
+  "must be between 1 s and 7 days",
+);
 
 /** A new command (`POST /api/devices/:id/commands`); `ttl` comes out in milliseconds. */
 export const COMMAND_SCHEMA = z.strictObject({

@@ -51,12 +51,21 @@ const range = z.strictObject({ min: z.number().optional(), max: z.number().optio
   .refine((r) => r.min !== undefined || r.max !== undefined, "set min, max or both")
   .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, "min exceeds max");
 
-/** A duration from a client: milliseconds or ISO-8601, within bounds. */
-export const durationMs = (min: number, max: number) =>
-  z.union([z.number(), z.string().max(64)]).transform((value, ctx) => {
+/**
+ * A duration from a client, out in milliseconds: `input` checks its form (a number counts `unit`
+ * milliseconds, a string is ISO-8601), then it must be within [`min`, `max`] ms, else `range`.
+ */
+export function durationWithin(
+  input: z.ZodType<number | string>,
+  min: number,
+  max: number,
+  unit = 1,
+  range = `must be between ${min} ms and ${max} ms (milliseconds or ISO-8601, e.g. "PT90S")`,
+) {
+  return input.transform((value, ctx) => {
     let ms: number;
     try {
-      ms = toMillis(value);
+      ms = typeof value === "number" ? value * unit : toMillis(value);
     } catch (error) {
       ctx.addIssue({
         code: "custom",
@@ -65,14 +74,16 @@ export const durationMs = (min: number, max: number) =>
       return z.NEVER;
     }
     if (ms < min || ms > max) {
-      ctx.addIssue({
-        code: "custom",
-        message: `must be between ${min} ms and ${max} ms (milliseconds or ISO-8601, e.g. "PT90S")`,
-      });
+      ctx.addIssue({ code: "custom", message: range });
       return z.NEVER;
     }
     return ms;
   });
+}
+
+/** A duration from a client: milliseconds or ISO-8601, within bounds. */
+export const durationMs = (min: number, max: number) =>
+  durationWithin(z.union([z.number(), z.string().max(64)]), min, max);
 
 /** A registration body (`PUT /api/devices/:id`); `heartbeatTimeout` comes out in ms. */
 export const REGISTRATION_SCHEMA = z.strictObject({
