@@ -274,15 +274,20 @@ Deno.test({
       robotA.publish("iot.robotB.telemetry", '{"readings":{"x":666}}');
       robotA.publish("sensors.robotB.x", "666");
       robotA.publish(`fl.in.${pB}.robotB.t`, '{"readings":{"x":666}}'); // around the mapping
+      // The command protocol: its own hello and reports, not another device's.
+      robotA.publish("iot.robotA.hello", "{}");
+      robotA.publish("iot.robotA.commands", '{"commandId":"c1","status":"delivered"}');
+      robotA.publish("iot.robotB.commands", '{"commandId":"c1","status":"failed"}');
       await robotA.flush();
       await node.flush();
-      await until("3 publish violations", () => errors.length >= 3);
+      await until("4 publish violations", () => errors.length >= 4);
       assertEquals(
         errors.map((e) => [e.name, (e as Error & { subject?: string }).subject]),
         [
           ["PermissionViolationError", `fl.in.${pB}.robotB.t`],
           ["PermissionViolationError", `fl.in.${pB}.robotB.s.x`],
           ["PermissionViolationError", `fl.in.${pB}.robotB.t`],
+          ["PermissionViolationError", `fl.in.${pB}.robotB.c`],
         ],
       );
 
@@ -295,12 +300,16 @@ Deno.test({
       await until("robotA's command", () => commands.length === 1);
 
       // Over MQTT, with the same user and password.
+      await mosquittoPub(server.mqttPort!, "robotA", passA, "iot/robotA/hello");
       await mosquittoPub(server.mqttPort!, "robotA", passA, "sensors/robotA/y");
       await mosquittoPub(server.mqttPort!, "robotA", passA, "sensors/robotB/y");
       await until("robotA's MQTT reading", () => seen.includes(`fl.in.${pA}.robotA.s.y`));
       await node.flush();
       await delay(200);
       assertEquals(seen.sort(), [
+        `fl.in.${pA}.robotA.c`,
+        `fl.in.${pA}.robotA.h`,
+        `fl.in.${pA}.robotA.h`,
         `fl.in.${pA}.robotA.s.x`,
         `fl.in.${pA}.robotA.s.y`,
         `fl.in.${pA}.robotA.t`,
