@@ -26,6 +26,7 @@ import {
 import { closeNats } from "../runtime/nats/mod.ts";
 import { type ClusterParts, connectCluster } from "./cluster.ts";
 import type { NodeConfig } from "./config.ts";
+import type { EdgeLinks } from "./sites/mod.ts";
 import { tappedBus } from "./event_tap.ts";
 import { readinessCheck } from "./readiness.ts";
 import { openStore, storePath } from "./store.ts";
@@ -105,18 +106,26 @@ export async function assemble(
   const events: EventBus = cluster?.events ??
     new RingEventBus({ capacity: config.eventRing, now: () => clock.now(), ...overrides.eventBus });
   const store = overrides.store ?? await openStore(config, cluster?.nats ?? null);
+  const edge = cluster?.edge ?? null;
+  const countCommands = commandMetrics(metrics);
   const system = new ActorSystem({
     store,
     clock,
     metrics,
     // What the actors publish is counted here, once, on the node that published it.
-    events: tappedBus(events, commandMetrics(metrics)),
+    events: tappedBus(events, (topic, data, key) => {
+      countCommands(topic, data);
+      edge?.observe(topic, data, key);
+    }),
     logger,
     nodeId: config.nodeId,
     ...(cluster === null ? {} : { transport: cluster.transport }),
   });
   registerActors(system);
   await system.start();
+  if (edge !== null) {
+    await edge.start({ system, transport: cluster!.transport, events, clock, metrics });
+  }
 
   let generatedToken: string | null = null;
   let auth: AuthTokens | null;
@@ -133,13 +142,17 @@ export async function assemble(
     metrics,
     logger,
     clock,
-    readiness: overrides.readiness ?? readinessCheck({
-      store,
-      cluster: cluster === null ? null : { ...cluster, partitions: config.partitions },
-    }),
+    readiness: overrides.readiness ?? withEdge(
+      edge,
+      readinessCheck({
+        store,
+        cluster: cluster === null ? null : { ...cluster, partitions: config.partitions },
+      }),
+    ),
     auth,
     corsOrigins: config.corsOrigins,
     cardKey: config.cardKey,
+    sites: () => edge?.deps ?? null,
     ...overrides.http,
   });
 
@@ -197,6 +210,8 @@ export async function assemble(
         closeStreams();
         await listening?.catch(() => {});
         await server?.shutdown();
+        // What is pending goes up while the actors can still be read.
+        await edge?.stop();
         // Hand the partitions over first, while the system still takes their last messages.
         await cluster?.transport.stop();
         const flushed = await system.shutdown();
@@ -212,6 +227,10 @@ export async function assemble(
       return stopping;
     },
   };
+}
+
+function withEdge(edge: EdgeLinks | null, check: () => Promise<Readiness>) {
+  return edge === null ? check : edge.readiness(check);
 }
 
 /** The first line a node logs: how it runs, where its state is, where it will listen. */

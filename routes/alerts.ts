@@ -8,11 +8,13 @@
  */
 import { z } from "zod";
 import {
+  type Alert,
   ALERT_ID,
   ALERT_TYPE,
   alertBook,
   AlertClearedError,
   alertIndex,
+  type AlertIndexView,
   type AlertQuery,
   type AlertStatus,
   parseAlertId,
@@ -23,6 +25,7 @@ import {
 } from "../actors/alerts/mod.ts";
 import { ROLLUP_ID, SEVERITIES } from "../actors/contracts.ts";
 import { ENTITY_ID } from "../actors/shared/mod.ts";
+import { siteAlerts } from "../actors/sites/mod.ts";
 import { NotFoundError } from "../runtime/mod.ts";
 import type { AppDeps } from "./deps.ts";
 import { pageOf, queryInt } from "./params.ts";
@@ -64,6 +67,22 @@ const ALERT_PAGE = pageOf(ALERT).extend({
   ),
 });
 
+/**
+ * The alert index; at a hub, with the alerts of every site it follows (each with `site` and
+ * `syncedAt`), from their replicas.
+ */
+async function alertsView(deps: AppDeps): Promise<AlertIndexView> {
+  const index = (await alertIndex(deps.system)).view;
+  const sites = deps.sites?.();
+  if (sites?.role !== "hub" || sites.sites.length === 0) return index;
+  const byId = new Map(index.byId);
+  const replicas = await Promise.all(
+    sites.sites.map((site) => deps.system.ref(siteAlerts, site).ask("alerts")),
+  );
+  for (const alert of replicas.flat()) byId.set(String(alert.id), alert as unknown as Alert);
+  return { byId, cleared: index.cleared };
+}
+
 /** Routes under `/api`. */
 export function alertRoutes(deps: AppDeps): ApiRoutes {
   const { system } = deps;
@@ -98,8 +117,7 @@ export function alertRoutes(deps: AppDeps): ApiRoutes {
       limit: query.limit,
       offset: query.after === undefined ? query.offset : Number(query.after),
     };
-    const index = await alertIndex(system);
-    const { alerts, total, next } = queryAlerts(index.view, filter);
+    const { alerts, total, next } = queryAlerts(await alertsView(deps), filter);
     return c.json({ items: alerts, next: next === null ? null : String(next), total, alerts });
   });
 
@@ -113,7 +131,7 @@ export function alertRoutes(deps: AppDeps): ApiRoutes {
       404: { description: "no such alert" },
     },
   }, async (c, { params: { id } }) => {
-    const alert = (await alertIndex(system)).view.byId.get(id);
+    const alert = (await alertsView(deps)).byId.get(id);
     if (alert === undefined) throw new NotFoundError(`no alert ${id}`);
     return c.json(alert);
   });

@@ -9,6 +9,7 @@ import {
   DESIRED_PATCH_SCHEMA,
   device,
   deviceHistory,
+  type DeviceView,
   mergeHistory,
   RecordRejectedError,
   REGISTRATION_SCHEMA,
@@ -27,6 +28,8 @@ import {
   sensorName,
 } from "./params.ts";
 import { ApiRoutes } from "./spec.ts";
+import { SENT_DOWN } from "./responses/sites.ts";
+import { sentDown, siteOfWrite, siteQuery, siteReplica } from "./sites.ts";
 import {
   DESIRED_RESULT,
   DEVICE,
@@ -104,6 +107,7 @@ export function deviceRoutes(deps: AppDeps): ApiRoutes {
     summary: "Register or update a device",
     description: "`heartbeatTimeout` is milliseconds or an ISO-8601 duration (1 s to 30 days).",
     params,
+    query: siteQuery,
     body: REGISTRATION_SCHEMA,
     example: {
       type: "robot",
@@ -115,8 +119,11 @@ export function deviceRoutes(deps: AppDeps): ApiRoutes {
     responses: {
       200: { description: "updated: the twin", schema: DEVICE },
       201: { description: "registered: the twin", schema: DEVICE },
+      202: { description: "the device lives at a site: sent down to it", schema: SENT_DOWN },
     },
-  }, async (c, { params: { id }, body }) => {
+  }, async (c, { params: { id }, query, body }) => {
+    const site = await siteOfWrite(deps, "device", id, query.site);
+    if (site !== null) return sentDown(c, deps, site, "register", id, body);
     const { created, twin } = await system.ref(device, id).ask("register", body);
     return c.json(twin, created ? 201 : 200);
   });
@@ -131,6 +138,10 @@ export function deviceRoutes(deps: AppDeps): ApiRoutes {
     params,
     responses: { 200: { description: "the twin", schema: DEVICE, headers: ETAG }, 404: NOT_FOUND },
   }, async (c, { params: { id } }) => {
+    const replica = await siteReplica<DeviceView>(deps, "device", id);
+    if (replica !== null) {
+      return c.json(replica, 200, { ETag: etagOf(replica.desiredVersion) });
+    }
     const twin = await system.ref(device, id).ask("twin");
     if (twin === null) {
       throw new NotFoundError(`device ${id} is not registered and has never sent telemetry`);
@@ -152,11 +163,17 @@ export function deviceRoutes(deps: AppDeps): ApiRoutes {
     example: { motorRPM: 1200, mode: "eco", led: null },
     responses: {
       200: { description: "the new desired state", schema: DESIRED_RESULT, headers: ETAG },
+      202: { description: "the device lives at a site: sent down to it", schema: SENT_DOWN },
       404: NOT_FOUND,
       412: { description: "`precondition_failed`: the desired state is not at that version" },
     },
   }, async (c, { params: { id }, headers, body }) => {
     const ifMatch = ifMatchVersions(headers["If-Match"]);
+    const site = await siteOfWrite(deps, "device", id);
+    if (site !== null) {
+      const change = ifMatch === undefined ? { patch: body } : { patch: body, ifMatch };
+      return sentDown(c, deps, site, "desired", id, change);
+    }
     const reply = await system.ref(device, id).ask(
       "desired",
       ifMatch === undefined ? { patch: body } : { patch: body, ifMatch },

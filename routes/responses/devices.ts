@@ -7,6 +7,7 @@ import { z } from "zod";
 import { CHECKS } from "../../actors/devices/mod.ts";
 import { pageOf } from "../params.ts";
 import { count, epochMs } from "./common.ts";
+import { SITE_FIELDS } from "./sites.ts";
 
 const byCheck = z.object(
   Object.fromEntries(CHECKS.map((c) => [c, count])) as Record<
@@ -103,6 +104,7 @@ export const DEVICE = DEVICE_SUMMARY.extend({
     }),
   ),
   quality: z.object({ score: z.number().min(0).max(1), failedByType: byCheck }),
+  ...SITE_FIELDS,
 });
 
 /** `POST /api/devices/:id/telemetry`. */

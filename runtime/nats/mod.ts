@@ -14,11 +14,28 @@ export {
 export { JetStreamEventBus, type JetStreamEventBusOptions } from "./event_bus.ts";
 export { DEFAULT_PARTITIONS, fnv1a32, ownerOf, partitionOf } from "./hash.ts";
 export { Placement, type PlacementOptions } from "./placement.ts";
-export { ensureStreams, type Retention, STREAMS, SUBJECTS } from "./streams.ts";
+export {
+  ensureStreamConfigs,
+  ensureStreams,
+  type Retention,
+  STREAMS,
+  SUBJECTS,
+} from "./streams.ts";
+export {
+  DEFAULT_LINK_RETENTION,
+  hubStreamConfigs,
+  type LinkRetention,
+  originSeq,
+  SITE_NAME,
+  SITE_STREAMS,
+  SITE_SUBJECTS,
+  siteStreamConfigs,
+} from "./site_streams.ts";
 export {
   type IngestDecoder,
   type IngestRejection,
   NatsTransport,
   type NatsTransportOptions,
+  type PartitionFeed,
   RemoteError,
 } from "./transport.ts";

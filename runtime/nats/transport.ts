@@ -57,6 +57,27 @@ export interface IngestDecoder {
   ): Envelope | IngestRejection;
 }
 
+/**
+ * A further partitioned stream the owner of each partition consumes, like ingest: one durable
+ * consumer per partition (filter {@link filter}), handed over with the partition, acknowledged
+ * once {@link handle} resolved. Edge sites use feeds for the uplink (at the hub) and the
+ * downlink (at the site).
+ */
+export interface PartitionFeed {
+  /** Names the feed in metrics and logs, e.g. `up-store1`. */
+  readonly name: string;
+  readonly stream: string;
+  /** The subject filter of partition `partition`'s messages. */
+  filter(partition: number): string;
+  /**
+   * Applies one message, delivering through `local` (with a `source` and `seq`, so a
+   * redelivery is recognised); resolves once that is durable. A rejection with a
+   * `ShutdownError` leaves the message for the partition's next owner; any other error
+   * acknowledges it (the handler reports it).
+   */
+  handle(msg: JsMsg, local: LocalDelivery): Promise<unknown>;
+}
+
 /** Options of {@link NatsTransport}. */
 export interface NatsTransportOptions {
   readonly nc: NatsConnection;
@@ -85,6 +106,8 @@ export interface NatsTransportOptions {
   /** Copies of the lease buckets. @default 1 */
   readonly replicas?: number;
   readonly ingest?: IngestDecoder;
+  /** Further partitioned streams to consume (see {@link PartitionFeed}). */
+  readonly feeds?: readonly PartitionFeed[];
   readonly logger: Logger;
   readonly metrics: MetricsRegistry;
   /** Where rejected payloads are reported (topic `system`). */
@@ -315,6 +338,16 @@ export class NatsTransport implements Transport {
         ),
       );
     }
+    for (const feed of this.#o.feeds ?? []) {
+      consumers.push(
+        consumer(
+          feed.stream,
+          feed.filter(p),
+          `${feed.name}-p${p}`,
+          (msg, done) => this.#feed(feed, msg, done),
+        ),
+      );
+    }
     consumers.push(
       consumer(
         STREAMS.messages,
@@ -422,6 +455,16 @@ export class NatsTransport implements Transport {
       payload,
     };
     this.#deliver(envelope, `msg/${p}`, msg, done);
+  }
+
+  #feed(feed: PartitionFeed, msg: JsMsg, done: (finished?: boolean) => void): void {
+    this.#m.ingested.labels(feed.name).inc();
+    if (msg.redelivered) this.#m.redeliveries.labels(feed.name).inc();
+    feed.handle(msg, this.#local!).then(
+      () => done(),
+      // Moving or stopping: left for the next owner; anything else was reported by the feed.
+      (error) => done(!(error instanceof ShutdownError)),
+    );
   }
 
   /** Delivers to the local actor; finished once durable (or dead-lettered), never on a handover. */

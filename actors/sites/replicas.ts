@@ -1,0 +1,195 @@
+/**
+ * The hub's read replicas of an edge site's actors, fed by the site's uplink (see
+ * `uplink_item.ts`): `site-device/<id>` (a device twin), `site-terminal/<id>` (a payment
+ * terminal and its payments), `site-alerts/<site>` (the site's alerts) and `site-link/<site>`
+ * (the link's own state; passes the site's other events on).
+ *
+ * Each replica is an ordinary persisted actor. The uplink consumer delivers every item with its
+ * position in the site's uplink stream as `source: "up/<site>"`, so the runtime records the
+ * position with the replica's state, atomically, and a message sourced or delivered again is
+ * skipped: every item is applied once, in the site's order, across outages and restarts of
+ * either side. What a replica shows is the site's, as of `syncedAt` (when the site made it);
+ * the hub never changes it itself.
+ *
+ * @module
+ */
+import { type ActorContext, defineActor, type JsonValue } from "../../runtime/mod.ts";
+import {
+  isUplinkItem,
+  SITE_ALERTS,
+  SITE_DEVICE,
+  SITE_LINK,
+  SITE_TERMINAL,
+  type UplinkItem,
+} from "./uplink_item.ts";
+
+/** What a replica receives: an uplink item of site `site`. */
+export interface ReplicaMessage {
+  readonly site: string;
+  readonly item: UplinkItem;
+}
+
+/** A replicated view: the site's view of the actor, and whose and how old it is. */
+export interface Replicated {
+  readonly site: string;
+  /** When the site made the newest change shown (epoch ms). */
+  readonly syncedAt: number;
+  readonly view: JsonValue;
+}
+
+/** Payments a terminal replica keeps, newest last. */
+export const REPLICA_PAYMENTS = 1000;
+/** Alerts a site's alert replica keeps: past it, the cleared ones raised longest ago go. */
+export const REPLICA_ALERTS = 10_000;
+
+interface ViewState {
+  site: string | null;
+  syncedAt: number;
+  view: JsonValue;
+}
+
+interface TerminalState extends ViewState {
+  /** Latest event per transaction, in the order first seen. */
+  payments: Record<string, JsonValue>;
+}
+
+interface AlertsState {
+  syncedAt: number;
+  alerts: Record<string, Record<string, JsonValue>>;
+}
+
+interface LinkState {
+  syncedAt: number;
+  /** The highest downlink position the site reports applied. */
+  downlinkApplied: number;
+}
+
+const emptyView = (): ViewState => ({ site: null, syncedAt: 0, view: null });
+
+function checked(msg: ReplicaMessage): UplinkItem | null {
+  return typeof msg?.site === "string" && isUplinkItem(msg.item) ? msg.item : null;
+}
+
+function replicated(s: ViewState): Replicated | null {
+  return s.site === null || s.view === null
+    ? null
+    : { site: s.site, syncedAt: s.syncedAt, view: s.view };
+}
+
+function objectOf(x: JsonValue): Record<string, JsonValue> {
+  return typeof x === "object" && x !== null && !Array.isArray(x)
+    ? x as Record<string, JsonValue>
+    : {};
+}
+
+/** Passes a site's event on to the hub's event stream, marked with the site. */
+function reEmit(ctx: ActorContext<unknown>, site: string, event: JsonValue): void {
+  const e = objectOf(event);
+  if (typeof e.topic !== "string") return;
+  const key = typeof e.key === "string" ? e.key : undefined;
+  ctx.emit(e.topic, { ...objectOf(e.data ?? null), site }, key);
+}
+
+/** `site-device/<deviceId>`: a site device's twin. */
+export const siteDevice = defineActor({
+  name: SITE_DEVICE,
+  initialState: emptyView,
+  handlers: {
+    apply(ctx: ActorContext<ViewState>, msg: ReplicaMessage): void {
+      const item = checked(msg);
+      if (item === null) return;
+      const s = ctx.state;
+      s.site = msg.site;
+      if (item.kind === "device") {
+        s.view = item.data;
+        s.syncedAt = Math.max(s.syncedAt, item.at);
+      } else reEmit(ctx, msg.site, item.data);
+    },
+  },
+  queries: { replica: (ctx: ActorContext<ViewState>) => replicated(ctx.state) },
+  options: { passivateAfter: "PT10M" },
+});
+
+/** `site-terminal/<terminalId>`: a site terminal's view and its payments. */
+export const siteTerminal = defineActor({
+  name: SITE_TERMINAL,
+  initialState: (): TerminalState => ({ ...emptyView(), payments: {} }),
+  handlers: {
+    apply(ctx: ActorContext<TerminalState>, msg: ReplicaMessage): void {
+      const item = checked(msg);
+      if (item === null) return;
+      const s = ctx.state;
+      s.site = msg.site;
+      if (item.kind === "terminal") {
+        s.view = item.data;
+        s.syncedAt = Math.max(s.syncedAt, item.at);
+        return;
+      }
+      if (item.kind !== "payment") return reEmit(ctx, msg.site, item.data);
+      const event = objectOf(objectOf(item.data).data ?? null);
+      const tx = typeof event.transactionId === "string" ? event.transactionId : item.key;
+      s.payments[tx] = { ...objectOf(s.payments[tx] ?? null), ...event };
+      const ids = Object.keys(s.payments);
+      for (let i = 0; i < ids.length - REPLICA_PAYMENTS; i++) delete s.payments[ids[i]!];
+      reEmit(ctx, msg.site, item.data);
+    },
+  },
+  queries: {
+    replica: (ctx: ActorContext<TerminalState>) => replicated(ctx.state),
+    payments: (ctx: ActorContext<TerminalState>) => ctx.state.payments,
+  },
+  options: { passivateAfter: "PT10M" },
+});
+
+/** `site-alerts/<site>`: a site's alerts, latest state of each. */
+export const siteAlerts = defineActor({
+  name: SITE_ALERTS,
+  initialState: (): AlertsState => ({ syncedAt: 0, alerts: {} }),
+  handlers: {
+    apply(ctx: ActorContext<AlertsState>, msg: ReplicaMessage): void {
+      const item = checked(msg);
+      if (item === null || item.kind !== "alert") return;
+      const s = ctx.state;
+      const announcement = objectOf(objectOf(item.data).data ?? null);
+      const alert = objectOf(announcement.alert ?? null);
+      if (typeof alert.id !== "string") return;
+      s.alerts[alert.id] = { ...alert, site: msg.site, syncedAt: item.at };
+      s.syncedAt = Math.max(s.syncedAt, item.at);
+      trimAlerts(s.alerts);
+      reEmit(ctx, msg.site, item.data);
+    },
+  },
+  queries: {
+    alerts: (ctx: ActorContext<AlertsState>) => Object.values(ctx.state.alerts),
+  },
+  options: { passivateAfter: "PT10M" },
+});
+
+function trimAlerts(alerts: Record<string, Record<string, JsonValue>>): void {
+  const ids = Object.keys(alerts);
+  if (ids.length <= REPLICA_ALERTS) return;
+  const raisedAt = (id: string) => Number(alerts[id]!.raisedAt ?? 0);
+  const cleared = ids.filter((id) => alerts[id]!.status === "cleared");
+  const order = (cleared.length > 0 ? cleared : ids).sort((a, b) => raisedAt(a) - raisedAt(b));
+  for (const id of order.slice(0, ids.length - REPLICA_ALERTS)) delete alerts[id];
+}
+
+/** `site-link/<site>`: what the site says of the link, and its other events. */
+export const siteLink = defineActor({
+  name: SITE_LINK,
+  initialState: (): LinkState => ({ syncedAt: 0, downlinkApplied: 0 }),
+  handlers: {
+    apply(ctx: ActorContext<LinkState>, msg: ReplicaMessage): void {
+      const item = checked(msg);
+      if (item === null) return;
+      const s = ctx.state;
+      s.syncedAt = Math.max(s.syncedAt, item.at);
+      if (item.kind === "link") {
+        const applied = Number(objectOf(item.data).downlinkApplied);
+        if (Number.isSafeInteger(applied)) s.downlinkApplied = Math.max(s.downlinkApplied, applied);
+      } else reEmit(ctx, msg.site, item.data);
+    },
+  },
+  queries: { link: (ctx: ActorContext<LinkState>) => ({ ...ctx.state }) },
+  options: { passivateAfter: "PT10M" },
+});
