@@ -49,7 +49,10 @@ interface ViewState {
 }
 
 interface TerminalState extends ViewState {
-  /** Latest event per transaction, in the order first seen. */
+  /**
+   * Per transaction, in the order first seen: its events merged, and `steps`, the event types
+   * seen (each announced once).
+   */
   payments: Record<string, JsonValue>;
 }
 
@@ -128,7 +131,13 @@ export const siteTerminal = defineActor({
       if (item.kind !== "payment") return reEmit(ctx, msg.site, item.data);
       const event = objectOf(objectOf(item.data).data ?? null);
       const tx = typeof event.transactionId === "string" ? event.transactionId : item.key;
-      s.payments[tx] = { ...objectOf(s.payments[tx] ?? null), ...event };
+      const known = objectOf(s.payments[tx] ?? null);
+      // Once per step of a payment: the site publishes what its terminals remember again at
+      // each start, in case a crash lost an announcement.
+      const steps = Array.isArray(known.steps) ? known.steps.map(String) : [];
+      const step = String(event.type);
+      if (steps.includes(step)) return;
+      s.payments[tx] = { ...known, ...event, steps: [...steps, step] };
       const ids = Object.keys(s.payments);
       for (let i = 0; i < ids.length - REPLICA_PAYMENTS; i++) delete s.payments[ids[i]!];
       reEmit(ctx, msg.site, item.data);

@@ -279,10 +279,22 @@ export class UplinkPublisher {
       let after: string | undefined;
       for (;;) {
         const ids = await this.#o.system.list(type, { limit: 1000, after });
-        for (const id of ids) this.#snapshot(kind, id, now);
+        for (const id of ids) {
+          this.#snapshot(kind, id, now);
+          if (kind === "terminal") await this.#decisions(id, now);
+        }
         if (ids.length < 1000) break;
         after = ids[ids.length - 1];
       }
+    }
+  }
+
+  /** The decisions terminal `id` remembers, as the payment events that announced them. */
+  async #decisions(id: string, at: number): Promise<void> {
+    const decided = await this.#o.system.ref(terminal, id).ask("decided");
+    for (const data of decided) {
+      const event = { topic: "payments", key: id, data: data as unknown as JsonValue };
+      this.#keyed("payment", `${data.type}:${data.transactionId}`, id, at, event);
     }
   }
 }

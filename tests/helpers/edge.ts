@@ -222,11 +222,14 @@ export class EdgeRig {
 export async function startEdge(options: EdgeOptions = {}): Promise<EdgeRig> {
   const site = options.site ?? "store1";
   const leafPort = freePort();
+  const relay = new Relay(leafPort);
+  // The hub advertises the relay as its leaf address: a leaf node also dials the addresses its
+  // hub advertises, which would get round a cut relay.
   const hubNats = await startNatsServer({
     domain: "hub",
-    config: `${mappingsConfig()}\nleafnodes {\n  host: "127.0.0.1"\n  port: ${leafPort}\n}\n`,
+    config: `${mappingsConfig()}\nleafnodes {\n  host: "127.0.0.1"\n  port: ${leafPort}\n` +
+      `  advertise: "127.0.0.1:${relay.port}"\n}\n`,
   });
-  const relay = new Relay(leafPort);
   relay.open();
   const deny = JSON.stringify(LEAF_DENY);
   const siteNats = await startNatsServer({
