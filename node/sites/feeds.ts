@@ -22,6 +22,7 @@ import {
   isUplinkItem,
   type ReplicaMessage,
   replicaOf,
+  UPLINK_KINDS,
   type UplinkKind,
 } from "../../actors/sites/mod.ts";
 import type { DownlinkOp } from "../../routes/deps.ts";
@@ -73,28 +74,86 @@ function tokensOf(msg: JsMsg): [string, string] | null {
   return t.length === 6 ? [t[4]!, t[5]!] : null;
 }
 
-/** The hub's feed of site `site`'s uplink. */
+/**
+ * Item kinds that are snapshots: each replaces the previous one of its replica whole. Every
+ * other kind (a reading, a payment, an alert, an event) is applied one by one.
+ */
+const SNAPSHOTS: ReadonlySet<string> = new Set<UplinkKind>(["device", "terminal", "link"]);
+
+interface Held {
+  readonly msg: JsMsg;
+  readonly local: LocalDelivery;
+  readonly type: string;
+  readonly id: string;
+  readonly done: PromiseWithResolvers<void>;
+}
+
+/**
+ * The hub's feed of site `site`'s uplink.
+ *
+ * Catching up after an outage, the uplink holds many snapshots of each device, of which only
+ * the newest matters. Snapshots that arrive in one burst are held until the burst is handed
+ * out; a newer snapshot of the same replica replaces the held one, which finishes at once,
+ * unapplied (it is acknowledged once everything before it is: the newer one, not yet finished,
+ * holds the ack floor below itself until it is durable, so a crash in between redelivers the
+ * newer one). Any other item of that replica first hands out the held snapshot, so a replica
+ * still sees its items in the site's order.
+ */
 export function uplinkFeed(site: string, observer: FeedObserver = {}): PartitionFeed {
   const source = `up/${site}`;
+  const held = new Map<string, Held>();
+  let flushing = false;
+
+  const apply = async (msg: JsMsg, local: LocalDelivery, type: string, id: string) => {
+    const item = parse(msg);
+    if (!isUplinkItem(item) || item.kind !== tokensOf(msg)?.[0]) {
+      observer.refused?.(site, `malformed uplink message on ${msg.subject}`);
+      return;
+    }
+    const seq = originSeq(msg);
+    const payload: ReplicaMessage = { site, item };
+    await local.deliver(
+      { type, id, kind: "apply", payload: payload as unknown as JsonValue },
+      { source, seq },
+    );
+    observer.applied?.(site, seq, item.at);
+  };
+  const release = (h: Held) => {
+    held.delete(`${h.type}/${h.id}`);
+    apply(h.msg, h.local, h.type, h.id).then(h.done.resolve, h.done.reject);
+  };
+  const flush = () => {
+    flushing = false;
+    for (const h of [...held.values()]) release(h);
+  };
+
   return {
     name: `up-${site}`,
     stream: SITE_STREAMS.up(site),
     filter: (p) => `${SITE_SUBJECTS.up(site)}.${p}.>`,
-    async handle(msg, local) {
+    handle(msg, local) {
       const tokens = tokensOf(msg);
-      const item = parse(msg);
-      if (tokens === null || !isUplinkItem(item) || item.kind !== tokens[0]) {
-        observer.refused?.(site, `malformed uplink message on ${msg.subject}`);
-        return;
+      if (tokens === null || !(UPLINK_KINDS as readonly string[]).includes(tokens[0])) {
+        observer.refused?.(site, `malformed uplink subject ${msg.subject}`);
+        return Promise.resolve();
       }
-      const { type, id } = replicaOf(site, item.kind as UplinkKind, tokens[1], tokens[1]);
-      const seq = originSeq(msg);
-      const payload: ReplicaMessage = { site, item };
-      await local.deliver(
-        { type, id, kind: "apply", payload: payload as unknown as JsonValue },
-        { source, seq },
-      );
-      observer.applied?.(site, seq, item.at);
+      const [kind, key] = tokens;
+      const { type, id } = replicaOf(site, kind as UplinkKind, key, key);
+      const previous = held.get(`${type}/${id}`);
+      if (!SNAPSHOTS.has(kind)) {
+        if (previous !== undefined) release(previous);
+        return apply(msg, local, type, id);
+      }
+      const h: Held = { msg, local, type, id, done: Promise.withResolvers<void>() };
+      held.set(`${type}/${id}`, h);
+      previous?.done.resolve(); // superseded
+      if (!flushing) {
+        flushing = true;
+        // After the burst being handed out now (the transport hands messages over
+        // synchronously, a slice at a time).
+        setTimeout(flush, 0);
+      }
+      return h.done.promise;
     },
   };
 }
