@@ -1,0 +1,237 @@
+/**
+ * Edge sites without servers: the configuration, the hub's replicas applying uplink items
+ * once (by their origin position), the uplink feed skipping superseded snapshots while keeping
+ * each replica's order, the origin position of sourced messages, and the site's uplink
+ * publisher (what it publishes for which events, sampling, the counted refusal). The whole
+ * path over real servers is `tests/faults/edge_outage_test.ts`.
+ *
+ * @module
+ */
+import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import { headers } from "@nats-io/transport-node";
+import { registerActors } from "../actors/mod.ts";
+import {
+  REPLICA_PAYMENTS,
+  siteAlerts,
+  siteDevice,
+  siteTerminal,
+  type UplinkItem,
+} from "../actors/sites/mod.ts";
+import { loadConfig } from "../node/mod.ts";
+import { uplinkFeed } from "../node/sites/feeds.ts";
+import { UplinkPublisher } from "../node/sites/uplink.ts";
+import {
+  ConfigError,
+  type Envelope,
+  type JsonValue,
+  type LocalDelivery,
+  RingEventBus,
+} from "../runtime/mod.ts";
+import { originSeq } from "../runtime/nats/mod.ts";
+import { assert, assertEquals, assertThrows } from "./helpers/assert.ts";
+import { sample, setup } from "./helpers/system.ts";
+
+const NATS = { NATS_URL: "nats://127.0.0.1:4999" };
+
+Deno.test("config: a site node, a hub node, and what is refused", () => {
+  const site = loadConfig({ ...NATS, FLOTILLA_SITE: "store1", FLOTILLA_STORE: "denokv" });
+  assertEquals(site.edge.site, "store1");
+  assertEquals(site.store, "denokv", "one node at a site may keep its state in a file");
+  assertEquals(site.edge.uplinkTelemetry, 10);
+  assertEquals(site.edge.hubDomain, "hub");
+  assertEquals(site.edge.linkMaxAgeMs, 7 * 86_400_000);
+  assertEquals(site.edge.linkMaxBytes, 1024 ** 3);
+  const hub = loadConfig({
+    ...NATS,
+    REDIS_URL: "redis://127.0.0.1:1",
+    FLOTILLA_SITES: "store1, store2,store1",
+    FLOTILLA_UPLINK_TELEMETRY: "none",
+    FLOTILLA_LINK_MAX_AGE: "P1D",
+  });
+  assertEquals(hub.edge.sites, ["store1", "store2"]);
+  assertEquals(hub.edge.uplinkTelemetry, 0);
+  assertEquals(hub.edge.linkMaxAgeMs, 86_400_000);
+  const refused: Record<string, string>[] = [
+    { FLOTILLA_SITE: "store1" }, // no NATS_URL
+    { ...NATS, FLOTILLA_SITE: "store 1" },
+    { ...NATS, FLOTILLA_SITE: "a", FLOTILLA_SITES: "b" },
+    { ...NATS, FLOTILLA_SITES: "hub" },
+    { ...NATS, FLOTILLA_STORE: "denokv" }, // denokv only at a site
+    { ...NATS, FLOTILLA_SITE: "s", FLOTILLA_UPLINK_TELEMETRY: "-1" },
+    { ...NATS, FLOTILLA_SITE: "s", FLOTILLA_LINK_MAX_BYTES: "10" },
+  ];
+  for (const env of refused) {
+    assertThrows(() => loadConfig(env), ConfigError);
+  }
+});
+
+function item(kind: UplinkItem["kind"], key: string, at: number, data: JsonValue): UplinkItem {
+  return { kind, key, at, data };
+}
+
+Deno.test("replicas: each uplink position applied once, events re-emitted once", async () => {
+  const events = new RingEventBus();
+  const seen: string[] = [];
+  events.subscribe({}, (e) => {
+    if (!("reset" in e)) seen.push(`${e.topic}:${JSON.stringify(e.data)}`);
+  });
+  const { system } = setup([], { events, logs: "discard" });
+  registerActors(system);
+  await system.start();
+  const deliver = (type: string, id: string, it: UplinkItem, seq: number) =>
+    system.deliver(
+      { type, id, kind: "apply", payload: { site: "s1", item: it } as unknown as JsonValue },
+      { source: "up/s1", seq },
+    );
+  const twin = { id: "d1", messageCount: 3 };
+  await deliver("site-device", "d1", item("device", "d1", 100, twin), 1);
+  const reading = { topic: "telemetry", key: "d1", data: { device: "d1", readings: { t: 1 } } };
+  await deliver("site-device", "d1", item("telemetry", "d1", 101, reading), 2);
+  // Sourced again after a restart: the same positions, skipped.
+  await deliver("site-device", "d1", item("device", "d1", 100, { id: "d1", messageCount: 0 }), 1);
+  await deliver("site-device", "d1", item("telemetry", "d1", 101, reading), 2);
+  assertEquals(await system.ref(siteDevice, "d1").ask("replica"), {
+    site: "s1",
+    syncedAt: 100,
+    view: twin,
+  });
+  assertEquals(seen, ['telemetry:{"device":"d1","readings":{"t":1},"site":"s1"}']);
+
+  // A payment announced twice (at a new position: the site's resync after a crash) is once.
+  const decided = {
+    topic: "payments",
+    key: "t1",
+    data: { type: "payment.decided", terminal: "t1", transactionId: "tx1", status: "approved" },
+  };
+  await deliver("site-terminal", "t1", item("payment", "payment.decided:tx1", 200, decided), 3);
+  await deliver("site-terminal", "t1", item("payment", "payment.decided:tx1", 300, decided), 9);
+  const payments = await system.ref(siteTerminal, "t1").ask("payments");
+  assertEquals(Object.keys(payments), ["tx1"]);
+  assertEquals(seen.filter((s) => s.startsWith("payments:")).length, 1);
+  assert(REPLICA_PAYMENTS >= 1000);
+
+  // Alerts: the latest state of each, with its site.
+  const raised = { event: "raised", alert: { id: "device.d1.1", status: "raised", raisedAt: 5 } };
+  const cleared = {
+    event: "cleared",
+    alert: { id: "device.d1.1", status: "cleared", raisedAt: 5 },
+  };
+  await deliver(
+    "site-alerts",
+    "s1",
+    item("alert", "device.d1.1", 400, { topic: "alerts", key: "d1", data: raised }),
+    4,
+  );
+  await deliver(
+    "site-alerts",
+    "s1",
+    item("alert", "device.d1.1", 401, { topic: "alerts", key: "d1", data: cleared }),
+    5,
+  );
+  const alerts = await system.ref(siteAlerts, "s1").ask("alerts");
+  assertEquals(alerts.length, 1);
+  assertEquals(alerts[0]!.status, "cleared");
+  assertEquals(alerts[0]!.site, "s1");
+  assertEquals(alerts[0]!.syncedAt, 401);
+  await system.shutdown();
+});
+
+Deno.test("originSeq: the position in the stream a message was sourced from", () => {
+  const h = headers();
+  h.set("Nats-Stream-Source", "FLOTILLA_UPLINK:Ug4dKuir 42");
+  assertEquals(originSeq({ headers: h, seq: 7 }), 42);
+  assertEquals(originSeq({ headers: undefined, seq: 7 }), 7);
+});
+
+const encoder = new TextEncoder();
+
+function uplinkMsg(seq: number, kind: string, id: string, data: JsonValue): JsMsg {
+  const body: UplinkItem = { kind: kind as UplinkItem["kind"], key: id, at: seq, data };
+  return {
+    subject: `fl.up.s1.3.${kind}.${id}`,
+    seq,
+    headers: undefined,
+    data: encoder.encode(JSON.stringify(body)),
+  } as unknown as JsMsg;
+}
+
+Deno.test("uplink feed: superseded snapshots are skipped, a replica's order is kept", async () => {
+  const delivered: string[] = [];
+  const local: LocalDelivery = {
+    deliver(envelope: Envelope, options) {
+      const { item } = envelope.payload as unknown as { item: UplinkItem };
+      delivered.push(`${envelope.type}/${envelope.id}:${item.kind}@${options?.seq}`);
+      return Promise.resolve();
+    },
+    acquired: () => Promise.resolve(),
+    released: () => Promise.resolve(),
+  };
+  const feed = uplinkFeed("s1");
+  const done = [
+    feed.handle(uplinkMsg(1, "device", "a", { n: 1 }), local),
+    feed.handle(uplinkMsg(2, "device", "b", { n: 1 }), local),
+    feed.handle(uplinkMsg(3, "device", "a", { n: 2 }), local),
+    // A reading of b: b's held snapshot goes first.
+    feed.handle(uplinkMsg(4, "telemetry", "b", { topic: "telemetry", key: "b", data: {} }), local),
+    feed.handle(uplinkMsg(5, "device", "a", { n: 3 }), local),
+  ];
+  await Promise.all(done);
+  assertEquals(delivered, [
+    "site-device/b:device@2",
+    "site-device/b:telemetry@4",
+    "site-device/a:device@5",
+  ]);
+});
+
+Deno.test("uplink publisher: snapshots coalesce, readings sampled, refusals kept and counted", async () => {
+  const published: { subject: string; item: UplinkItem }[] = [];
+  let refuse = false;
+  const js = {
+    publish(subject: string, data: Uint8Array) {
+      if (refuse) return Promise.reject(new Error("maximum bytes exceeded"));
+      published.push({ subject, item: JSON.parse(new TextDecoder().decode(data)) });
+      return Promise.resolve({ seq: published.length });
+    },
+  } as unknown as JetStreamClient;
+  const { system, clock } = setup([], { logs: "discard", now: 1000 });
+  registerActors(system);
+  await system.start();
+  const ingest = (n: number) =>
+    system.ref("device", "d1").ask("telemetry", { ts: 1000 + n, readings: { t: n } });
+  const uplink = new UplinkPublisher({
+    js,
+    system,
+    site: "s1",
+    partitions: 16,
+    clock,
+    logger: system.logger,
+    metrics: system.metrics,
+    telemetryEvery: 2,
+    flushMs: 1_000_000,
+  });
+  await uplink.start(); // nothing to resync yet
+  for (let n = 1; n <= 4; n++) {
+    await ingest(n);
+    uplink.observe("telemetry", { device: "d1", ts: 1000 + n, readings: { t: n } }, "d1");
+  }
+  uplink.observe("sessions", { kind: "session" }, "c1"); // not for the hub
+  await uplink.flush();
+  const kinds = published.map((p) => p.item.kind);
+  assertEquals(kinds.filter((k) => k === "device").length, 1, "one snapshot for four readings");
+  assertEquals(kinds.filter((k) => k === "telemetry").length, 2, "every second reading");
+  const snapshot = published.find((p) => p.item.kind === "device")!;
+  assertEquals((snapshot.item.data as { messageCount: number }).messageCount, 4);
+  assert(/^fl\.up\.s1\.\d+\.device\.d1$/.test(snapshot.subject), snapshot.subject);
+
+  refuse = true;
+  await ingest(5);
+  uplink.observe("telemetry", { device: "d1", readings: { t: 5 } }, "d1");
+  await uplink.flush();
+  assertEquals(uplink.pending, 1, "kept for the next flush");
+  assertEquals(sample(system, "flotilla_uplink_refused_total"), 1);
+  refuse = false;
+  await uplink.stop();
+  assertEquals(uplink.pending, 0);
+  assertEquals((published.at(-1)!.item.data as { messageCount: number }).messageCount, 5);
+  await system.shutdown();
+});
