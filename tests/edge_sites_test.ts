@@ -183,9 +183,10 @@ Deno.test("uplink feed: superseded snapshots are skipped, a replica's order is k
   ]);
 });
 
-Deno.test("uplink publisher: snapshots coalesce, readings sampled, refusals kept and counted", async () => {
+Deno.test("uplink publisher: snapshots coalesce (and wait while the link is down), readings sampled, failures kept and counted", async () => {
   const published: { subject: string; item: UplinkItem }[] = [];
   let refuse = false;
+  let link = true;
   const js = {
     publish(subject: string, data: Uint8Array) {
       if (refuse) return Promise.reject(new Error("maximum bytes exceeded"));
@@ -208,6 +209,8 @@ Deno.test("uplink publisher: snapshots coalesce, readings sampled, refusals kept
     metrics: system.metrics,
     telemetryEvery: 2,
     flushMs: 1_000_000,
+    linkUp: () => link,
+    offlineSnapshotMs: 1_000_000,
   });
   await uplink.start(); // nothing to resync yet
   for (let n = 1; n <= 4; n++) {
@@ -223,15 +226,29 @@ Deno.test("uplink publisher: snapshots coalesce, readings sampled, refusals kept
   assertEquals((snapshot.item.data as { messageCount: number }).messageCount, 4);
   assert(/^fl\.up\.s1\.\d+\.device\.d1$/.test(snapshot.subject), snapshot.subject);
 
-  refuse = true;
+  // With the link down, snapshots go up at most every offlineSnapshotMs; events every flush.
+  link = false;
+  uplink.observe("payments", { kind: "rollup", start: 0 }, null);
+  await uplink.flush(); // the first offline flush; the next offline snapshots in 1,000 s
+  const before = published.length;
   await ingest(5);
-  uplink.observe("telemetry", { device: "d1", readings: { t: 5 } }, "d1");
+  uplink.observe("telemetry", { device: "d1", readings: { t: 5 } }, "d1"); // not sampled
+  uplink.observe("payments", { kind: "rollup", start: 60_000 }, null);
   await uplink.flush();
-  assertEquals(uplink.pending, 1, "kept for the next flush");
-  assertEquals(sample(system, "flotilla_uplink_refused_total"), 1);
+  assertEquals(published.slice(before).map((p) => p.item.kind), ["event"]);
+  assertEquals(uplink.pending, 1, "the snapshot waits");
+  link = true;
+
+  refuse = true;
+  await ingest(6);
+  uplink.observe("telemetry", { device: "d1", readings: { t: 6 } }, "d1"); // sampled
+  await uplink.flush();
+  assertEquals(uplink.pending, 2, "kept for the next flush");
+  assertEquals(sample(system, "flotilla_uplink_refused_total"), 2);
   refuse = false;
   await uplink.stop();
   assertEquals(uplink.pending, 0);
-  assertEquals((published.at(-1)!.item.data as { messageCount: number }).messageCount, 5);
+  const last = published.findLast((p) => p.item.kind === "device")!;
+  assertEquals((last.item.data as { messageCount: number }).messageCount, 6);
   await system.shutdown();
 });

@@ -53,6 +53,8 @@ export interface LinkMonitorOptions {
   readonly downlinkApplied?: (site: string) => Promise<number>;
   /** Site: the uplink items waiting in this node's publisher. */
   readonly uplinkWaiting?: () => number;
+  /** Site: uplink messages were dropped (stream full) before the hub took them. */
+  readonly uplinkLost?: (count: number) => void;
   /** @default 2000 */
   readonly intervalMs?: number;
 }
@@ -112,6 +114,16 @@ export class LinkMonitor {
       pending: m.gauge({
         name: "flotilla_downlink_pending",
         help: "Downlink messages the site has not applied yet, by site.",
+        labels: ["site"],
+      }),
+      uplinkLost: m.counter({
+        name: "flotilla_uplink_lost_total",
+        help: "Uplink messages the full stream dropped before the hub took them (site), by site.",
+        labels: ["site"],
+      }),
+      downlinkLost: m.counter({
+        name: "flotilla_downlink_lost_total",
+        help: "Downlink messages the full stream dropped before the site took them (hub), by site.",
         labels: ["site"],
       }),
     };
@@ -214,7 +226,14 @@ export class LinkMonitor {
       : Math.max(0, (now - link.appliedAt) / 1000);
     const down = await jsm.streams.info(SITE_STREAMS.down(site));
     const applied = await this.#o.downlinkApplied?.(site) ?? 0;
-    link.pending = Math.max(0, down.state.last_seq - applied);
+    // Known applied up to `applied`, and the stream no longer has the messages after it.
+    if (applied > link.hubHas && down.state.first_seq > applied + 1 && down.state.messages > 0) {
+      const lost = down.state.first_seq - Math.max(applied, link.hubHas) - 1;
+      if (lost > 0 && this.#o.announces(site)) this.#m.downlinkLost.labels(site).inc(lost);
+      // hubHas, at the hub: the downlink position up to which losses were counted.
+      link.hubHas = down.state.first_seq - 1;
+    }
+    link.pending = Math.max(0, down.state.last_seq - Math.max(applied, link.hubHas));
   }
 
   async #siteNumbers(site: string, link: Link, now: number): Promise<void> {
@@ -225,6 +244,14 @@ export class LinkMonitor {
       this.#hub ??= await jetstreamManager(nc, { domain: hubDomain, timeout: 1000 });
       const info = await this.#hub.streams.info(SITE_STREAMS.up(site)).catch(() => null);
       if (info !== null) link.hubHas = Math.max(link.hubHas, last - sourceLag(info));
+    }
+    if (link.hubHas > 0 && uplink.state.first_seq > link.hubHas + 1) {
+      // The full stream dropped messages the hub had not taken yet.
+      const lost = uplink.state.first_seq - link.hubHas - 1;
+      link.hubHas = uplink.state.first_seq - 1;
+      this.#m.uplinkLost.labels(site).inc(lost);
+      this.#o.logger.warn("uplink messages lost: the stream was full", { site, lost });
+      this.#o.uplinkLost?.(lost);
     }
     link.lag = Math.max(0, last - link.hubHas) + (this.#o.uplinkWaiting?.() ?? 0);
     if (link.lag === 0) link.lagSeconds = 0;

@@ -10,13 +10,14 @@
 import { SITE_LINK, siteLink } from "../../actors/sites/mod.ts";
 import type { Readiness } from "../../routes/app.ts";
 import type { SiteDeps } from "../../routes/deps.ts";
-import type {
-  ActorSystem,
-  Clock,
-  EventBus,
-  JsonValue,
-  Logger,
-  MetricsRegistry,
+import {
+  type ActorSystem,
+  type Clock,
+  describeError,
+  type EventBus,
+  type JsonValue,
+  type Logger,
+  type MetricsRegistry,
 } from "../../runtime/mod.ts";
 import {
   ensureStreamConfigs,
@@ -119,6 +120,7 @@ export async function prepareEdge(
           logger: o.logger,
           metrics: r.metrics,
           telemetryEvery: config.uplinkTelemetry,
+          linkUp: () => monitor?.status()[0]?.link !== "disconnected",
         });
         await uplink.start();
       }
@@ -135,7 +137,13 @@ export async function prepareEdge(
         events: r.events,
         announces: (s) => r.transport.isLocal(SITE_LINK, s),
         downlinkApplied: async (s) => (await r.system.ref(siteLink, s).ask("link")).downlinkApplied,
-        ...(publisher === null ? {} : { uplinkWaiting: () => publisher.pending }),
+        ...(publisher === null ? {} : {
+          uplinkWaiting: () => publisher.pending,
+          uplinkLost: () =>
+            void publisher.resync().catch((error) =>
+              o.logger.warn("uplink resync failed", { error: describeError(error) })
+            ),
+        }),
       });
       monitor.start();
       const sender = new DownlinkSender(nats.js, o.partitions);

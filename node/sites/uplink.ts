@@ -9,11 +9,16 @@
  * waiting for each acknowledgement in turn. The uplink stream is the site's own (the leaf
  * connection is not in the way), so publishing goes on while the link is down.
  *
- * Nothing is dropped silently: a publish the stream refuses (full: `FLOTILLA_LINK_MAX_BYTES`)
- * or that fails is counted (`flotilla_uplink_refused_total`) and its item kept for the next
- * flush — snapshots collapse to the newest per key, so what is kept is bounded by the number of
- * devices and terminals; events beyond `maxPending` are dropped and counted
- * (`flotilla_uplink_dropped_total{kind}`). At start, every device and terminal the site has is
+ * While the link is down, snapshots go up every `offlineSnapshotMs` instead of every flush:
+ * the hub will want only the newest, and the uplink stream keeps (`FLOTILLA_LINK_MAX_BYTES`)
+ * many times more time that way. Events still go every flush.
+ *
+ * Nothing is dropped silently: a publish that fails (the site's server unreachable) is counted
+ * (`flotilla_uplink_refused_total`) and its item kept for the next flush — snapshots collapse
+ * to the newest per key, so what is kept is bounded by the number of devices and terminals;
+ * events beyond `maxPending` are dropped and counted (`flotilla_uplink_dropped_total{kind}`).
+ * Messages the full stream drops before the hub took them are counted by the link monitor,
+ * which then calls {@link UplinkPublisher.resync}. At start, every device and terminal the site has is
  * published once (a resync), so a change made durable just before a crash — whose event was
  * never published — reaches the hub too.
  *
@@ -48,6 +53,10 @@ export interface UplinkOptions {
   readonly flushMs?: number;
   /** Events (not snapshots) waiting at most; past it they are dropped and counted. @default 100000 */
   readonly maxPending?: number;
+  /** Whether the hub is reachable now. @default always */
+  readonly linkUp?: () => boolean;
+  /** How often snapshots go up while the link is down. @default 5000 */
+  readonly offlineSnapshotMs?: number;
 }
 
 interface Pending {
@@ -75,6 +84,7 @@ export class UplinkPublisher {
   #flushing: Promise<void> | null = null;
   #stopped = false;
   #backoffUntil = 0;
+  #nextOfflineSnapshots = 0;
   #m;
 
   constructor(options: UplinkOptions) {
@@ -106,7 +116,7 @@ export class UplinkPublisher {
 
   /** Publishes every device and terminal once, then flushes every `flushMs`. */
   async start(): Promise<void> {
-    await this.#resync();
+    await this.resync();
     this.#schedule();
   }
 
@@ -210,10 +220,18 @@ export class UplinkPublisher {
   }
 
   async #flush(): Promise<void> {
-    if (this.#pending.size === 0 || performance.now() < this.#backoffUntil) return;
-    const batch = [...this.#pending.entries()];
+    const now = performance.now();
+    if (this.#pending.size === 0 || now < this.#backoffUntil) return;
+    let batch = [...this.#pending.entries()];
     this.#pending.clear();
     this.#events = 0;
+    if (!this.#stopped && this.#o.linkUp?.() === false) {
+      if (now < this.#nextOfflineSnapshots) {
+        // Snapshots wait (the newest per key): only events go now.
+        for (const [k, p] of batch) if (p.data === null) this.#pending.set(k, p);
+        batch = batch.filter(([, p]) => p.data !== null);
+      } else this.#nextOfflineSnapshots = now + (this.#o.offlineSnapshotMs ?? 5000);
+    }
     const items = await Promise.all(batch.map(([k, p]) => this.#complete(k, p)));
     const { js, site, partitions } = this.#o;
     const failed: [string, Pending][] = [];
@@ -273,7 +291,11 @@ export class UplinkPublisher {
     this.#backoffUntil = performance.now() + 1000;
   }
 
-  async #resync(): Promise<void> {
+  /**
+   * Publishes every device and terminal of the site again, with the payment decisions each
+   * terminal remembers: at start, and when uplink messages were lost.
+   */
+  async resync(): Promise<void> {
     const now = this.#o.clock.now();
     for (const [kind, type] of [["device", device.name], ["terminal", terminal.name]] as const) {
       let after: string | undefined;

@@ -75,9 +75,11 @@ function limits(retention: LinkRetention) {
     num_replicas: retention.replicas ?? 1,
     max_age: nanos(retention.maxAgeMs ?? DEFAULT_LINK_RETENTION.maxAgeMs),
     max_bytes: retention.maxBytes ?? DEFAULT_LINK_RETENTION.maxBytes,
-    // Full: a publish is refused (and the publisher counts it and tries again later) rather
-    // than the oldest messages the other side has not taken yet being dropped unseen.
-    discard: DiscardPolicy.New,
+    // Full: the oldest messages go, so a link is never stuck on a full stream. Those the other
+    // side had not taken yet are lost: the publishing side counts them
+    // (`flotilla_uplink_lost_total`, `flotilla_downlink_lost_total`) and a site publishes
+    // every snapshot again, so the hub is current at once.
+    discard: DiscardPolicy.Old,
     duplicate_window: nanos(120_000),
   };
 }
