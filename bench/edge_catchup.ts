@@ -6,7 +6,9 @@
  * the site's nats-server (a leaf node of the hub's) and one site node. The leaf connection is
  * cut; for `BENCH_EDGE_OUTAGE_S` seconds (default 60) `BENCH_EDGE_DEVICES` devices (default 50)
  * at the site publish `BENCH_EDGE_RATE` readings a second each (default 10) while the site
- * node turns their changes into uplink messages (twin snapshots, a sampled reading in ten).
+ * node turns their changes into uplink messages: twin snapshots (one per device every 5 s
+ * while the link is down) and every reading (`BENCH_EDGE_TELEMETRY`, the site's
+ * `FLOTILLA_UPLINK_TELEMETRY`, default 1: every one).
  * Then the link is restored.
  *
  * - **Flotilla**: uplink messages per second from the first message the hub sources after the
@@ -40,7 +42,9 @@ const TARGET = 0.5;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const rig = await startEdge({ env: { FLOTILLA_UPLINK_TELEMETRY: "10" } });
+const TELEMETRY = Deno.env.get("BENCH_EDGE_TELEMETRY") ?? "1";
+
+const rig = await startEdge({ env: { FLOTILLA_UPLINK_TELEMETRY: TELEMETRY } });
 try {
   const site = rig.site;
   const hubNc = await connect({ servers: rig.hubNats.url });
@@ -59,12 +63,13 @@ try {
   publishRound(0);
   await siteNc.flush();
   const unfinished = async () => {
-    let open = 0;
-    for (let p = 0; p < PARTITIONS; p++) {
-      const c = await hubJsm.consumers.info(upStream, `up-${site}-p${p}`).catch(() => null);
-      open += c === null ? 1 : c.num_pending + c.num_ack_pending;
-    }
-    return open;
+    const infos = await Promise.all(
+      Array.from(
+        { length: PARTITIONS },
+        (_, p) => hubJsm.consumers.info(upStream, `up-${site}-p${p}`).catch(() => null),
+      ),
+    );
+    return infos.reduce((n, c) => n + (c === null ? 1 : c.num_pending + c.num_ack_pending), 0);
   };
   const caughtUp = async () => {
     const [siteInfo, hubInfo] = await Promise.all([
@@ -188,6 +193,7 @@ try {
         outageS: OUTAGE_S,
         devices: DEVICES,
         readingsPerSecondPerDevice: RATE,
+        uplinkTelemetry: TELEMETRY,
         readings: (round - 1) * DEVICES,
         uplinkMessages: backlog,
         flotillaSeconds: flotillaS,

@@ -80,16 +80,21 @@ Deno.test("replicas: each uplink position applied once, events re-emitted once",
   await system.start();
   const deliver = (type: string, id: string, it: UplinkItem, seq: number) =>
     system.deliver(
-      { type, id, kind: "apply", payload: { site: "s1", item: it } as unknown as JsonValue },
+      {
+        type,
+        id,
+        kind: "apply",
+        payload: { site: "s1", items: [{ ...it, seq }] } as unknown as JsonValue,
+      },
       { source: "up/s1", seq },
     );
   const twin = { id: "d1", messageCount: 3 };
   await deliver("site-device", "d1", item("device", "d1", 100, twin), 1);
   const reading = { topic: "telemetry", key: "d1", data: { device: "d1", readings: { t: 1 } } };
-  await deliver("site-device", "d1", item("telemetry", "d1", 101, reading), 2);
+  await deliver("site-link", "s1", item("telemetry", "d1", 101, reading), 2);
   // Sourced again after a restart: the same positions, skipped.
   await deliver("site-device", "d1", item("device", "d1", 100, { id: "d1", messageCount: 0 }), 1);
-  await deliver("site-device", "d1", item("telemetry", "d1", 101, reading), 2);
+  await deliver("site-link", "s1", item("telemetry", "d1", 101, reading), 2);
   assertEquals(await system.ref(siteDevice, "d1").ask("replica"), {
     site: "s1",
     syncedAt: 100,
@@ -155,12 +160,15 @@ function uplinkMsg(seq: number, kind: string, id: string, data: JsonValue): JsMs
   } as unknown as JsMsg;
 }
 
-Deno.test("uplink feed: superseded snapshots are skipped, a replica's order is kept", async () => {
+Deno.test("uplink feed: a burst is one delivery per replica, in order, superseded snapshots dropped", async () => {
   const delivered: string[] = [];
   const local: LocalDelivery = {
     deliver(envelope: Envelope, options) {
-      const { item } = envelope.payload as unknown as { item: UplinkItem };
-      delivered.push(`${envelope.type}/${envelope.id}:${item.kind}@${options?.seq}`);
+      const { items } = envelope.payload as unknown as { items: (UplinkItem & { seq: number })[] };
+      delivered.push(
+        `${envelope.type}/${envelope.id}:` +
+          `${items.map((i) => `${i.kind}@${i.seq}`).join(",")}@${options?.seq}`,
+      );
       return Promise.resolve();
     },
     acquired: () => Promise.resolve(),
@@ -168,18 +176,18 @@ Deno.test("uplink feed: superseded snapshots are skipped, a replica's order is k
   };
   const feed = uplinkFeed("s1");
   const done = [
-    feed.handle(uplinkMsg(1, "device", "a", { n: 1 }), local),
-    feed.handle(uplinkMsg(2, "device", "b", { n: 1 }), local),
-    feed.handle(uplinkMsg(3, "device", "a", { n: 2 }), local),
-    // A reading of b: b's held snapshot goes first.
-    feed.handle(uplinkMsg(4, "telemetry", "b", { topic: "telemetry", key: "b", data: {} }), local),
-    feed.handle(uplinkMsg(5, "device", "a", { n: 3 }), local),
+    feed.handle(uplinkMsg(1, "terminal", "a", { n: 1 }), local),
+    feed.handle(uplinkMsg(2, "terminal", "b", { n: 1 }), local),
+    feed.handle(uplinkMsg(3, "terminal", "a", { n: 2 }), local),
+    // Another item of b's replica (a payment of terminal b): after b's snapshot.
+    feed.handle(uplinkMsg(4, "payment", "b", { topic: "payments", key: "b", data: {} }), local),
+    feed.handle(uplinkMsg(5, "terminal", "a", { n: 3 }), local),
   ];
   await Promise.all(done);
-  assertEquals(delivered, [
-    "site-device/b:device@2",
-    "site-device/b:telemetry@4",
-    "site-device/a:device@5",
+  // One delivery per replica per burst, at its last position; a's older snapshots dropped.
+  assertEquals(delivered.sort(), [
+    "site-terminal/a:terminal@5@5",
+    "site-terminal/b:terminal@2,payment@4@4",
   ]);
 });
 
@@ -250,5 +258,30 @@ Deno.test("uplink publisher: snapshots coalesce (and wait while the link is down
   assertEquals(uplink.pending, 0);
   const last = published.findLast((p) => p.item.kind === "device")!;
   assertEquals((last.item.data as { messageCount: number }).messageCount, 6);
+  await system.shutdown();
+});
+
+Deno.test("replicas: a batch sent again with new items next to applied ones applies the new", async () => {
+  const events = new RingEventBus();
+  let emitted = 0;
+  events.subscribe({ topics: ["telemetry"] }, () => void emitted++);
+  const { system } = setup([], { events, logs: "discard" });
+  registerActors(system);
+  await system.start();
+  const reading = (seq: number) => ({
+    ...item("telemetry", "d1", seq, { topic: "telemetry", key: "d1", data: { n: seq } }),
+    seq,
+  });
+  const deliver = (seqs: number[]) =>
+    system.deliver({
+      type: "site-link",
+      id: "s1",
+      kind: "apply",
+      payload: { site: "s1", items: seqs.map(reading) } as unknown as JsonValue,
+    }, { source: "up/s1", seq: Math.max(...seqs) });
+  await deliver([1, 2]);
+  // A crash before the acknowledgement: 1 and 2 come again, with 3, in one burst.
+  await deliver([1, 2, 3]);
+  assertEquals(emitted, 3, "each reading shown once");
   await system.shutdown();
 });

@@ -23,11 +23,19 @@ import {
   type UplinkItem,
 } from "./uplink_item.ts";
 
-/** What a replica receives: an uplink item of site `site`. */
+/**
+ * What a replica receives: uplink items of site `site`, in the site's order — those of one
+ * burst of the uplink together, delivered (and made durable) as one message at the position of
+ * the last of them.
+ */
 export interface ReplicaMessage {
   readonly site: string;
-  readonly item: UplinkItem;
+  /** Each with its position in the site's uplink. */
+  readonly items: readonly PositionedItem[];
 }
+
+/** An uplink item and its position in the site's uplink stream. */
+export type PositionedItem = UplinkItem & { readonly seq: number };
 
 /** A replicated view: the site's view of the actor, and whose and how old it is. */
 export interface Replicated {
@@ -43,6 +51,8 @@ export const REPLICA_PAYMENTS = 1000;
 export const REPLICA_ALERTS = 10_000;
 
 interface ViewState {
+  /** The position of the last item applied. */
+  upTo: number;
   site: string | null;
   syncedAt: number;
   view: JsonValue;
@@ -57,20 +67,37 @@ interface TerminalState extends ViewState {
 }
 
 interface AlertsState {
+  upTo: number;
   syncedAt: number;
   alerts: Record<string, Record<string, JsonValue>>;
 }
 
 interface LinkState {
+  upTo: number;
   syncedAt: number;
   /** The highest downlink position the site reports applied. */
   downlinkApplied: number;
 }
 
-const emptyView = (): ViewState => ({ site: null, syncedAt: 0, view: null });
+const emptyView = (): ViewState => ({ upTo: 0, site: null, syncedAt: 0, view: null });
 
-function checked(msg: ReplicaMessage): UplinkItem | null {
-  return typeof msg?.site === "string" && isUplinkItem(msg.item) ? msg.item : null;
+/**
+ * The handler of a replica: `one` for each well-formed item of the message past the replica's
+ * last position. (The runtime skips a message whose position it has recorded; a batch sent again
+ * after a crash may also hold items applied before next to new ones: those are skipped here.)
+ */
+function applying<S extends { upTo: number }>(
+  one: (ctx: ActorContext<S>, site: string, item: UplinkItem) => void,
+) {
+  return (ctx: ActorContext<S>, msg: ReplicaMessage): void => {
+    if (typeof msg?.site !== "string" || !Array.isArray(msg.items)) return;
+    for (const item of msg.items) {
+      const seq = (item as Partial<PositionedItem>)?.seq;
+      if (!isUplinkItem(item) || typeof seq !== "number" || !(seq > ctx.state.upTo)) continue;
+      ctx.state.upTo = seq;
+      one(ctx, msg.site, item);
+    }
+  };
 }
 
 function replicated(s: ViewState): Replicated | null {
@@ -98,16 +125,14 @@ export const siteDevice = defineActor({
   name: SITE_DEVICE,
   initialState: emptyView,
   handlers: {
-    apply(ctx: ActorContext<ViewState>, msg: ReplicaMessage): void {
-      const item = checked(msg);
-      if (item === null) return;
+    apply: applying<ViewState>((ctx, site, item) => {
       const s = ctx.state;
-      s.site = msg.site;
+      s.site = site;
       if (item.kind === "device") {
         s.view = item.data;
         s.syncedAt = Math.max(s.syncedAt, item.at);
-      } else reEmit(ctx, msg.site, item.data);
-    },
+      } else reEmit(ctx, site, item.data);
+    }),
   },
   queries: { replica: (ctx: ActorContext<ViewState>) => replicated(ctx.state) },
   options: { passivateAfter: "PT10M" },
@@ -118,17 +143,15 @@ export const siteTerminal = defineActor({
   name: SITE_TERMINAL,
   initialState: (): TerminalState => ({ ...emptyView(), payments: {} }),
   handlers: {
-    apply(ctx: ActorContext<TerminalState>, msg: ReplicaMessage): void {
-      const item = checked(msg);
-      if (item === null) return;
+    apply: applying<TerminalState>((ctx, site, item) => {
       const s = ctx.state;
-      s.site = msg.site;
+      s.site = site;
       if (item.kind === "terminal") {
         s.view = item.data;
         s.syncedAt = Math.max(s.syncedAt, item.at);
         return;
       }
-      if (item.kind !== "payment") return reEmit(ctx, msg.site, item.data);
+      if (item.kind !== "payment") return reEmit(ctx, site, item.data);
       const event = objectOf(objectOf(item.data).data ?? null);
       const tx = typeof event.transactionId === "string" ? event.transactionId : item.key;
       const known = objectOf(s.payments[tx] ?? null);
@@ -140,8 +163,8 @@ export const siteTerminal = defineActor({
       s.payments[tx] = { ...known, ...event, steps: [...steps, step] };
       const ids = Object.keys(s.payments);
       for (let i = 0; i < ids.length - REPLICA_PAYMENTS; i++) delete s.payments[ids[i]!];
-      reEmit(ctx, msg.site, item.data);
-    },
+      reEmit(ctx, site, item.data);
+    }),
   },
   queries: {
     replica: (ctx: ActorContext<TerminalState>) => replicated(ctx.state),
@@ -153,20 +176,19 @@ export const siteTerminal = defineActor({
 /** `site-alerts/<site>`: a site's alerts, latest state of each. */
 export const siteAlerts = defineActor({
   name: SITE_ALERTS,
-  initialState: (): AlertsState => ({ syncedAt: 0, alerts: {} }),
+  initialState: (): AlertsState => ({ upTo: 0, syncedAt: 0, alerts: {} }),
   handlers: {
-    apply(ctx: ActorContext<AlertsState>, msg: ReplicaMessage): void {
-      const item = checked(msg);
-      if (item === null || item.kind !== "alert") return;
+    apply: applying<AlertsState>((ctx, site, item) => {
+      if (item.kind !== "alert") return;
       const s = ctx.state;
       const announcement = objectOf(objectOf(item.data).data ?? null);
       const alert = objectOf(announcement.alert ?? null);
       if (typeof alert.id !== "string") return;
-      s.alerts[alert.id] = { ...alert, site: msg.site, syncedAt: item.at };
+      s.alerts[alert.id] = { ...alert, site: site, syncedAt: item.at };
       s.syncedAt = Math.max(s.syncedAt, item.at);
       trimAlerts(s.alerts);
-      reEmit(ctx, msg.site, item.data);
-    },
+      reEmit(ctx, site, item.data);
+    }),
   },
   queries: {
     alerts: (ctx: ActorContext<AlertsState>) => Object.values(ctx.state.alerts),
@@ -186,19 +208,22 @@ function trimAlerts(alerts: Record<string, Record<string, JsonValue>>): void {
 /** `site-link/<site>`: what the site says of the link, and its other events. */
 export const siteLink = defineActor({
   name: SITE_LINK,
-  initialState: (): LinkState => ({ syncedAt: 0, downlinkApplied: 0 }),
+  initialState: (): LinkState => ({ upTo: 0, syncedAt: 0, downlinkApplied: 0 }),
   handlers: {
-    apply(ctx: ActorContext<LinkState>, msg: ReplicaMessage): void {
-      const item = checked(msg);
-      if (item === null) return;
+    apply: applying<LinkState>((ctx, site, item) => {
       const s = ctx.state;
       s.syncedAt = Math.max(s.syncedAt, item.at);
       if (item.kind === "link") {
         const applied = Number(objectOf(item.data).downlinkApplied);
         if (Number.isSafeInteger(applied)) s.downlinkApplied = Math.max(s.downlinkApplied, applied);
-      } else reEmit(ctx, msg.site, item.data);
-    },
+      } else reEmit(ctx, site, item.data);
+    }),
   },
-  queries: { link: (ctx: ActorContext<LinkState>) => ({ ...ctx.state }) },
+  queries: {
+    link: (ctx: ActorContext<LinkState>) => ({
+      syncedAt: ctx.state.syncedAt,
+      downlinkApplied: ctx.state.downlinkApplied,
+    }),
+  },
   options: { passivateAfter: "PT10M" },
 });

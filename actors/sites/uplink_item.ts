@@ -46,8 +46,9 @@ export const SITE_LINK = "site-link";
  * The hub actor that applies an item of `kind` about `key`, from site `site`: the site's
  * devices and terminals each have a replica of their own (`site-device/<id>`,
  * `site-terminal/<id>`, so they spread over the hub's partitions); payments go to their
- * terminal's replica (`terminal` is its id); alerts and the rest to the site's
- * (`site-alerts/<site>`, `site-link/<site>`).
+ * terminal's replica (`terminal` is its id); sampled readings to their device's; alerts to the
+ * site's `site-alerts/<site>`; the other events, which change no replica and are only shown,
+ * to the site's `site-link/<site>`.
  */
 export function replicaOf(
   site: string,

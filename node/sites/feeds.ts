@@ -20,6 +20,7 @@ import { device, deviceCommands, type NewCommand } from "../../actors/devices/mo
 import { terminal } from "../../actors/payments/mod.ts";
 import {
   isUplinkItem,
+  type PositionedItem,
   type ReplicaMessage,
   replicaOf,
   UPLINK_KINDS,
@@ -82,49 +83,67 @@ const SNAPSHOTS: ReadonlySet<string> = new Set<UplinkKind>(["device", "terminal"
 
 interface Held {
   readonly msg: JsMsg;
+  readonly snapshot: boolean;
+  readonly done: PromiseWithResolvers<void>;
+}
+
+interface Batch {
   readonly local: LocalDelivery;
   readonly type: string;
   readonly id: string;
-  readonly done: PromiseWithResolvers<void>;
+  held: Held[];
 }
 
 /**
  * The hub's feed of site `site`'s uplink.
  *
- * Catching up after an outage, the uplink holds many snapshots of each device, of which only
- * the newest matters. Snapshots that arrive in one burst are held until the burst is handed
- * out; a newer snapshot of the same replica replaces the held one, which finishes at once,
- * unapplied (it is acknowledged once everything before it is: the newer one, not yet finished,
- * holds the ack floor below itself until it is durable, so a crash in between redelivers the
- * newer one). Any other item of that replica first hands out the held snapshot, so a replica
- * still sees its items in the site's order.
+ * The messages of one burst (what the transport hands out before it yields, a few milliseconds'
+ * worth) are gathered per replica and delivered as one message at the position of the last of
+ * them: one write per replica per burst, however many items — catching up after an outage, the
+ * hub applies thousands. Within a batch a snapshot drops the earlier snapshots of its replica,
+ * which only the newest matters for (they finish at once, unapplied; the batch holding the newer
+ * one, not finished yet, keeps the ack floor below them, so a crash redelivers it). A message
+ * is finished — acknowledged — once its batch is durable. Each item carries its own position
+ * too: a batch sent again after a crash, mixing items applied before with new ones, applies
+ * only the new ones.
  */
 export function uplinkFeed(site: string, observer: FeedObserver = {}): PartitionFeed {
   const source = `up/${site}`;
-  const held = new Map<string, Held>();
+  const batches = new Map<string, Batch>();
   let flushing = false;
 
-  const apply = async (msg: JsMsg, local: LocalDelivery, type: string, id: string) => {
-    const item = parse(msg);
-    if (!isUplinkItem(item) || item.kind !== tokensOf(msg)?.[0]) {
-      observer.refused?.(site, `malformed uplink message on ${msg.subject}`);
-      return;
+  const deliver = async (b: Batch) => {
+    const items: PositionedItem[] = [];
+    let seq = 0;
+    let at = 0;
+    for (const h of b.held) {
+      const item = parse(h.msg);
+      const position = originSeq(h.msg);
+      seq = Math.max(seq, position);
+      if (!isUplinkItem(item) || item.kind !== tokensOf(h.msg)?.[0]) {
+        observer.refused?.(site, `malformed uplink message on ${h.msg.subject}`);
+        continue;
+      }
+      items.push({ ...item, seq: position });
+      at = Math.max(at, item.at);
     }
-    const seq = originSeq(msg);
-    const payload: ReplicaMessage = { site, item };
-    await local.deliver(
-      { type, id, kind: "apply", payload: payload as unknown as JsonValue },
+    const payload: ReplicaMessage = { site, items };
+    await b.local.deliver(
+      { type: b.type, id: b.id, kind: "apply", payload: payload as unknown as JsonValue },
       { source, seq },
     );
-    observer.applied?.(site, seq, item.at);
-  };
-  const release = (h: Held) => {
-    held.delete(`${h.type}/${h.id}`);
-    apply(h.msg, h.local, h.type, h.id).then(h.done.resolve, h.done.reject);
+    observer.applied?.(site, seq, at);
   };
   const flush = () => {
     flushing = false;
-    for (const h of [...held.values()]) release(h);
+    const all = [...batches.values()];
+    batches.clear();
+    for (const b of all) {
+      deliver(b).then(
+        () => b.held.forEach((h) => h.done.resolve()),
+        (error) => b.held.forEach((h) => h.done.reject(error)),
+      );
+    }
   };
 
   return {
@@ -139,14 +158,19 @@ export function uplinkFeed(site: string, observer: FeedObserver = {}): Partition
       }
       const [kind, key] = tokens;
       const { type, id } = replicaOf(site, kind as UplinkKind, key, key);
-      const previous = held.get(`${type}/${id}`);
-      if (!SNAPSHOTS.has(kind)) {
-        if (previous !== undefined) release(previous);
-        return apply(msg, local, type, id);
+      let batch = batches.get(`${type}/${id}`);
+      if (batch === undefined) {
+        batch = { local, type, id, held: [] };
+        batches.set(`${type}/${id}`, batch);
       }
-      const h: Held = { msg, local, type, id, done: Promise.withResolvers<void>() };
-      held.set(`${type}/${id}`, h);
-      previous?.done.resolve(); // superseded
+      const snapshot = SNAPSHOTS.has(kind);
+      if (snapshot && batch.held.some((h) => h.snapshot)) {
+        // Superseded by this one.
+        for (const h of batch.held) if (h.snapshot) h.done.resolve();
+        batch.held = batch.held.filter((h) => !h.snapshot);
+      }
+      const h: Held = { msg, snapshot, done: Promise.withResolvers<void>() };
+      batch.held.push(h);
       if (!flushing) {
         flushing = true;
         // After the burst being handed out now (the transport hands messages over
