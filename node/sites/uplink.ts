@@ -170,6 +170,12 @@ export class UplinkPublisher {
       case "sessions":
         if (d.kind === "pattern") this.#event("event", key ?? "", this.#o.site, now, event);
         return;
+      case "commands":
+        // A command's status changes (what goes to the device stays at the site).
+        if (d.kind === "status" && typeof d.commandId === "string") {
+          this.#keyed("event", `cmd:${d.commandId}:${d.status}`, this.#o.site, now, event);
+        }
+        return;
     }
   }
 

@@ -117,6 +117,13 @@ Deno.test({
     assertEquals(ready.body.checks, { ...ready.body.checks as object, hub: "disconnected" });
 
     const outageEnds = Date.now() + OUTAGE_MS;
+    // Device 1 listens for its commands at the site, as devices do.
+    const device1 = await rig.siteClient();
+    const received: string[] = [];
+    device1.subscribe(`cmd.${ids[1]}`, {
+      callback: (_e, m) => void received.push(new TextDecoder().decode(m.data)),
+    });
+    await device1.flush();
     // The hub decides things for the site: sent down, 202, not applied at the hub.
     const desired = await call(hub1, "PATCH", `/api/devices/${ids[0]}/desired`, { mode: "eco" });
     assertEquals(desired.status, 202, JSON.stringify(desired.body));
@@ -197,7 +204,19 @@ Deno.test({
       servers: rig.hubNats.url,
     });
     try {
-      const decided = await hubPaymentEvents(hubNc);
+      const events = await hubEvents(hubNc);
+      const decided = new Map<string, number>();
+      for (const e of events) {
+        if (e.topic === "payments" && e.data.type === "payment.decided" && e.data.site) {
+          const tx = String(e.data.transactionId);
+          decided.set(tx, (decided.get(tx) ?? 0) + 1);
+        }
+      }
+      // The command's status (pending) came up from the site, once.
+      const statuses = events.filter((e) =>
+        e.topic === "commands" && e.data.kind === "status" && e.data.commandId === commandId
+      );
+      assertEquals(statuses.map((e) => [e.data.status, e.data.site]), [["pending", rig.site]]);
       for (
         const tx of [
           "tx-online",
@@ -227,6 +246,12 @@ Deno.test({
       [commandId],
       "the command exists once at the site",
     );
+    await waitFor(
+      "the device received the command",
+      () => Promise.resolve(received.map((r) => JSON.parse(r))),
+      (ms) => ms.some((m) => m.kind === "command" && m.commandId === commandId),
+      30_000,
+    );
     const atHub = await call(hub1, "GET", `/api/devices/${ids[1]}/commands`);
     assertEquals(atHub.status, 404, "never applied at the hub");
     console.log(
@@ -238,31 +263,29 @@ Deno.test({
   }
 });
 
-/** `payment.decided` events per transaction id in the hub's event stream (site events). */
-async function hubPaymentEvents(
+/** Every event in the hub's event stream, oldest first. */
+async function hubEvents(
   nc: import("@nats-io/transport-node").NatsConnection,
-): Promise<Map<string, number>> {
+): Promise<{ topic: string; data: Record<string, unknown> }[]> {
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
-  const info = await jsm.streams.info("FLOTILLA_EVENTS");
+  const last = (await jsm.streams.info("FLOTILLA_EVENTS")).state.last_seq;
   const consumer = await js.consumers.get("FLOTILLA_EVENTS");
-  const counts = new Map<string, number>();
-  let seen = 0;
+  const events: { topic: string; data: Record<string, unknown> }[] = [];
   const decoder = new TextDecoder();
-  while (seen < info.state.last_seq) {
+  let seen = 0;
+  while (seen < last) {
     const batch = await consumer.fetch({ max_messages: 500, expires: 1000 });
     let got = 0;
     for await (const msg of batch) {
       got++;
-      seen = msg.info.streamSequence;
-      if (msg.info.pending === 0) seen = info.state.last_seq;
-      if (msg.subject !== "fl.ev.payments") continue;
-      const e = JSON.parse(decoder.decode(msg.data));
-      if (e.type === "payment.decided" && e.site !== undefined) {
-        counts.set(e.transactionId, (counts.get(e.transactionId) ?? 0) + 1);
-      }
+      seen = msg.info.pending === 0 ? last : msg.info.streamSequence;
+      events.push({
+        topic: msg.subject.slice("fl.ev.".length),
+        data: JSON.parse(decoder.decode(msg.data)),
+      });
     }
     if (got === 0) break;
   }
-  return counts;
+  return events;
 }
