@@ -11,6 +11,7 @@ import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { headers } from "@nats-io/transport-node";
 import { registerActors } from "../actors/mod.ts";
 import {
+  LIVE_READING_MS,
   REPLICA_PAYMENTS,
   siteAlerts,
   siteDevice,
@@ -101,6 +102,10 @@ Deno.test("replicas: each uplink position applied once, events re-emitted once",
     view: twin,
   });
   assertEquals(seen, ['telemetry:{"device":"d1","readings":{"t":1},"site":"s1"}']);
+  // A reading older than LIVE_READING_MS when applied is history: not shown live.
+  const old = { topic: "telemetry", key: "d1", data: { device: "d1", readings: { t: 0 } } };
+  await deliver("site-device", "d1", item("telemetry", "d1", -LIVE_READING_MS - 1, old), 6);
+  assertEquals(seen.length, 1);
 
   // A payment announced twice (at a new position: the site's resync after a crash) is once.
   const decided = {

@@ -9,6 +9,7 @@ import type { AnyActorDefinition } from "../../runtime/mod.ts";
 import { siteAlerts, siteDevice, siteLink, siteTerminal } from "./replicas.ts";
 
 export {
+  LIVE_READING_MS,
   type PositionedItem,
   REPLICA_ALERTS,
   REPLICA_PAYMENTS,

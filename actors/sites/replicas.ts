@@ -45,6 +45,15 @@ export interface Replicated {
   readonly view: JsonValue;
 }
 
+/**
+ * A sampled reading older than this when the hub applies it (site time of the reading against
+ * the hub's clock) updates nothing and is not shown live on the hub's `telemetry` topic: after
+ * an outage the twin is current from its snapshot, and replaying the outage's readings as live
+ * events would flood every SSE client with history. Payments, alerts and the other events are
+ * always shown.
+ */
+export const LIVE_READING_MS = 30_000;
+
 /** Payments a terminal replica keeps, newest last. */
 export const REPLICA_PAYMENTS = 1000;
 /** Alerts a site's alert replica keeps: past it, the cleared ones raised longest ago go. */
@@ -120,18 +129,25 @@ function reEmit(ctx: ActorContext<unknown>, site: string, event: JsonValue): voi
   ctx.emit(e.topic, { ...objectOf(e.data ?? null), site }, key);
 }
 
+/** Marks the replica as site `site`'s and, for a snapshot of `kind`, shows it; whether it was one. */
+function tookSnapshot(s: ViewState, site: string, item: UplinkItem, kind: string): boolean {
+  s.site = site;
+  if (item.kind !== kind) return false;
+  s.view = item.data;
+  s.syncedAt = Math.max(s.syncedAt, item.at);
+  return true;
+}
+
 /** `site-device/<deviceId>`: a site device's twin. */
 export const siteDevice = defineActor({
   name: SITE_DEVICE,
   initialState: emptyView,
   handlers: {
     apply: applying<ViewState>((ctx, site, item) => {
-      const s = ctx.state;
-      s.site = site;
-      if (item.kind === "device") {
-        s.view = item.data;
-        s.syncedAt = Math.max(s.syncedAt, item.at);
-      } else reEmit(ctx, site, item.data);
+      if (tookSnapshot(ctx.state, site, item, "device")) return;
+      if (item.kind !== "telemetry" || ctx.now() - item.at <= LIVE_READING_MS) {
+        reEmit(ctx, site, item.data);
+      }
     }),
   },
   queries: { replica: (ctx: ActorContext<ViewState>) => replicated(ctx.state) },
@@ -145,12 +161,7 @@ export const siteTerminal = defineActor({
   handlers: {
     apply: applying<TerminalState>((ctx, site, item) => {
       const s = ctx.state;
-      s.site = site;
-      if (item.kind === "terminal") {
-        s.view = item.data;
-        s.syncedAt = Math.max(s.syncedAt, item.at);
-        return;
-      }
+      if (tookSnapshot(s, site, item, "terminal")) return;
       if (item.kind !== "payment") return reEmit(ctx, site, item.data);
       const event = objectOf(objectOf(item.data).data ?? null);
       const tx = typeof event.transactionId === "string" ? event.transactionId : item.key;
