@@ -29,7 +29,7 @@ import {
 } from "./params.ts";
 import { ApiRoutes } from "./spec.ts";
 import { SENT_DOWN } from "./responses/sites.ts";
-import { sentDown, siteOfWrite, siteQuery, siteReplica } from "./sites.ts";
+import { NO_SUCH_SITE, sentDown, siteOfWrite, siteQuery, siteReplica } from "./sites.ts";
 import {
   DESIRED_RESULT,
   DEVICE,
@@ -120,6 +120,7 @@ export function deviceRoutes(deps: AppDeps): ApiRoutes {
       200: { description: "updated: the twin", schema: DEVICE },
       201: { description: "registered: the twin", schema: DEVICE },
       202: { description: "the device lives at a site: sent down to it", schema: SENT_DOWN },
+      404: NO_SUCH_SITE,
     },
   }, async (c, { params: { id }, query, body }) => {
     const site = await siteOfWrite(deps, "device", id, query.site);

@@ -25,7 +25,7 @@ import { idOf, idParams } from "./params.ts";
 import { ApiRoutes } from "./spec.ts";
 import { CARDS_RESULT, PAYMENT_RESULT, TERMINAL } from "./responses/payments.ts";
 import { SENT_DOWN } from "./responses/sites.ts";
-import { sentDown, siteOfWrite, siteQuery, siteReplica } from "./sites.ts";
+import { NO_SUCH_SITE, sentDown, siteOfWrite, siteQuery, siteReplica } from "./sites.ts";
 
 const params = idParams(idOf("terminal"));
 
@@ -72,6 +72,7 @@ export function paymentRoutes(deps: AppDeps): ApiRoutes {
     responses: {
       200: { description: "the terminal", schema: TERMINAL },
       202: { description: "the terminal lives at a site: sent down to it", schema: SENT_DOWN },
+      404: NO_SUCH_SITE,
     },
   }, async (c, { params: { id }, query, body }) => {
     const site = await siteOfWrite(deps, "terminal", id, query.site);

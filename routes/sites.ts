@@ -9,7 +9,7 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import { siteDevice, siteTerminal } from "../actors/sites/mod.ts";
-import { ValidationError } from "../runtime/mod.ts";
+import { NotFoundError } from "../runtime/mod.ts";
 import { SITE_NAME } from "../runtime/nats/mod.ts";
 import type { AppDeps, DownlinkOp } from "./deps.ts";
 import { pageOf } from "./params.ts";
@@ -65,7 +65,7 @@ export async function siteReplica<V>(
 /**
  * At a hub, the site a write for `id` must go to: `named` (a `?site=` the client gave), else
  * the site the actor is known at; `null` for an actor of the hub's own.
- * @throws {ValidationError} when `named` is not a site this hub follows
+ * @throws {NotFoundError} when `named` is not a site this node follows
  */
 export async function siteOfWrite(
   deps: AppDeps,
@@ -85,12 +85,16 @@ export async function siteOfWrite(
   return (await siteReplica(deps, kind, id))?.site ?? null;
 }
 
-function notFollowed(site: string, sites: readonly string[]): ValidationError {
-  return new ValidationError(
+function notFollowed(site: string, sites: readonly string[]): NotFoundError {
+  return new NotFoundError(
     `site ${site} is not one this node follows (FLOTILLA_SITES: ${sites.join(",") || "none"})`,
-    [{ path: "site", message: "not a followed site" }],
   );
 }
+
+/** The `404` of a route that takes `?site=`. */
+export const NO_SUCH_SITE = {
+  description: "`not_found`: `site` names no site this node follows (`FLOTILLA_SITES`)",
+};
 
 /** Sends a write down to `site` and answers 202 with its place in the downlink. */
 export async function sentDown(
