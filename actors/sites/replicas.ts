@@ -46,13 +46,13 @@ export interface Replicated {
 }
 
 /**
- * A sampled reading older than this when the hub applies it (site time of the reading against
+ * A sampled reading older than this (10 s) when the hub applies it (site time of the reading against
  * the hub's clock) updates nothing and is not shown live on the hub's `telemetry` topic: after
  * an outage the twin is current from its snapshot, and replaying the outage's readings as live
  * events would flood every SSE client with history. Payments, alerts and the other events are
  * always shown.
  */
-export const LIVE_READING_MS = 30_000;
+export const LIVE_READING_MS = 10_000;
 
 /** Payments a terminal replica keeps, newest last. */
 export const REPLICA_PAYMENTS = 1000;
