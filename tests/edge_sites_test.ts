@@ -223,6 +223,7 @@ Deno.test("uplink publisher: snapshots coalesce (and wait while the link is down
     telemetryEvery: 2,
     flushMs: 1_000_000,
     linkUp: () => link,
+    snapshotMs: 0,
     offlineSnapshotMs: 1_000_000,
   });
   await uplink.start(); // nothing to resync yet
@@ -242,7 +243,7 @@ Deno.test("uplink publisher: snapshots coalesce (and wait while the link is down
   // With the link down, snapshots go up at most every offlineSnapshotMs; events every flush.
   link = false;
   uplink.observe("payments", { kind: "rollup", start: 0 }, null);
-  await uplink.flush(); // the first offline flush; the next offline snapshots in 1,000 s
+  await uplink.flush(); // snapshots wait 1,000 s while the link is down
   const before = published.length;
   await ingest(5);
   uplink.observe("telemetry", { device: "d1", readings: { t: 5 } }, "d1"); // not sampled

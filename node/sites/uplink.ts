@@ -4,14 +4,15 @@
  * and publishes them to the site's `FLOTILLA_UPLINK` stream, which the hub sources.
  *
  * The hot path stays cheap: an event only marks what changed (a device, a terminal) or queues
- * a small item; every `flushMs` the publisher reads the current view of each changed device and
- * terminal once — however many readings it took meanwhile — and publishes the batch without
- * waiting for each acknowledgement in turn. The uplink stream is the site's own (the leaf
- * connection is not in the way), so publishing goes on while the link is down.
+ * a small item; every `flushMs` (100 ms) the publisher publishes the queued events, and every
+ * `snapshotMs` (1 s) it reads the current view of each changed device and terminal once —
+ * however many readings it took meanwhile — publishing without waiting for each
+ * acknowledgement in turn. The uplink stream is the site's own (the leaf connection is not in
+ * the way), so publishing goes on while the link is down.
  *
- * While the link is down, snapshots go up every `offlineSnapshotMs` instead of every flush:
- * the hub will want only the newest, and the uplink stream keeps (`FLOTILLA_LINK_MAX_BYTES`)
- * many times more time that way. Events still go every flush.
+ * While the link is down, snapshots go up every `offlineSnapshotMs` (5 s) instead: the hub
+ * will want only the newest, and the uplink stream keeps (`FLOTILLA_LINK_MAX_BYTES`) many
+ * times more time that way.
  *
  * Nothing is dropped silently: a publish that fails (the site's server unreachable) is counted
  * (`flotilla_uplink_refused_total`) and its item kept for the next flush — snapshots collapse
@@ -55,6 +56,8 @@ export interface UplinkOptions {
   readonly maxPending?: number;
   /** Whether the hub is reachable now. @default always */
   readonly linkUp?: () => boolean;
+  /** How often the changed devices' and terminals' snapshots go up. @default 1000 */
+  readonly snapshotMs?: number;
   /** How often snapshots go up while the link is down. @default 5000 */
   readonly offlineSnapshotMs?: number;
 }
@@ -84,7 +87,8 @@ export class UplinkPublisher {
   #flushing: Promise<void> | null = null;
   #stopped = false;
   #backoffUntil = 0;
-  #nextOfflineSnapshots = 0;
+  /** When snapshots last went up (performance.now()). */
+  #snapshotsAt = -Infinity;
   #m;
 
   constructor(options: UplinkOptions) {
@@ -231,13 +235,15 @@ export class UplinkPublisher {
     let batch = [...this.#pending.entries()];
     this.#pending.clear();
     this.#events = 0;
-    if (!this.#stopped && this.#o.linkUp?.() === false) {
-      if (now < this.#nextOfflineSnapshots) {
-        // Snapshots wait (the newest per key): only events go now.
-        for (const [k, p] of batch) if (p.data === null) this.#pending.set(k, p);
-        batch = batch.filter(([, p]) => p.data !== null);
-      } else this.#nextOfflineSnapshots = now + (this.#o.offlineSnapshotMs ?? 5000);
-    }
+    // The interval is the link's now: when it comes back, snapshots go at once.
+    const every = this.#o.linkUp?.() === false
+      ? this.#o.offlineSnapshotMs ?? 5000
+      : this.#o.snapshotMs ?? 1000;
+    if (!this.#stopped && now < this.#snapshotsAt + every) {
+      // Snapshots wait (the newest per key): only events go now.
+      for (const [k, p] of batch) if (p.data === null) this.#pending.set(k, p);
+      batch = batch.filter(([, p]) => p.data !== null);
+    } else this.#snapshotsAt = now;
     const items = await Promise.all(batch.map(([k, p]) => this.#complete(k, p)));
     const { js, site, partitions } = this.#o;
     const failed: [string, Pending][] = [];
