@@ -31,6 +31,8 @@ import type { AppDeps } from "./deps.ts";
 import { pageOf, queryInt } from "./params.ts";
 import { ApiRoutes } from "./spec.ts";
 import { ALERT, CLEARED_LONG_AGO, ROLLUPS } from "./responses/alerts.ts";
+import { SENT_DOWN } from "./responses/sites.ts";
+import { sentDown, siteOfAlert } from "./sites.ts";
 
 const params = z.strictObject({
   id: z.string().regex(
@@ -144,11 +146,14 @@ export function alertRoutes(deps: AppDeps): ApiRoutes {
     params,
     responses: {
       200: { description: "the alert", schema: ALERT },
+      202: { description: "the alert is a site's: sent down to it", schema: SENT_DOWN },
       404: { description: "no such alert" },
       409: { description: "`alert_cleared`: the alert is already cleared" },
     },
   }, async (c, { params: { id } }) => {
     const source = parseAlertId(id)!.source;
+    const site = await siteOfAlert(deps, id);
+    if (site !== null) return sentDown(c, deps, site, "alertAck", source, { id });
     const r = await system.ref(alertBook, source).ask("ack", { id });
     if (r.result === "not_found") throw new NotFoundError(`no alert ${id}`);
     if (r.result === "cleared") throw new AlertClearedError(id);
@@ -168,10 +173,13 @@ export function alertRoutes(deps: AppDeps): ApiRoutes {
           "it is no longer kept)",
         schema: z.union([ALERT, CLEARED_LONG_AGO]),
       },
+      202: { description: "the alert is a site's: sent down to it", schema: SENT_DOWN },
       404: { description: "no such alert" },
     },
   }, async (c, { params: { id } }) => {
     const source = parseAlertId(id)!.source;
+    const site = await siteOfAlert(deps, id);
+    if (site !== null) return sentDown(c, deps, site, "alertClear", source, { id });
     const r = await system.ref(alertBook, source).ask("clear", { id });
     if (r.result === "not_found") throw new NotFoundError(`no alert ${id}`);
     if (r.alert !== null) return c.json(r.alert);

@@ -34,7 +34,14 @@ export interface SiteStatus {
 }
 
 /** Operations a hub sends down to a site. */
-export type DownlinkOp = "register" | "desired" | "command" | "cards" | "terminal";
+export type DownlinkOp =
+  | "register"
+  | "desired"
+  | "command"
+  | "cards"
+  | "terminal"
+  | "alertAck"
+  | "alertClear";
 
 /** Edge sites, as the routes see them (`docs/edge-sites.md`). */
 export interface SiteDeps {

@@ -8,7 +8,7 @@
  */
 import type { Context } from "hono";
 import { z } from "zod";
-import { siteDevice, siteTerminal } from "../actors/sites/mod.ts";
+import { siteAlerts, siteDevice, siteTerminal } from "../actors/sites/mod.ts";
 import { NotFoundError } from "../runtime/mod.ts";
 import { SITE_NAME } from "../runtime/nats/mod.ts";
 import type { AppDeps, DownlinkOp } from "./deps.ts";
@@ -83,6 +83,16 @@ export async function siteOfWrite(
     return named;
   }
   return (await siteReplica(deps, kind, id))?.site ?? null;
+}
+
+/** At a hub, the site alert `id` was raised at; `null` for the hub's own alerts. */
+export async function siteOfAlert(deps: AppDeps, id: string): Promise<string | null> {
+  const sites = deps.sites?.();
+  if (sites?.role !== "hub") return null;
+  for (const site of sites.sites) {
+    if (await deps.system.ref(siteAlerts, site).ask("has", { id })) return site;
+  }
+  return null;
 }
 
 function notFollowed(site: string, sites: readonly string[]): NotFoundError {

@@ -203,6 +203,9 @@ export const siteAlerts = defineActor({
   },
   queries: {
     alerts: (ctx: ActorContext<AlertsState>) => Object.values(ctx.state.alerts),
+    /** Whether alert `id` is one of the site's. */
+    has: (ctx: ActorContext<AlertsState>, msg: { id: string }) =>
+      Object.hasOwn(ctx.state.alerts, String(msg?.id)),
   },
   options: { passivateAfter: "PT10M" },
 });

@@ -16,6 +16,7 @@
  * @module
  */
 import type { JsMsg } from "@nats-io/jetstream";
+import { alertBook } from "../../actors/alerts/mod.ts";
 import { device, deviceCommands, type NewCommand } from "../../actors/devices/mod.ts";
 import { terminal } from "../../actors/payments/mod.ts";
 import {
@@ -51,6 +52,8 @@ export const DOWNLINK_OPS: readonly DownlinkOp[] = [
   "command",
   "cards",
   "terminal",
+  "alertAck",
+  "alertClear",
 ];
 
 /** Where an applied or refused message is told about. */
@@ -246,6 +249,12 @@ async function apply(
       return;
     case "terminal":
       await to(terminal.name, "configure", body);
+      return;
+    case "alertAck":
+      await to(alertBook.name, "ack", body);
+      return;
+    case "alertClear":
+      await to(alertBook.name, "clear", body);
       return;
     case "command": {
       // As the command route does: the device must exist; whether it is online decides

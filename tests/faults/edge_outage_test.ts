@@ -199,6 +199,19 @@ Deno.test({
       assertEquals(idsOf(alerts).length, 2);
     }
 
+    // Acknowledging a site's alert at the hub goes down; the site's new state comes back up.
+    const open = await ok(hub1, "GET", `/api/alerts?status=open`);
+    const alertId = (open.items as { id: string }[])[0]!.id;
+    const acked = await call(hub1, "POST", `/api/alerts/${alertId}/ack`);
+    assertEquals(acked.status, 202, JSON.stringify(acked.body));
+    await waitFor(
+      "the acknowledgement reached the site and came back",
+      () => ok(hub1, "GET", `/api/alerts/${alertId}`),
+      (a) => a.status === "acknowledged" && a.site === rig.site,
+      30_000,
+    );
+    assertEquals((await ok(rig.node, "GET", `/api/alerts/${alertId}`)).status, "acknowledged");
+
     // Each payment once on the hub's event stream; each hub decision applied once at the site.
     const hubNc = await (await import("@nats-io/transport-node")).connect({
       servers: rig.hubNats.url,
