@@ -29,7 +29,15 @@ import {
 } from "./params.ts";
 import { ApiRoutes } from "./spec.ts";
 import { SENT_DOWN } from "./responses/sites.ts";
-import { NO_SUCH_SITE, sentDown, siteOfWrite, siteQuery, siteReplica } from "./sites.ts";
+import {
+  NO_SUCH_SITE,
+  sentDown,
+  siteDeviceIds,
+  siteOfWrite,
+  siteQuery,
+  siteReplica,
+  type SiteView,
+} from "./sites.ts";
 import {
   DESIRED_RESULT,
   DEVICE,
@@ -77,6 +85,24 @@ const historyQuery = z.strictObject({
   limit: queryInt(1, MAX_HISTORY, 1000, `most items, 1-${MAX_HISTORY}`),
 });
 
+/** A site device's entry in the device list: the summary's fields of its twin, and whose. */
+function summaryOf(twin: SiteView<DeviceView>) {
+  const { id, type, location, status, lastSeen, messageCount, battery, rssi, reported } = twin;
+  return {
+    id,
+    type,
+    location,
+    status,
+    lastSeen,
+    messageCount,
+    battery,
+    rssi,
+    reported,
+    site: twin.site,
+    syncedAt: twin.syncedAt,
+  };
+}
+
 /** The device routes. */
 export function deviceRoutes(deps: AppDeps): ApiRoutes {
   const { system, clock } = deps;
@@ -93,8 +119,15 @@ export function deviceRoutes(deps: AppDeps): ApiRoutes {
     query: z.strictObject({ limit: pageLimit(50), after: pageAfter(deviceId) }),
     responses: { 200: { description: "`{items, next}`: device summaries", schema: DEVICE_PAGE } },
   }, async (c, { query: { limit, after } }) => {
-    const ids = await system.list(device.name, { after, limit });
-    const summaries = await Promise.all(ids.map((id) => system.ref(device, id).ask("summary")));
+    const own = await system.list(device.name, { after, limit });
+    // At a hub, the sites' devices too (their replicas), in the same order by id.
+    const atSites = await siteDeviceIds(deps, { after, limit });
+    const ids = [...new Set([...own, ...atSites])].sort().slice(0, limit);
+    const fromSite = new Set(atSites);
+    const summaries = await Promise.all(ids.map(async (id) => {
+      const replica = fromSite.has(id) ? await siteReplica<DeviceView>(deps, "device", id) : null;
+      return replica === null ? system.ref(device, id).ask("summary") : summaryOf(replica);
+    }));
     return c.json({
       items: summaries.filter((s) => s !== null),
       next: ids.length === limit ? ids[ids.length - 1]! : null,

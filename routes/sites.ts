@@ -8,7 +8,7 @@
  */
 import type { Context } from "hono";
 import { z } from "zod";
-import { siteAlerts, siteDevice, siteTerminal } from "../actors/sites/mod.ts";
+import { SITE_DEVICE, siteAlerts, siteDevice, siteTerminal } from "../actors/sites/mod.ts";
 import { NotFoundError } from "../runtime/mod.ts";
 import { SITE_NAME } from "../runtime/nats/mod.ts";
 import type { AppDeps, DownlinkOp } from "./deps.ts";
@@ -60,6 +60,15 @@ export async function siteReplica<V>(
     : deps.system.ref(siteTerminal, id);
   const r = await ref.ask("replica");
   return r === null ? null : { ...(r.view as V), site: r.site, syncedAt: r.syncedAt };
+}
+
+/** At a hub, a page of the ids of the sites' devices (ascending); none elsewhere. */
+export async function siteDeviceIds(
+  deps: AppDeps,
+  page: { readonly after?: string; readonly limit: number },
+): Promise<string[]> {
+  if (deps.sites?.()?.role !== "hub") return [];
+  return await deps.system.list(SITE_DEVICE, page);
 }
 
 /**

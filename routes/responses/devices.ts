@@ -69,6 +69,7 @@ export const DEVICE_SUMMARY = z.object({
   battery: nullableNumber,
   rssi: nullableNumber,
   reported,
+  ...SITE_FIELDS,
 });
 
 /** `GET /api/devices`. */
@@ -104,7 +105,6 @@ export const DEVICE = DEVICE_SUMMARY.extend({
     }),
   ),
   quality: z.object({ score: z.number().min(0).max(1), failedByType: byCheck }),
-  ...SITE_FIELDS,
 });
 
 /** `POST /api/devices/:id/telemetry`. */

@@ -199,6 +199,13 @@ Deno.test({
       assertEquals(idsOf(alerts).length, 2);
     }
 
+    // The hub's device list has the site's devices, marked with their site.
+    const listed = await ok(hub1, "GET", "/api/devices?limit=500");
+    const siteItems = (listed.items as { id: string; site?: string; messageCount: number }[])
+      .filter((d) => d.site === rig.site);
+    assertEquals(siteItems.map((d) => d.id).sort(), [...ids].sort());
+    assert(siteItems.every((d) => d.messageCount === total), "list counts are the twins'");
+
     // Acknowledging a site's alert at the hub goes down; the site's new state comes back up.
     const open = await ok(hub1, "GET", `/api/alerts?status=open`);
     const alertId = (open.items as { id: string }[])[0]!.id;
