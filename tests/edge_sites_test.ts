@@ -19,7 +19,7 @@ import {
   type UplinkItem,
 } from "../actors/sites/mod.ts";
 import { loadConfig } from "../node/mod.ts";
-import { uplinkFeed } from "../node/sites/feeds.ts";
+import { downlinkFeed, uplinkFeed } from "../node/sites/feeds.ts";
 import { UplinkPublisher } from "../node/sites/uplink.ts";
 import {
   ConfigError,
@@ -290,4 +290,57 @@ Deno.test("replicas: a batch sent again with new items next to applied ones appl
   await deliver([1, 2, 3]);
   assertEquals(emitted, 3, "each reading shown once");
   await system.shutdown();
+});
+
+Deno.test("downlink feed: each operation to its actor at its origin position; refusals reported", async () => {
+  const calls: string[] = [];
+  const local: LocalDelivery = {
+    deliver(envelope: Envelope, options) {
+      calls.push(
+        `${envelope.type}/${envelope.id}.${envelope.kind} ${JSON.stringify(envelope.payload)} ` +
+          (options?.source === undefined ? "ask" : `${options.source}@${options.seq}`),
+      );
+      if (envelope.kind === "commandTarget") {
+        return Promise.resolve({ known: true, online: true, commandsInUse: true });
+      }
+      return Promise.resolve(undefined);
+    },
+    acquired: () => Promise.resolve(),
+    released: () => Promise.resolve(),
+  };
+  const events = new RingEventBus();
+  const refused: unknown[] = [];
+  events.subscribe({ topics: ["system"] }, (e) => void refused.push("data" in e ? e.data : e));
+  const applied: number[] = [];
+  const { system } = setup([], { logs: "discard" });
+  const feed = downlinkFeed({
+    site: "s1",
+    logger: system.logger,
+    events,
+    applied: (seq) => void applied.push(seq),
+  });
+  const msg = (seq: number, op: string, id: string, body: JsonValue): JsMsg => {
+    const h = headers();
+    h.set("Nats-Stream-Source", `FLOTILLA_DOWN_s1:abc ${seq * 10}`);
+    return {
+      subject: `fl.down.s1.2.${op}.${id}`,
+      seq,
+      headers: h,
+      data: encoder.encode(JSON.stringify(body)),
+    } as unknown as JsMsg;
+  };
+  await feed.handle(msg(1, "register", "d1", { type: "robot" }), local);
+  await feed.handle(msg(2, "command", "d1", { name: "reboot", commandId: "c1" }), local);
+  await feed.handle(msg(3, "alertAck", "device/d1", { id: "device.d1.1" }), local);
+  await feed.handle(msg(4, "explode", "d1", {}), local);
+  assertEquals(calls, [
+    'device/d1.register {"type":"robot"} down/s1@10',
+    "device/d1.commandTarget null ask",
+    'device-commands/d1.create {"command":{"name":"reboot","commandId":"c1"},"deviceOnline":true} ' +
+    "down/s1@20",
+    'alert-book/device/d1.ack {"id":"device.d1.1"} down/s1@30',
+  ]);
+  assertEquals(applied, [10, 20, 30]);
+  assertEquals(refused.length, 1);
+  assertEquals((refused[0] as { type: string }).type, "downlink.refused");
 });
