@@ -42,12 +42,14 @@ export {
   ConfigError,
   ConflictError,
   describeError,
+  FencedError,
   type FieldIssue,
   FlotillaError,
   MailboxFullError,
   NotFoundError,
   ShutdownError,
   StoreError,
+  StoreRegressedError,
   TimeoutError,
   UnknownActorTypeError,
   UnknownMessageError,
@@ -70,6 +72,8 @@ export { type Schedule } from "./schedule.ts";
 export type {
   AppendOp,
   DeleteOp,
+  Fence,
+  FenceRecord,
   JournalEntry,
   JsonValue,
   KeyPage,
@@ -77,6 +81,7 @@ export type {
   PutOp,
   StateStore,
   StoreOp,
+  TrimOp,
   Versioned,
 } from "./store.ts";
 export { MemoryStore, type MemoryStoreOptions } from "./stores/memory.ts";

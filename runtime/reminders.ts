@@ -14,7 +14,7 @@ import { describeError } from "./errors.ts";
 import type { RuntimeInstruments } from "./instruments.ts";
 import type { Logger } from "./logger.ts";
 import { catchUp, type Schedule } from "./schedule.ts";
-import type { JsonValue, StateStore, StoreOp } from "./store.ts";
+import type { Fence, JsonValue, StateStore, StoreOp } from "./store.ts";
 
 /** A durable reminder as stored. */
 export interface ReminderRecord {
@@ -57,6 +57,8 @@ export interface ReminderHost {
   readonly instruments: RuntimeInstruments;
   /** Delivers a tick to its actor; a rejection retries the reminder later. */
   deliver(record: ReminderRecord, tick: ReminderTick): void | Promise<void>;
+  /** The fence of a partition's writes (cluster mode): due times are written under it too. */
+  fenceFor?(partition: number): Fence | null;
 }
 
 /** How long a reminder whose delivery failed waits before it is tried again. */
@@ -187,7 +189,9 @@ export class ReminderService {
       const { occurrences, next } = catchUp(record.schedule, record.due, now);
       const after = next === null ? null : { ...record, due: next };
       if (after !== null) this.#insert(key, after);
-      ops.push(ReminderService.op(key, after));
+      const fence = this.#host.fenceFor?.(record.partition) ?? null;
+      const op = ReminderService.op(key, after);
+      ops.push(fence === null ? op : { ...op, fence });
       this.#host.instruments.remindersFired.inc();
       const waiting = this.#outstanding.get(key);
       if (waiting !== undefined) {
@@ -257,7 +261,16 @@ export class ReminderService {
   }
 
   #persist(ops: StoreOp[]): void {
-    this.#host.store.commit(ops).catch((error) => {
+    this.#host.store.commit(ops).then((results) => {
+      results.forEach((result, i) => {
+        // Refused under a fence: the partition has a newer owner, whose copy counts.
+        if (result.ok || (!result.conflict && ops[i]!.fence !== undefined)) return;
+        this.#host.logger.warn("could not persist a reminder's due time", {
+          reminder: ops[i]!.key,
+          error: result.conflict ? "conflict" : describeError(result.error),
+        });
+      });
+    }, (error) => {
       this.#host.logger.error("could not persist reminder due times", {
         error: describeError(error),
       });

@@ -180,10 +180,12 @@ export interface StateStore {
   commit(ops: readonly StoreOp[]): Promise<OpResult[]>;
   /**
    * Takes a fence for a new owner: raises the record's token to `token` unless it holds a newer
-   * one, atomically, and returns the record as it then is (its token above `token`: the caller
-   * is not the newest owner and must not write).
+   * one, and — when the caller holds the newest token — its positions to `marks` (by maximum),
+   * atomically; returns the record as it then is (its token above `token`: the caller is not
+   * the newest owner and must not write). An owner handing a partition over records with it
+   * exactly where everything is durable.
    */
-  fence(key: string, token: number): Promise<FenceRecord>;
+  fence(key: string, token: number, marks?: Readonly<Record<string, number>>): Promise<FenceRecord>;
   /**
    * How the store applies fences and `onlyIf`: `"atomic"` checks them in the same atomic step as
    * the operations (memory, Redis, Deno KV); `"checked"` checks them just before writing

@@ -496,6 +496,10 @@ export function storeConformance(
     assertEquals((await store.fence("f/1", 9)).token, 9);
     const refused = await store.commit([{ ...put("a", 2, 1), fence: newer }]);
     assert(errorOf(refused[0]!) instanceof FencedError);
+    // An owner handing over marks where everything is durable; an older one cannot.
+    assertEquals(await store.fence("f/1", 9, { "in/1": 40 }), { token: 9, marks: { "in/1": 40 } });
+    assertEquals((await store.fence("f/1", 8, { "in/1": 99 })).marks, { "in/1": 40 });
+    assertEquals((await store.fence("f/1", 9, { "in/1": 30 })).marks, { "in/1": 40 }, "by maximum");
     // Another fence is another partition: not affected.
     assertOk(await store.commit([{ ...put("z", 1, 0), fence: { key: "f/2", token: 1 } }]), [1]);
   });

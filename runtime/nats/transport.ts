@@ -23,12 +23,21 @@ import {
   type NatsConnection,
   type Subscription,
 } from "@nats-io/transport-node";
-import { describeError, FlotillaError, ShutdownError, TimeoutError } from "../errors.ts";
+import {
+  describeError,
+  FencedError,
+  FlotillaError,
+  ShutdownError,
+  type StoreRegressedError,
+  TimeoutError,
+} from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import type { Logger } from "../logger.ts";
 import type { MetricsRegistry } from "../metrics.ts";
 import type { JsonValue } from "../store.ts";
-import type { Envelope, LocalDelivery, Transport } from "../transport.ts";
+import type { Envelope, LocalDelivery, PartitionFencing, Transport } from "../transport.ts";
+import type { Fence } from "../store.ts";
+import { fenceKey } from "../handoff.ts";
 import { DEFAULT_PARTITIONS, partitionOf } from "./hash.ts";
 import { PartitionConsumer } from "./partition_consumer.ts";
 import { LeaseKeeper } from "./lease_keeper.ts";
@@ -129,8 +138,25 @@ export class NatsTransport implements Transport {
   #inbox: (() => void)[] = [];
   /** Partitions whose messages are handled here now. */
   #hosting = new Set<number>();
+  /** The fence of each hosted partition: its token, and the positions known stored. */
+  #fences = new Map<number, { token: number; known: Record<string, number> }>();
+  /** Partitions being repaired after the store went back in time, and since when. */
+  #repairs = new Map<number, { since: number; reason: string }>();
   #pumping = false;
   #m;
+
+  /** How this node's writes of its partitions are fenced (see {@link PartitionFencing}). */
+  readonly fencing: PartitionFencing = {
+    fenceFor: (p) => this.#fenceFor(p),
+    confirmed: (p, fence) => {
+      const f = this.#fences.get(p);
+      if (f === undefined || f.token !== fence.token) return;
+      for (const [source, n] of Object.entries(fence.marks ?? {})) {
+        if ((f.known[source] ?? 0) < n) f.known[source] = n;
+      }
+    },
+    refused: (p, error) => this.#refused(p, error),
+  };
 
   constructor(options: NatsTransportOptions) {
     this.#o = options;
@@ -152,6 +178,11 @@ export class NatsTransport implements Transport {
         help: "Messages JetStream delivered more than once, by stream.",
         labels: ["stream"],
       }),
+      unrepaired: metrics.counter({
+        name: "flotilla_store_unrepaired_messages_total",
+        help: "Messages whose effects the store lost and the stream no longer holds: data loss " +
+          "the node could not repair (the ingest stream's retention is the repair window).",
+      }),
       natsSeconds: metrics.histogram({
         name: "flotilla_nats_seconds",
         help: "NATS round trips: JetStream publish acks and requests to other nodes.",
@@ -165,7 +196,7 @@ export class NatsTransport implements Transport {
       ...(options.replicas === undefined ? {} : { replicas: options.replicas }),
       logger: options.logger,
       metrics,
-      acquire: (p: number) => this.#serially(p, () => this.#acquire(p)),
+      acquire: (p: number, token: number) => this.#serially(p, () => this.#acquire(p, token)),
       release: (p: number, graceful: boolean) =>
         this.#serially(p, () => this.#release(p, graceful)),
     };
@@ -279,11 +310,26 @@ export class NatsTransport implements Transport {
     return next;
   }
 
-  async #acquire(p: number): Promise<void> {
+  /**
+   * Starts hosting partition `p` under fencing token `token`: takes its fence in the store (from
+   * then on no older owner's write lands), loads its reminders, then starts its consumers where
+   * the store's durable marks say (see PartitionConsumer.start). `repair`: the store went back
+   * in time; the consumers start at its marks whatever their ack floors.
+   */
+  async #acquire(p: number, token: number, repair = false): Promise<void> {
     const local = this.#local!;
+    const record = await local.acquired(p, token);
+    if (record !== null && record.token > token) {
+      this.#o.logger.warn("a newer owner holds this partition's fence; not taking it", {
+        partition: p,
+        token,
+        fenceToken: record.token,
+      });
+      return;
+    }
+    const marks = record?.marks ?? {};
+    this.#fences.set(p, { token, known: { ...marks } });
     this.#hosting.add(p);
-    // Reminders load while the consumers are set up: both before the partition counts as ours.
-    const reminders = local.acquired(p);
     const { js, jsm, logger } = this.#o;
     const maxAckPending = this.#o.maxAckPending ?? 1000;
     const consumer = (
@@ -299,9 +345,11 @@ export class NatsTransport implements Transport {
         maxAckPending,
         stream,
         partition: p,
+        source: `${stream === STREAMS.ingest ? "in" : "msg"}/${p}`,
         filter,
         durable,
         owned: () => this.#hosting.has(p) && this.placement.owns(p),
+        unrepaired: (count) => this.#m.unrepaired.inc(count),
         handle: (msg, done) => this.#inbound(p, done, () => work(msg, done)),
       });
     const consumers: PartitionConsumer[] = [];
@@ -332,11 +380,73 @@ export class NatsTransport implements Transport {
         },
       }),
     );
-    await Promise.all([reminders, ...consumers.map((c) => c.start())]);
+    await Promise.all(consumers.map((c) => {
+      const mark = marks[c.source];
+      return c.start(mark === undefined ? { repair } : { mark, repair });
+    }));
+  }
+
+  /** The fence writes of partition `p` carry now: token, marks durable, positions known. */
+  #fenceFor(p: number): Fence | null {
+    const f = this.#fences.get(p);
+    if (f === undefined) return null;
+    const marks: Record<string, number> = {};
+    for (const c of this.#consumers.get(p) ?? []) if (c.acked > 0) marks[c.source] = c.acked;
+    return { key: fenceKey(p), token: f.token, marks, known: f.known };
+  }
+
+  /**
+   * The store refused a write of partition `p`. Fenced: a newer owner holds it; stop handling
+   * its messages (the lease, lost too, is given up by the placement). Gone back in time: stop,
+   * drop its actors, and take it again from the store's marks, so the stream re-applies what the
+   * store lost — exactly once, actors skipping what they hold. Repeated refusals of one
+   * partition while it is being dropped or repaired are the same refusal.
+   */
+  #refused(p: number, error: FencedError | StoreRegressedError): void {
+    const f = this.#fences.get(p);
+    if (f === undefined || this.#repairs.has(p)) return;
+    if (error instanceof FencedError) {
+      this.#fences.delete(p);
+      this.#o.logger.warn("a newer owner took this partition over; dropping it", {
+        partition: p,
+        token: f.token,
+        fenceToken: error.heldToken,
+      });
+      this.#serially(p, () => this.#release(p, false)).catch(() => {});
+      return;
+    }
+    this.#repairs.set(p, { since: Date.now(), reason: error.message });
+    this.#o.logger.error("the store went back in time: repairing the partition from the stream", {
+      partition: p,
+      held: error.held,
+      known: error.known,
+      error: error.message,
+    });
+    this.#serially(p, async () => {
+      try {
+        await this.#release(p, false);
+        if (this.placement.owns(p)) await this.#acquire(p, f.token, true);
+        this.#o.logger.info("partition repaired from the stream", { partition: p });
+      } finally {
+        this.#repairs.delete(p);
+      }
+    }).catch((e) => {
+      this.#o.logger.error("repairing a partition failed", {
+        partition: p,
+        error: describeError(e),
+      });
+    });
+  }
+
+  /** Partitions being repaired after the store went back in time, with why: not ready. */
+  repairs(): { partition: number; since: number; reason: string }[] {
+    return [...this.#repairs].map(([partition, r]) => ({ partition, ...r }));
   }
 
   async #release(p: number, graceful: boolean): Promise<void> {
     if (!graceful) this.#hosting.delete(p);
+    const fence = graceful ? this.#fences.get(p) : undefined;
+    if (!this.#repairs.has(p)) this.#fences.delete(p);
     this.#rpc.get(p)?.unsubscribe();
     this.#rpc.delete(p);
     const consumers = this.#consumers.get(p) ?? [];
@@ -345,7 +455,13 @@ export class NatsTransport implements Transport {
     this.#hosting.delete(p);
     // Acks are fire-and-forget publishes: make sure the server has them before the lease goes.
     if (graceful) await this.#o.nc.flush().catch(() => {});
-    await this.#local?.released(p, graceful ? 10_000 : 0);
+    const marks: Record<string, number> = {};
+    for (const c of consumers) if (c.acked > 0) marks[c.source] = c.acked;
+    await this.#local?.released(
+      p,
+      graceful ? 10_000 : 0,
+      fence === undefined ? undefined : { token: fence.token, marks },
+    );
   }
 
   // ------------------------------------------------------------------ messages

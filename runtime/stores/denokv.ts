@@ -173,15 +173,22 @@ export class DenoKvStore implements StateStore {
     return await this.#call("commit", () => this.#commit(ops));
   }
 
-  fence(key: string, token: number): Promise<FenceRecord> {
+  fence(
+    key: string,
+    token: number,
+    marks: Readonly<Record<string, number>> = {},
+  ): Promise<FenceRecord> {
     return this.#call("commit", () =>
       unlocked(async () => {
         for (;;) {
           const entry = await this.#kv.get<number>(["f", key]);
           const held = entry.value ?? 0;
-          if (held >= token) return { token: held, marks: await this.#marks(key) };
-          const done = await this.#kv.atomic().check(entry).set(["f", key], token).commit();
-          if (done.ok) return { token, marks: await this.#marks(key) };
+          if (held > token) return { token: held, marks: await this.#marks(key) };
+          const atomic = this.#kv.atomic().check(entry).set(["f", key], token);
+          for (const [source, n] of Object.entries(marks)) {
+            atomic.max(["fm", key, source], BigInt(Math.floor(n)));
+          }
+          if ((await atomic.commit()).ok) return { token, marks: await this.#marks(key) };
         }
       }));
   }
@@ -328,9 +335,7 @@ export class DenoKvStore implements StateStore {
     const op = plan.op as StoreOp & { op: "trim" };
     if (op.onlyIf !== undefined && !results[op.onlyIf]?.ok) return skipped(op.key, op.onlyIf);
     return await unlocked(async () => {
-      const fence = op.fence === undefined
-        ? null
-        : (await this.#fences([op])).get(op.fence)!;
+      const fence = op.fence === undefined ? null : (await this.#fences([op])).get(op.fence)!;
       if (fence?.refusal) return { ok: false, conflict: false, error: fence.refusal };
       const head = headOf((await this.#readHeads([["jh", op.key]]))[0]!);
       const end = ["j", op.key, Math.min(op.through, head.version) + 1];

@@ -83,12 +83,16 @@ export class MemoryStore implements StateStore {
     });
   }
 
-  fence(key: string, token: number): Promise<FenceRecord> {
+  fence(
+    key: string,
+    token: number,
+    marks: Readonly<Record<string, number>> = {},
+  ): Promise<FenceRecord> {
     return this.#run(() => {
       const record = this.#fences.get(key) ?? { token: 0, marks: {} };
-      const raised = record.token > token ? record : { token, marks: record.marks };
-      this.#fences.set(key, raised);
-      return raised;
+      if (record.token > token) return record;
+      this.#mark({ key, token, marks });
+      return this.#fences.get(key)!;
     });
   }
 

@@ -271,16 +271,26 @@ export class NatsKvStore implements StateStore {
     });
   }
 
-  fence(key: string, token: number): Promise<FenceRecord> {
+  fence(
+    key: string,
+    token: number,
+    marks: Readonly<Record<string, number>> = {},
+  ): Promise<FenceRecord> {
     return this.#call("commit", async () => {
       const subject = fenceSubject(key);
       for (;;) {
         const entry = await this.#kv.get(subject);
         const record = recordOf(entry);
-        if (record.token >= token) return record;
-        const raised = { token, marks: record.marks };
+        if (record.token > token) return record;
+        const merged: Record<string, number> = { ...record.marks };
+        for (const [source, n] of Object.entries(marks)) {
+          merged[source] = Math.max(merged[source] ?? 0, n);
+        }
+        const raised = { token, marks: merged };
         try {
-          await this.#kv.put(subject, JSON.stringify(raised), { previousSeq: entry?.revision ?? 0 });
+          await this.#kv.put(subject, JSON.stringify(raised), {
+            previousSeq: entry?.revision ?? 0,
+          });
           return raised;
         } catch (e) {
           if (!isWrongRevision(e)) throw e;
@@ -338,7 +348,10 @@ export class NatsKvStore implements StateStore {
     return this.#call("read", async () => {
       const k = encodeKey(key);
       if (k === undefined || !(limit > 0)) return [];
-      const [{ version }, trimmed] = await Promise.all([this.#readHead(`h.${k}`), this.#trimmed(k)]);
+      const [{ version }, trimmed] = await Promise.all([
+        this.#readHead(`h.${k}`),
+        this.#trimmed(k),
+      ]);
       const from = Math.max(trimmed, Math.floor(afterSeq)) + 1;
       const to = Math.min(version, Number.isFinite(limit) ? from + Math.ceil(limit) - 1 : version);
       const seqs = Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);

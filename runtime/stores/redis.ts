@@ -254,14 +254,20 @@ end
 return out
 `;
 
-// Takes a fence for a new owner: KEYS[1] the record, ARGV[1] the token. Replies with the token
-// held afterwards and the record's fields.
+// Takes a fence for a new owner: KEYS[1] the record, ARGV[1] the token, ARGV[2] positions to
+// mark ("<source>=<n>;…", maybe empty). Replies with the token held afterwards and the record's
+// fields.
 const FENCE = `
 local stored = tonumber(redis.call('HGET', KEYS[1], 't') or '0')
 local token = tonumber(ARGV[1])
-if stored < token then
+if stored <= token then
   redis.call('HSET', KEYS[1], 't', token)
   stored = token
+  for source, n in string.gmatch(ARGV[2], '([^=;]+)=(%d+)') do
+    if tonumber(redis.call('HGET', KEYS[1], 'm:' .. source) or '0') < tonumber(n) then
+      redis.call('HSET', KEYS[1], 'm:' .. source, n)
+    end
+  end
 end
 return {stored, redis.call('HGETALL', KEYS[1])}
 `;
@@ -509,22 +515,27 @@ export class RedisStore implements StateStore {
     return { ops: indexes, keys, args };
   }
 
-  fence(key: string, token: number): Promise<FenceRecord> {
+  fence(
+    key: string,
+    token: number,
+    marks?: Readonly<Record<string, number>>,
+  ): Promise<FenceRecord> {
     return this.#call("commit", async () => {
       const [held, fields] = await this.#client.eval(
         FENCE,
         1,
         this.#fenceKey(key),
         String(token),
+        positionsText(marks),
       ) as [
         number,
         string[],
       ];
-      const marks: Record<string, number> = {};
+      const positions: Record<string, number> = {};
       for (let i = 0; i < fields.length; i += 2) {
-        if (fields[i]!.startsWith("m:")) marks[fields[i]!.slice(2)] = Number(fields[i + 1]);
+        if (fields[i]!.startsWith("m:")) positions[fields[i]!.slice(2)] = Number(fields[i + 1]);
       }
-      return { token: held, marks };
+      return { token: held, marks: positions };
     });
   }
 
