@@ -195,7 +195,7 @@ export class GroupCommitter {
       if (fences.has(partition)) fence = fences.get(partition)!;
       else {
         // One fence per partition and batch: its marks are the positions durable before it.
-        fence = fencing.fenceFor(partition);
+        fence = fencing.fenceFor(partition) ?? NOT_HELD;
         fences.set(partition, fence);
       }
     }
@@ -214,6 +214,8 @@ export class GroupCommitter {
     a.applied = null;
     a.events = null;
     a.flags = (a.flags & ~DIRTY) | COMMITTING;
+    // Not held here (any more): nothing of it goes to the store.
+    if (fence === NOT_HELD) return entry;
     const key = t.key(a.id);
     const fenced = fence === null ? {} : { fence };
     if (t.persistence === "snapshot") {
@@ -295,7 +297,9 @@ export class GroupCommitter {
     for (const entry of batch) {
       const a = entry.a;
       const state = entry.stateOp >= 0 ? results[entry.stateOp]! : null;
-      const refusal = partitionRefusal(state) ?? this.#reminderRefusal(entry, results);
+      const refusal = entry.fence === NOT_HELD
+        ? new FencedError(`f/${entry.partition}`, 0, -1)
+        : partitionRefusal(state) ?? this.#reminderRefusal(entry, results);
       if (refusal !== null) {
         a.flags &= ~COMMITTING;
         refusedPartitions.add(entry.partition);
@@ -327,7 +331,7 @@ export class GroupCommitter {
     const fencing = host.fencing;
     if (fencing !== undefined) {
       for (const [partition, fence] of fences) {
-        if (fence !== null && !refusedPartitions.has(partition)) {
+        if (fence !== null && fence !== NOT_HELD && !refusedPartitions.has(partition)) {
           fencing.confirmed(partition, fence);
         }
       }
@@ -410,6 +414,9 @@ export class GroupCommitter {
       );
   }
 }
+
+/** The fence of a partition this node does not hold: its writes are refused without a try. */
+const NOT_HELD: Fence = { key: "f/not-held", token: 0 };
 
 /** The refusal of a write for its partition (fenced, or the store went back), if it was one. */
 function partitionRefusal(result: OpResult | null): FencedError | StoreRegressedError | null {

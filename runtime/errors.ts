@@ -104,10 +104,15 @@ export class FencedError extends StoreError {
   readonly token: number;
   readonly heldToken: number;
 
+  /** `heldToken` -1: refused here, the partition is not held (its lease was lost). */
   constructor(fenceKey: string, token: number, heldToken: number) {
     super(
-      `write refused by fence ${JSON.stringify(fenceKey)}: it carries token ${token}, the store ` +
-        `holds ${heldToken} (a newer owner took the partition over)`,
+      heldToken < 0
+        ? `write refused: this node no longer holds the partition of fence ${
+          JSON.stringify(fenceKey)
+        } (its lease was lost)`
+        : `write refused by fence ${JSON.stringify(fenceKey)}: it carries token ${token}, the ` +
+          `store holds ${heldToken} (a newer owner took the partition over)`,
     );
     this.name = "FencedError";
     this.token = token;

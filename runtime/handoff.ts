@@ -129,6 +129,14 @@ export class Handoff {
     for (const a of [...leaving]) this.#evict(a, true);
   }
 
+  /**
+   * Drops an actor at once, its waiting senders told to retry (its partition's writes were
+   * refused: a newer owner, or a store gone back in time).
+   */
+  abandon(a: Activation): void {
+    this.#evict(a, true);
+  }
+
   /** Drops a released actor once it has nothing left to do (called as its work finishes). */
   maybeEvict(a: Activation): void {
     if ((a.flags & RELEASED) === 0 || (a.flags & STOPPED) !== 0) return;

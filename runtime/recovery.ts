@@ -28,6 +28,7 @@ import {
   describeError,
   FencedError,
   FlotillaError,
+  ShutdownError,
   StoreRegressedError,
 } from "./errors.ts";
 import type { RuntimeInstruments } from "./instruments.ts";
@@ -46,6 +47,8 @@ export interface RecoveryHost {
   load(a: Activation): void;
   /** The fencing of partitions' writes (cluster mode), told of refused partitions. */
   readonly fencing?: PartitionFencing;
+  /** Drops an actor from memory, refusing every command it holds (see handoff.ts). */
+  abandon(a: Activation): void;
 }
 
 /** What {@link Recovery} runs on. */
@@ -265,12 +268,22 @@ export class Recovery {
     const a = entry.a;
     if (error instanceof FencedError) this.#o.instruments.storeFenced.inc();
     else this.#o.instruments.storeRegressions.labels("partition").inc();
-    a.flags |= SUSPENDED;
-    requeue(a, entry.applied);
-    a.applied = null;
-    a.events = null;
-    a.flags &= ~DIRTY;
-    this.#o.host.fencing?.refused(entry.partition, error);
+    if ((a.flags & STOPPED) !== 0) {
+      // Dropped already (its partition released while this write was out): nothing will
+      // replay its commands, so their senders are told now.
+      const moved = new ShutdownError(`${a.childName} moved; retry`);
+      const log = entry.applied ?? [];
+      for (let at = 0; at < log.length; at += LOG_STRIDE) logReply(log, at)?.reject(moved);
+    } else {
+      // Dropped now, with everything it holds refused: what came from a stream comes again
+      // (to the new owner, or from the repaired partition's stream), a caller retries.
+      requeue(a, entry.applied);
+      a.applied = null;
+      a.events = null;
+      a.flags &= ~DIRTY;
+      this.#o.host.abandon(a);
+    }
+    this.#o.host.fencing?.refused(entry.partition, error, entry.fence);
   }
 
   /**

@@ -10,7 +10,7 @@
  */
 import type { ReminderTick } from "./actor.ts";
 import type { Clock, TimerHandle } from "./clock.ts";
-import { describeError } from "./errors.ts";
+import { describeError, FencedError } from "./errors.ts";
 import type { RuntimeInstruments } from "./instruments.ts";
 import type { Logger } from "./logger.ts";
 import { catchUp, type Schedule } from "./schedule.ts";
@@ -189,9 +189,14 @@ export class ReminderService {
       const { occurrences, next } = catchUp(record.schedule, record.due, now);
       const after = next === null ? null : { ...record, due: next };
       if (after !== null) this.#insert(key, after);
-      const fence = this.#host.fenceFor?.(record.partition) ?? null;
       const op = ReminderService.op(key, after);
-      ops.push(fence === null ? op : { ...op, fence });
+      if (this.#host.fenceFor === undefined) ops.push(op);
+      else {
+        // Cluster mode: written under the partition's fence, or not at all once it is gone.
+        const fence = this.#host.fenceFor(record.partition);
+        if (fence !== null) ops.push({ ...op, fence });
+        else this.#host.instruments.storeFenced.inc();
+      }
       this.#host.instruments.remindersFired.inc();
       const waiting = this.#outstanding.get(key);
       if (waiting !== undefined) {
@@ -263,8 +268,12 @@ export class ReminderService {
   #persist(ops: StoreOp[]): void {
     this.#host.store.commit(ops).then((results) => {
       results.forEach((result, i) => {
-        // Refused under a fence: the partition has a newer owner, whose copy counts.
-        if (result.ok || (!result.conflict && ops[i]!.fence !== undefined)) return;
+        if (result.ok) return;
+        if (!result.conflict && result.error instanceof FencedError) {
+          // The partition has a newer owner, whose copy counts.
+          this.#host.instruments.storeFenced.inc();
+          return;
+        }
         this.#host.logger.warn("could not persist a reminder's due time", {
           reminder: ops[i]!.key,
           error: result.conflict ? "conflict" : describeError(result.error),

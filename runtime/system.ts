@@ -236,13 +236,16 @@ export class ActorSystem implements LocalDelivery {
         publish: (topic, data, key) => this.#effects.publish(topic, data, key),
         cancelTimers: (a) => this.#effects.cancelTimers(a),
         load: (a) => this.#loader.load(a),
+        abandon: (a) => this.#handoff.abandon(a),
         ...(this.transport.fencing === undefined ? {} : { fencing: this.transport.fencing }),
       },
     });
     this.#reminders = new ReminderService({
       ...base,
       deliver: (record, tick) => this.#effects.deliverReminder(record, tick),
-      fenceFor: (partition) => this.transport.fencing?.fenceFor(partition) ?? null,
+      ...(this.transport.fencing === undefined
+        ? {}
+        : { fenceFor: (p: number) => this.transport.fencing!.fenceFor(p) }),
     });
     this.#effects = new Effects({
       ...base,

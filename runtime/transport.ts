@@ -75,15 +75,19 @@ export interface LocalDelivery {
  * took the partition or the store went back in time.
  */
 export interface PartitionFencing {
-  /** The fence writes of `partition` carry now; `null` when this node does not hold it. */
+  /**
+   * The fence writes of `partition` carry now; `null` when this node does not hold it, and then
+   * nothing of it may be written.
+   */
   fenceFor(partition: number): Fence | null;
   /** A write carrying `fence` is durable: its marks are now known to be stored. */
   confirmed(partition: number, fence: Fence): void;
   /**
-   * The store refused a write of `partition`: fenced (a newer owner has it: stop taking its
-   * messages) or regressed (data loss: repair it from the stream).
+   * The store refused a write of `partition` carrying `fence`: fenced (a newer owner has it:
+   * stop taking its messages) or regressed (data loss: repair it from the stream). A refusal of
+   * a fence handed out before the partition was last (re)taken is old news and ignored.
    */
-  refused(partition: number, error: FencedError | StoreRegressedError): void;
+  refused(partition: number, error: FencedError | StoreRegressedError, fence: Fence | null): void;
 }
 
 /** Moves messages between actor systems. */

@@ -150,13 +150,19 @@ export class NatsTransport implements Transport {
     fenceFor: (p) => this.#fenceFor(p),
     confirmed: (p, fence) => {
       const f = this.#fences.get(p);
-      if (f === undefined || f.token !== fence.token) return;
+      if (f === undefined || this.#issued.get(fence) !== f) return;
       for (const [source, n] of Object.entries(fence.marks ?? {})) {
         if ((f.known[source] ?? 0) < n) f.known[source] = n;
       }
     },
-    refused: (p, error) => this.#refused(p, error),
+    refused: (p, error, fence) => {
+      // A batch prepared before the partition was (re)taken: its refusal is old news.
+      if (fence !== null && this.#issued.get(fence) !== this.#fences.get(p)) return;
+      this.#refused(p, error);
+    },
   };
+  /** Which hosting of its partition each fence handed out belongs to. */
+  #issued = new WeakMap<Fence, { token: number; known: Record<string, number> }>();
 
   constructor(options: NatsTransportOptions) {
     this.#o = options;
@@ -386,13 +392,18 @@ export class NatsTransport implements Transport {
     }));
   }
 
-  /** The fence writes of partition `p` carry now: token, marks durable, positions known. */
+  /**
+   * The fence writes of partition `p` carry now: token, marks durable, positions known; `null`
+   * when this node does not hold it (it lost its lease, or never had it): nothing may be written.
+   */
   #fenceFor(p: number): Fence | null {
     const f = this.#fences.get(p);
     if (f === undefined) return null;
     const marks: Record<string, number> = {};
     for (const c of this.#consumers.get(p) ?? []) if (c.acked > 0) marks[c.source] = c.acked;
-    return { key: fenceKey(p), token: f.token, marks, known: f.known };
+    const fence: Fence = { key: fenceKey(p), token: f.token, marks, known: { ...f.known } };
+    this.#issued.set(fence, f);
+    return fence;
   }
 
   /**
@@ -444,9 +455,12 @@ export class NatsTransport implements Transport {
   }
 
   async #release(p: number, graceful: boolean): Promise<void> {
-    if (!graceful) this.#hosting.delete(p);
-    const fence = graceful ? this.#fences.get(p) : undefined;
-    if (!this.#repairs.has(p)) this.#fences.delete(p);
+    const fence = this.#fences.get(p);
+    if (!graceful) {
+      this.#hosting.delete(p);
+      // The lease is lost: from now on no write of this partition leaves this node.
+      if (!this.#repairs.has(p)) this.#fences.delete(p);
+    }
     this.#rpc.get(p)?.unsubscribe();
     this.#rpc.delete(p);
     const consumers = this.#consumers.get(p) ?? [];
@@ -460,8 +474,10 @@ export class NatsTransport implements Transport {
     await this.#local?.released(
       p,
       graceful ? 10_000 : 0,
-      fence === undefined ? undefined : { token: fence.token, marks },
+      graceful && fence !== undefined ? { token: fence.token, marks } : undefined,
     );
+    // Drained: nothing of it is written here any more.
+    if (!this.#repairs.has(p) && this.#fences.get(p) === fence) this.#fences.delete(p);
   }
 
   // ------------------------------------------------------------------ messages

@@ -32,7 +32,7 @@ const WATCH_MS = 3000;
 faultTest({
   id: "e",
   name: "SIGSTOP of a partition owner past its lease, then SIGCONT: no stale write lands",
-  pending: true,
+
   fn: async () => {
     let stale: StaleWrite[] = [];
     let fenced = NaN;
