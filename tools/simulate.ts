@@ -6,11 +6,11 @@
  *
  * The pieces live in `tools/simulate/`: `options.ts` (the command line), `fleet.ts` (what the
  * devices send), `transports.ts` (HTTP, NATS, MQTT), `run.ts` (pacing), `stats.ts` (counts,
- * progress, summary), `interrupt.ts` (Ctrl-C).
+ * progress, summary); Ctrl-C is `runtime/interrupt.ts`, as for the node.
  *
  * @module
  */
-import { interruptHandler } from "./simulate/interrupt.ts";
+import { interruptHandler } from "../runtime/interrupt.ts";
 import { parseOptions, USAGE, UsageError } from "./simulate/options.ts";
 import { simulate } from "./simulate/run.ts";
 import { type Output, seconds, summaryText } from "./simulate/stats.ts";
