@@ -1,6 +1,6 @@
 /**
  * Prints nats-server users for a fleet of devices, each allowed exactly its own subjects
- * (SPEC §4 Security; see deploy/nats/accounts.conf):
+ * (as deploy/nats/accounts.conf does for two):
  *
  * - publish `iot.<id>.>` and `sensors.<id>.>` (MQTT topics `sensors/<id>/…`), and the two
  *   subjects nats-server's mappings turn its telemetry into, `fl.in.<p>.<id>.t` and
