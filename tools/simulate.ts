@@ -2,7 +2,7 @@
  * `deno task simulate`: a fleet of simulated devices against a Flotilla node — robots on
  * random walks, climate and vibration sensors with occasional anomalies, payment terminals
  * that go offline and back — over HTTP, NATS or MQTT, with a live progress line and a summary.
- * `--help` lists the options; README.md ("Simulator") shows examples.
+ * `--help` lists the options; docs/simulator.md shows examples.
  *
  * The pieces live in `tools/simulate/`: `options.ts` (the command line), `fleet.ts` (what the
  * devices send), `transports.ts` (HTTP, NATS, MQTT), `run.ts` (pacing), `stats.ts` (counts,
