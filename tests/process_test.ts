@@ -106,13 +106,27 @@ async function logged(node: NodeProcess, msg: string): Promise<void> {
   }
 }
 
-Deno.test("one Ctrl-C that arrives twice (process group, then deno task) stops the node once", async () => {
+/**
+ * Runs `check` on a node stuck in its graceful stop — SIGINT received, a request in flight that
+ * never ends (closing `conn` ends it) — then removes its data.
+ */
+async function stuckStopping(
+  check: (node: NodeProcess, conn: Deno.TcpConn) => Promise<void>,
+): Promise<void> {
   const dataDir = await Deno.makeTempDir({ prefix: "flotilla-process-" });
   try {
     const node = await startNodeProcess({ FLOTILLA_DATA_DIR: dataDir });
     const conn = await hangingRequest(node.url);
     node.signal("SIGINT");
     await logged(node, "stopping: draining mailboxes and flushing state");
+    await check(node, conn);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+}
+
+Deno.test("one Ctrl-C that arrives twice (process group, then deno task) stops the node once", async () => {
+  await stuckStopping(async (node, conn) => {
     node.signal("SIGINT"); // a few ms after the first: the same Ctrl-C
     const status = node.stop("SIGTERM"); // the same too
     conn.close(); // the request in flight ends; the stop completes
@@ -121,18 +135,11 @@ Deno.test("one Ctrl-C that arrives twice (process group, then deno task) stops t
     assertEquals(said("signal received"), 1);
     assertEquals(said("stopped; all state flushed"), 1);
     assert(node.lines.every((l) => !String(l.msg).startsWith("second signal")), "no forced exit");
-  } finally {
-    await Deno.remove(dataDir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("a second signal half a second or more after the first exits at once", async () => {
-  const dataDir = await Deno.makeTempDir({ prefix: "flotilla-process-" });
-  try {
-    const node = await startNodeProcess({ FLOTILLA_DATA_DIR: dataDir });
-    const conn = await hangingRequest(node.url);
-    node.signal("SIGINT");
-    await logged(node, "stopping: draining mailboxes and flushing state");
+  await stuckStopping(async (node, conn) => {
     // The node is stuck stopping (the request never finishes). The child's clock is the real
     // one: wait out the window in which a signal counts as the same one.
     await new Promise((r) => setTimeout(r, 600));
@@ -143,9 +150,7 @@ Deno.test("a second signal half a second or more after the first exits at once",
     assertEquals(code, 130);
     assert(node.lines.some((l) => String(l.msg).startsWith("second signal while stopping")));
     assert(node.lines.every((l) => l.msg !== "stopped; all state flushed"));
-  } finally {
-    await Deno.remove(dataDir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("a bad configuration stops the node with a message naming the variable", async () => {
