@@ -7,6 +7,7 @@
  * @module
  */
 import type { Hono } from "hono";
+import { commandMetrics } from "../actors/devices/mod.ts";
 import { registerActors } from "../actors/mod.ts";
 import { createApp, type Readiness } from "../routes/app.ts";
 import { type AuthTokens, generateToken } from "../routes/auth.ts";
@@ -25,6 +26,7 @@ import {
 import { closeNats } from "../runtime/nats/mod.ts";
 import { type ClusterParts, connectCluster } from "./cluster.ts";
 import type { NodeConfig } from "./config.ts";
+import { tappedBus } from "./event_tap.ts";
 import { readinessCheck } from "./readiness.ts";
 import { openStore, storePath } from "./store.ts";
 
@@ -107,7 +109,8 @@ export async function assemble(
     store,
     clock,
     metrics,
-    events,
+    // What the actors publish is counted here, once, on the node that published it.
+    events: tappedBus(events, commandMetrics(metrics)),
     logger,
     nodeId: config.nodeId,
     ...(cluster === null ? {} : { transport: cluster.transport }),
