@@ -37,6 +37,7 @@ export { type Clock, ManualClock, SystemClock, type TimerHandle } from "./clock.
 export { type DeadLetter, type DeadLetterReason } from "./dead_letters.ts";
 export { type Duration, toMillis } from "./duration.ts";
 export { fmix32 } from "./hash.ts";
+export { interruptHandler, SAME_SIGNAL_MS } from "./interrupt.ts";
 export {
   ActorCrashedError,
   ConfigError,
