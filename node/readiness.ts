@@ -14,6 +14,8 @@ export const STORE_PROBE_MS = 2000;
 /** What {@link readinessCheck} looks at. */
 export interface ReadinessSources {
   readonly store: StateStore;
+  /** What the store's durability check found at start; `null` when it was not checked. */
+  readonly durability?: string | null;
   /** Cluster mode only. */
   readonly cluster: {
     readonly nats: NatsClients;
@@ -27,7 +29,9 @@ export interface ReadinessSources {
  * and (cluster mode) NATS is connected; the partitions this node owns are reported, not
  * counted.
  */
-export function readinessCheck({ store, cluster }: ReadinessSources): () => Promise<Readiness> {
+export function readinessCheck(
+  { store, durability = null, cluster }: ReadinessSources,
+): () => Promise<Readiness> {
   return async () => {
     const checks: Record<string, string> = {};
     try {
@@ -36,13 +40,16 @@ export function readinessCheck({ store, cluster }: ReadinessSources): () => Prom
     } catch (error) {
       checks.store = describeError(error);
     }
+    if (durability !== null) checks.durability = durability;
     if (cluster !== null) {
       checks.nats = cluster.nats.nc.isClosed() ? "closed" : "ok";
       checks.partitions =
         `${cluster.transport.placement.owned().length} of ${cluster.partitions} owned here`;
     }
     return {
-      ready: Object.entries(checks).every(([k, v]) => k === "partitions" || v === "ok"),
+      ready: Object.entries(checks).every(([k, v]) =>
+        k === "partitions" || k === "durability" || v === "ok"
+      ),
       checks,
     };
   };
