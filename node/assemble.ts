@@ -151,7 +151,7 @@ export async function assemble(
     readiness: overrides.readiness ?? readinessCheck({
       store,
       durability,
-      cluster: cluster === null ? null : { ...cluster, partitions: config.partitions },
+      cluster,
     }),
     auth,
     corsOrigins: config.corsOrigins,
