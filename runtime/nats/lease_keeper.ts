@@ -17,6 +17,7 @@
  * @module
  */
 import { describeError } from "../errors.ts";
+import { sharedBytes, sharedViews } from "./lease_memory.ts";
 import type { FromWorker, ToWorker } from "./lease_worker.ts";
 import { fenceMs, type PlacementMetric, type PlacementOptions } from "./placement.ts";
 
@@ -30,25 +31,6 @@ export interface LeaseKeeperOptions extends Omit<PlacementOptions, "nc" | "onSta
    * caller's. @default log the error
    */
   onFailure?(error: Error): void;
-}
-
-/**
- * The memory the worker writes and the main thread reads, per partition: the last renewal
- * (epoch µs), the state; then the share placement wants here — [0] a sequence, odd while the
- * worker writes it (a seqlock: a reader never takes half of one share and half of the next),
- * [1] 1 once placement knows its share, [2 + p] 1 if partition p is in it.
- */
-export function sharedViews(shared: SharedArrayBuffer, partitions: number) {
-  return {
-    renewedAt: new BigInt64Array(shared, 0, partitions),
-    state: new Int32Array(shared, partitions * 8, partitions),
-    wanted: new Int32Array(shared, partitions * 12, partitions + 2),
-  };
-}
-
-/** The size of the memory of {@link sharedViews}. */
-function sharedBytes(partitions: number): number {
-  return partitions * 8 + partitions * 4 + (partitions + 2) * 4;
 }
 
 const ACTIVE = 2;

@@ -11,7 +11,7 @@
 import type { LogFields, Logger } from "../logger.ts";
 import { MetricsRegistry } from "../metrics.ts";
 import { connectNats } from "./connection.ts";
-import { sharedViews } from "./lease_keeper.ts";
+import { sharedViews } from "./lease_memory.ts";
 import { Placement } from "./placement.ts";
 
 /** The first message: what to connect to and what to keep. */
