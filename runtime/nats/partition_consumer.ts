@@ -78,6 +78,12 @@ export class PartitionConsumer {
   /** Highest sequence handed out. */
   #delivered = 0;
   #recreating = false;
+  /**
+   * The last message of the partition in the stream when this consumer was first created (0:
+   * none left to deliver then), and whether the finished prefix has reached it: readiness.
+   */
+  #target: number | null = null;
+  #caughtUp = false;
 
   constructor(options: PartitionConsumerOptions) {
     this.#o = options;
@@ -86,6 +92,15 @@ export class PartitionConsumer {
   /** Messages handed out and not finished. */
   get inFlight(): number {
     return this.#inFlight;
+  }
+
+  /**
+   * Whether everything the stream held for this partition when the consumer was first created
+   * is finished and acknowledged: the owner has caught up. Once true it stays true (later
+   * messages, redeliveries and rewinds do not make a node un-caught-up); read from memory.
+   */
+  get caughtUp(): boolean {
+    return this.#caughtUp;
   }
 
   /** (Re)creates the durable consumer at the first unacknowledged message and starts consuming. */
@@ -134,6 +149,14 @@ export class PartitionConsumer {
       });
       await jsm.consumers.delete(stream, durable).catch(() => {});
       info = await jsm.consumers.add(stream, config);
+    }
+    if (this.#target === null) {
+      // Caught up means: up to the partition's last message now (one round trip, at the first
+      // creation only; nothing pending, nothing to wait for).
+      this.#target = info.num_pending === 0
+        ? 0
+        : (await jsm.streams.getMessage(stream, { last_by_subj: this.#o.filter }))?.seq ?? 0;
+      this.#reached();
     }
     if (this.#stopped) return;
     const consumer = js.consumers.getConsumerFromInfo(info);
@@ -239,6 +262,12 @@ export class PartitionConsumer {
     });
   }
 
+  #reached(): void {
+    if (!this.#caughtUp && this.#target !== null && this.#acked >= this.#target) {
+      this.#caughtUp = true;
+    }
+  }
+
   /** Adds `seq` to `#order`, keeping it sorted (at the end but for redeliveries). */
   #insert(seq: number): void {
     const order = this.#order;
@@ -273,6 +302,7 @@ export class PartitionConsumer {
     }
     if (last === null) return;
     this.#acked = last.seq;
+    this.#reached();
     // Fire and forget, as every ack: an ack lost with the connection means a redelivery,
     // which the actors recognise and skip.
     last.ack();

@@ -33,6 +33,7 @@ import { DEFAULT_PARTITIONS, partitionOf } from "./hash.ts";
 import { PartitionConsumer } from "./partition_consumer.ts";
 import { LeaseKeeper } from "./lease_keeper.ts";
 import { Placement } from "./placement.ts";
+import { type PartitionsReadiness, partitionsReadiness } from "./readiness.ts";
 import { STREAMS, SUBJECTS } from "./streams.ts";
 
 /** A device payload refused, with why. */
@@ -107,6 +108,13 @@ export interface PartitionLeases {
   owns(partition: number): boolean;
   /** The partitions this node hosts now. */
   owned(): number[];
+  /**
+   * The partitions this node should host now (rendezvous hashing over the live nodes); `null`
+   * while placement settles after start, once it leaves, and when it is not running.
+   */
+  wanted(): number[] | null;
+  /** Why nothing keeps this node's leases any more (the lease thread died), else `null`. */
+  failure(): string | null;
   start(): Promise<void>;
   /** Hands every partition over (drained). */
   stop(): Promise<void>;
@@ -130,6 +138,8 @@ export class NatsTransport implements Transport {
   /** Partitions whose messages are handled here now. */
   #hosting = new Set<number>();
   #pumping = false;
+  /** Ready once: see readiness.ts. */
+  #joined = false;
   #m;
 
   constructor(options: NatsTransportOptions) {
@@ -250,6 +260,32 @@ export class NatsTransport implements Transport {
         );
       }
     }
+  }
+
+  /**
+   * Whether this node owns its share of the partitions and has caught up their consumers (see
+   * readiness.ts), for `/readyz`: read from memory, no NATS round trip.
+   */
+  readiness(): PartitionsReadiness {
+    const wanted = this.placement.wanted();
+    let missing = 0;
+    let catchingUp = 0;
+    for (const p of wanted ?? []) {
+      if (!this.placement.owns(p)) missing++;
+      else if (!(this.#consumers.get(p)?.every((c) => c.caughtUp) ?? false)) catchingUp++;
+    }
+    const readiness = partitionsReadiness({
+      partitions: this.partitions,
+      owned: this.placement.owned().length,
+      wanted: wanted === null ? null : wanted.length,
+      missing,
+      catchingUp,
+      failure: this.placement.failure(),
+      stopping: this.#stopping !== null,
+      joined: this.#joined,
+    });
+    if (readiness.ready) this.#joined = true;
+    return readiness;
   }
 
   /** Hands every partition over (drained) and stops consuming. Safe to call twice. */
