@@ -7,6 +7,7 @@
  * @module
  */
 import type { Hono } from "hono";
+import { commandMetrics } from "../actors/devices/mod.ts";
 import { registerActors } from "../actors/mod.ts";
 import { createApp, type Readiness } from "../routes/app.ts";
 import { type AuthTokens, generateToken } from "../routes/auth.ts";
@@ -25,6 +26,7 @@ import {
 import { closeNats } from "../runtime/nats/mod.ts";
 import { type ClusterParts, connectCluster } from "./cluster.ts";
 import type { NodeConfig } from "./config.ts";
+import { tappedBus } from "./event_tap.ts";
 import { readinessCheck } from "./readiness.ts";
 import { openStore, storePath } from "./store.ts";
 
@@ -32,7 +34,10 @@ import { openStore, storePath } from "./store.ts";
 export interface AssembleOverrides {
   /** @default a SystemClock */
   readonly clock?: Clock;
-  /** Used instead of opening `config.store`; closed by {@link FlotillaNode.stop} all the same. */
+  /**
+   * Used instead of opening `config.store` (and not checked for durability); closed by
+   * {@link FlotillaNode.stop} all the same.
+   */
   readonly store?: StateStore;
   /** @default a logger at `config.logLevel` in `config.logFormat`, tagged with the node id */
   readonly logger?: Logger;
@@ -82,8 +87,10 @@ export interface FlotillaNode {
 
 /**
  * Builds and starts a node: logs its mode first, connects to NATS (cluster mode), opens its
- * store, starts its actor system with the domain's actors and builds its HTTP app.
- * @throws when NATS or the store cannot be reached
+ * store and checks that it is durable (node/durability.ts), starts its actor system with the
+ * domain's actors and builds its HTTP app.
+ * @throws when NATS or the store cannot be reached, or the store is volatile and
+ *   `config.allowVolatileStore` is off
  */
 export async function assemble(
   config: NodeConfig,
@@ -102,12 +109,26 @@ export async function assemble(
     : null;
   const events: EventBus = cluster?.events ??
     new RingEventBus({ capacity: config.eventRing, now: () => clock.now(), ...overrides.eventBus });
-  const store = overrides.store ?? await openStore(config, cluster?.nats ?? null);
+  let store: StateStore;
+  let durability: string | null = null;
+  if (overrides.store !== undefined) {
+    store = overrides.store;
+  } else {
+    try {
+      ({ store, durability } = await openStore(config, cluster?.nats ?? null, logger));
+    } catch (error) {
+      // Refused (a volatile store) or unreachable: leave nothing open behind.
+      await cluster?.events.stop();
+      if (cluster !== null) await closeNats(cluster.nats.nc, logger);
+      throw error;
+    }
+  }
   const system = new ActorSystem({
     store,
     clock,
     metrics,
-    events,
+    // What the actors publish is counted here, once, on the node that published it.
+    events: tappedBus(events, commandMetrics(metrics)),
     logger,
     nodeId: config.nodeId,
     ...(cluster === null ? {} : { transport: cluster.transport }),
@@ -132,7 +153,8 @@ export async function assemble(
     clock,
     readiness: overrides.readiness ?? readinessCheck({
       store,
-      cluster: cluster === null ? null : { ...cluster, partitions: config.partitions },
+      durability,
+      cluster,
     }),
     auth,
     corsOrigins: config.corsOrigins,

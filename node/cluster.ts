@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { COMMANDS_TOPIC, commandSubject } from "../actors/devices/commands.ts";
+import { COMMANDS_TOPIC, deviceSubjectOf } from "../actors/devices/commands.ts";
 import { deviceIngest } from "../actors/devices/ingest.ts";
 import { describeError, type Logger, type MetricsRegistry } from "../runtime/mod.ts";
 import {
@@ -48,8 +48,9 @@ export async function connectCluster(
     ...nats,
     logger,
     capacity: config.eventRing,
-    // Commands for a device go out on its own subject, where it (and only it) may listen.
-    forward: { [COMMANDS_TOPIC]: (e) => (e.key === null ? null : commandSubject(e.key)) },
+    // Messages to a device (commands, its desired state) go out on its own subject, where it
+    // (and only it) may listen; command status changes stay on the event stream.
+    forward: { [COMMANDS_TOPIC]: deviceSubjectOf },
   });
   await events.start();
   const transport = new NatsTransport({

@@ -47,6 +47,12 @@ export interface NodeConfig {
    * (with a warning) when not configured.
    */
   readonly cardKey: string | null;
+  /**
+   * Run on a store that keeps no log of writes (a Redis with `appendonly no`, a JetStream KV
+   * bucket in memory), with a warning, instead of refusing to start
+   * (`FLOTILLA_ALLOW_VOLATILE_STORE=1`; for tests and demos).
+   */
+  readonly allowVolatileStore: boolean;
 }
 
 /**
@@ -102,6 +108,7 @@ export function loadConfig(
     readToken: token(env, "FLOTILLA_READ_TOKEN"),
     corsOrigins: (env.FLOTILLA_CORS_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean),
     cardKey: cardKey(env),
+    allowVolatileStore: flag(env, "FLOTILLA_ALLOW_VOLATILE_STORE"),
   };
 }
 
@@ -126,6 +133,15 @@ function cardKey(env: Record<string, string | undefined>): string | null {
     );
   }
   return value;
+}
+
+function flag(env: Record<string, string | undefined>, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "" || raw === "0" || raw === "false") return false;
+  if (raw === "1" || raw === "true") return true;
+  throw new ConfigError(
+    `${name}=${raw}: use 1 (or true) to turn it on, 0 (or false) to leave it off`,
+  );
 }
 
 function integer(

@@ -14,6 +14,7 @@ import { bodyLimit } from "./body_limit.ts";
 import type { AppDeps } from "./deps.ts";
 import { alertRoutes } from "./alerts.ts";
 import { dashboardRoutes } from "./dashboard.ts";
+import { deviceCommandRoutes } from "./device_commands.ts";
 import { deviceRoutes } from "./devices.ts";
 import { docsRoutes } from "./docs.ts";
 import { edgeRoutes } from "./edge.ts";
@@ -66,7 +67,8 @@ export function createApp(deps: AppDeps): FlotillaApp {
       "/api/*",
       cors({
         origin: [...deps.corsOrigins],
-        allowHeaders: ["Authorization", "Content-Type", "Last-Event-ID"],
+        allowHeaders: ["Authorization", "Content-Type", "Last-Event-ID", "If-Match"],
+        exposeHeaders: ["ETag"],
       }),
     );
   }
@@ -83,6 +85,7 @@ export function createApp(deps: AppDeps): FlotillaApp {
   app.route("/", dashboardRoutes(deps));
   api.mount(app, "/", docsRoutes(deps, api));
   api.mount(app, "/api/devices", deviceRoutes(deps));
+  api.mount(app, "/api/devices", deviceCommandRoutes(deps));
   app.route("/api/events", eventRoutes(deps, streams));
   api.describe("events", "Live events over server-sent events, resumable by id.", EVENTS_ROUTE);
   api.mount(app, "/api", edgeRoutes(deps));

@@ -1,13 +1,11 @@
 /**
- * Device routes: registration, the twin, desired state, commands, telemetry
- * ingest and history, under `/api/devices`.
+ * Device routes: registration, the twin, desired state (versioned: `ETag` and `If-Match`),
+ * telemetry ingest and history, under `/api/devices`. Commands are `device_commands.ts`'s.
  *
  * @module
  */
 import { z } from "zod";
 import {
-  type Command,
-  COMMAND_SCHEMA,
   DESIRED_PATCH_SCHEMA,
   device,
   deviceHistory,
@@ -30,13 +28,37 @@ import {
 } from "./params.ts";
 import { ApiRoutes } from "./spec.ts";
 import {
-  COMMAND_RECEIPT,
   DESIRED_RESULT,
   DEVICE,
   DEVICE_PAGE,
   HISTORY,
   TELEMETRY_RECEIPT,
 } from "./responses/devices.ts";
+
+/** `If-Match`: `*`, or desired-state versions as `ETag`s (`"3"`, `"3", "4"`). */
+const IF_MATCH = /^(\*|"\d{1,15}"(\s*,\s*"\d{1,15}")*)$/;
+
+const desiredHeaders = z.strictObject({
+  "If-Match": z.string().regex(IF_MATCH, 'must be * or ETags of the twin, e.g. "3"').optional()
+    .describe(
+      "apply only if the desired state is still at this version (the twin's ETag); 412 if not",
+    ),
+});
+
+/** The versions an `If-Match` value allows; `undefined` for `*` or none. */
+function ifMatchVersions(value: string | undefined): number[] | undefined {
+  if (value === undefined || value.trim() === "*") return undefined;
+  return [...value.matchAll(/"(\d+)"/g)].map((m) => Number(m[1]));
+}
+
+/** The `ETag` of a desired-state version. */
+function etagOf(version: number): string {
+  return `"${version}"`;
+}
+
+const ETAG = {
+  ETag: { description: 'the desired state\'s version, quoted (e.g. "3"): send it as If-Match' },
+};
 
 /** Most history items in one answer. */
 export const MAX_HISTORY = 10_000;
@@ -107,48 +129,39 @@ export function deviceRoutes(deps: AppDeps): ApiRoutes {
       "Reported and desired state, the delta, status, last seen, analytics per sensor and the " +
       "data quality score.",
     params,
-    responses: { 200: { description: "the twin", schema: DEVICE }, 404: NOT_FOUND },
+    responses: { 200: { description: "the twin", schema: DEVICE, headers: ETAG }, 404: NOT_FOUND },
   }, async (c, { params: { id } }) => {
     const twin = await system.ref(device, id).ask("twin");
     if (twin === null) {
       throw new NotFoundError(`device ${id} is not registered and has never sent telemetry`);
     }
-    return c.json(twin);
+    return c.json(twin, 200, { ETag: etagOf(twin.desiredVersion) });
   });
 
   routes.add({
     method: "patch",
     path: "/:id/desired",
     summary: "Change the desired state",
-    description: "A JSON merge patch: `null` removes a key. The change is pushed to the device.",
+    description:
+      "A JSON merge patch: `null` removes a key. The version goes up by one; with `If-Match` " +
+      "the change applies only to that version (412 otherwise). An online device gets the new " +
+      "state at once; an offline one gets the final state, once, when it is back.",
     params,
+    headers: desiredHeaders,
     body: DESIRED_PATCH_SCHEMA,
     example: { motorRPM: 1200, mode: "eco", led: null },
     responses: {
-      200: { description: "`{device, desired, delta, version}`", schema: DESIRED_RESULT },
+      200: { description: "the new desired state", schema: DESIRED_RESULT, headers: ETAG },
       404: NOT_FOUND,
+      412: { description: "`precondition_failed`: the desired state is not at that version" },
     },
-  }, async (c, { params: { id }, body }) => {
-    return c.json(await system.ref(device, id).ask("desired", body));
-  });
-
-  routes.add({
-    method: "post",
-    path: "/:id/commands",
-    summary: "Send a command",
-    description: "Pushed to the device (`cmd.<id>` in cluster mode); 202 once durable.",
-    params,
-    body: COMMAND_SCHEMA,
-    example: { name: "move", params: { x: 3, y: -1 } },
-    responses: {
-      202: { description: "`{device, commandId}`", schema: COMMAND_RECEIPT },
-      404: NOT_FOUND,
-    },
-  }, async (c, { params: { id }, body }) => {
-    const command: Command = body.params === undefined
-      ? { name: body.name }
-      : { name: body.name, params: body.params };
-    return c.json(await system.ref(device, id).ask("command", command), 202);
+  }, async (c, { params: { id }, headers, body }) => {
+    const ifMatch = ifMatchVersions(headers["If-Match"]);
+    const reply = await system.ref(device, id).ask(
+      "desired",
+      ifMatch === undefined ? { patch: body } : { patch: body, ifMatch },
+    );
+    return c.json(reply, 200, { ETag: etagOf(reply.version) });
   });
 
   routes.add({

@@ -238,6 +238,14 @@ function responsesOf(
     out[status] = {
       description: spec.description,
       content: { [type]: spec.schema === undefined ? {} : { schema: outputSchema(spec.schema) } },
+      ...(spec.headers === undefined ? {} : {
+        headers: Object.fromEntries(
+          Object.entries(spec.headers).map(([name, h]) => [
+            name,
+            { description: h.description, schema: { type: "string" } },
+          ]),
+        ),
+      }),
     };
   }
   const add = (status: number, description: string) => {

@@ -63,6 +63,10 @@ const TITLES: Readonly<Record<string, string>> = {
   idempotency_conflict: "Idempotency conflict",
   inventory_full: "Inventory full",
   no_available_edge_node: "No available edge node",
+  too_many_commands: "Too many commands",
+  command_conflict: "Command id in use",
+  command_final: "Command already final",
+  precondition_failed: "Precondition failed",
 };
 
 /** Codes of Hono's `HTTPException`s by status. */

@@ -43,6 +43,8 @@ export interface ResponseSpec {
   readonly schema?: z.ZodType;
   /** @default "application/json" (`application/problem+json` for 4xx and 5xx) */
   readonly contentType?: string;
+  /** Response headers the route sets, by name (e.g. `ETag`). */
+  readonly headers?: Readonly<Record<string, { readonly description: string }>>;
 }
 
 /** A route as its file declares it. */

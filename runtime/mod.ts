@@ -35,8 +35,10 @@ export {
 } from "./actor.ts";
 export { type Clock, ManualClock, SystemClock, type TimerHandle } from "./clock.ts";
 export { type DeadLetter, type DeadLetterReason } from "./dead_letters.ts";
+export { type StoreDurability } from "./durability.ts";
 export { type Duration, toMillis } from "./duration.ts";
 export { fmix32 } from "./hash.ts";
+export { interruptHandler, SAME_SIGNAL_MS } from "./interrupt.ts";
 export {
   ActorCrashedError,
   ConfigError,

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { StoreDurability } from "./durability.ts";
 
 /**
  * A JSON value. Stores keep exactly what `JSON.stringify` would keep: state holding `Date`,
@@ -206,6 +207,12 @@ export interface StateStore {
   journalKeys(prefix: string): Promise<string[]>;
   /** Releases connections and files. Further calls reject with a `StoreError`. */
   close(): Promise<void>;
+  /**
+   * Whether the store keeps acknowledged writes through a crash of its server, read from the
+   * server's own settings (one round trip; a node asks once, at start). Stores that cannot
+   * tell leave it out: they are taken as durable.
+   */
+  durability?(): Promise<StoreDurability>;
 }
 
 /** Throws when a batch names one key twice for the same key space (a caller bug). */

@@ -21,43 +21,8 @@ import { SseReader } from "./helpers/sse.ts";
 import { startNatsServer, startRedisServer } from "./helpers/servers.ts";
 import { partitionOf } from "../runtime/nats/hash.ts";
 import { accountBlock, devicePassword } from "../tools/nats_device_users.ts";
-
-/** Where the tests look for `mosquitto_pub` (Debian: mosquitto-clients). */
-const MOSQUITTO_PUB_PATHS = ["/usr/bin/mosquitto_pub", "/usr/local/bin/mosquitto_pub"];
-
-/** The path of `mosquitto_pub`, or an error that says how to install it. */
-function mosquittoPub(): string {
-  for (const path of MOSQUITTO_PUB_PATHS) {
-    try {
-      if (Deno.statSync(path).isFile) return path;
-    } catch { /* not here */ }
-  }
-  throw new Error(
-    `mosquitto_pub is not installed (looked in ${MOSQUITTO_PUB_PATHS.join(", ")}): ` +
-      "install it with `sudo apt-get install -y mosquitto-clients`",
-  );
-}
-
-const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `get` until `done` holds for its value, at most `timeoutMs`. */
-async function waitFor<T>(
-  what: string,
-  get: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  for (;;) {
-    last = await get();
-    if (done(last)) return last;
-    if (Date.now() > deadline) {
-      throw new Error(`${what}: not within ${timeoutMs} ms; last seen ${JSON.stringify(last)}`);
-    }
-    await delay(50);
-  }
-}
+import { mosquitto } from "./helpers/mosquitto.ts";
+import { delay, waitFor } from "./helpers/wait.ts";
 
 type Twin = Record<string, unknown> & {
   reported?: Record<string, { value: number; ts: number }>;
@@ -76,7 +41,7 @@ Deno.test({
   name: "cluster devices: mosquitto_pub sensors/robot1/coordX 150.5 through MQTT reaches the twin",
   ...unsanitized,
   async fn() {
-    const pub = mosquittoPub();
+    const pub = mosquitto("mosquitto_pub");
     const out = await new Deno.Command(pub, {
       args: [
         ...["-h", "127.0.0.1", "-p", String(cluster.nats.mqttPort), "-i", "flotilla-test-robot1"],

@@ -3,7 +3,8 @@
  * `playwright-core`) against the real app on a loopback port, with an API token set: it loads
  * every one of its modules as JavaScript with no console error and no failed request, shows a
  * device within a second of its telemetry, moves a robot's marker when its coordinates change,
- * acknowledges an alert by clicking, asks for the token when a write answers 401, and leaves a
+ * shows a device's commands and their status live when its row is chosen, acknowledges an alert
+ * by clicking, asks for the token when a write answers 401, and leaves a
  * screenshot in `test-artifacts/dashboard.png`. Before the browser, the files as served: their
  * types, caching and security headers, and 404 for anything else under `/dashboard/`.
  */
@@ -290,6 +291,53 @@ Deno.test({
         assertEquals(await connection(), "live");
         const cells = await page.locator('tr[data-device-id="sensor-late"] td').allTextContents();
         assertEquals(cells[5], "1");
+      });
+
+      await t.step("shows a device's commands and their status, live", async () => {
+        const first = await app.json<{ commandId: string }>(
+          "POST",
+          "/api/devices/sensor-1/commands",
+          { name: "calibrate", params: { offset: 0.5 } },
+        );
+        await page.locator('tr[data-device-id="sensor-1"]').click();
+        await page.waitForSelector("#device-panel:not([hidden])", { timeout: 2000 });
+        assertEquals(await page.textContent("#device-panel-id"), "sensor-1");
+        assert(
+          await page.locator('tr[data-device-id="sensor-1"]').evaluate((tr) =>
+            tr.classList.contains("selected")
+          ),
+          "the row shows it is the one chosen",
+        );
+        const row = (id: string) => page.locator(`#commands tr[data-command-id="${id}"]`);
+        await page.waitForSelector(`#commands tr[data-command-id="${first.commandId}"]`, {
+          timeout: 2000,
+        });
+        assertEquals(await row(first.commandId).getAttribute("data-status"), "pending");
+        // A new command, then the device's reports: the view follows the stream.
+        const second = await app.json<{ commandId: string }>(
+          "POST",
+          "/api/devices/sensor-1/commands",
+          { name: "reboot" },
+        );
+        await page.waitForSelector(`#commands tr[data-command-id="${second.commandId}"]`, {
+          timeout: 2000,
+        });
+        await app.json("POST", `/api/devices/sensor-1/commands/${first.commandId}/status`, {
+          status: "succeeded",
+          result: { offset: 0.5 },
+        });
+        await page.waitForSelector(
+          `#commands tr[data-command-id="${first.commandId}"][data-status="succeeded"]`,
+          { timeout: 2000 },
+        );
+        // Open ones first: the pending reboot, then the calibration that succeeded.
+        const ids = await page.locator("#commands tr").evaluateAll((rows) =>
+          rows.map((r) => r.getAttribute("data-command-id"))
+        );
+        assertEquals(ids, [second.commandId, first.commandId]);
+        assert((await page.textContent("#device-panel-summary"))!.startsWith("1 open"));
+        const text = await row(second.commandId).textContent();
+        assert(text!.includes("reboot") && text!.includes("pending"), text!);
       });
 
       await t.step("saves a screenshot of a populated fleet", async () => {

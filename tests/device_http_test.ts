@@ -192,7 +192,7 @@ Deno.test("PATCH /api/devices/:id/desired merges (null removes), answers the del
   await t.close();
 });
 
-Deno.test("POST /api/devices/:id/commands answers 202 with a command id", async () => {
+Deno.test("POST /api/devices/:id/commands answers 202 with a command id once durable", async () => {
   const t = await testApp();
   await problemOf(
     await call(t, "POST", "/api/devices/r1/commands", { name: "stop" }),
@@ -202,11 +202,29 @@ Deno.test("POST /api/devices/:id/commands answers 202 with a command id", async 
   await t.post("r1", { readings: { coordX: 1 } });
   let res = await call(t, "POST", "/api/devices/r1/commands", { name: "move", params: { x: 3 } });
   assertEquals(res.status, 202);
-  assertEquals(await res.json(), { device: "r1", commandId: "r1-1" });
+  const first = await res.json();
+  assertEquals(Object.keys(first).sort(), ["commandId", "expiresAt", "status"]);
+  assertEquals(first.status, "pending");
+  assertEquals(first.expiresAt, t.clock.now() + 3_600_000, "an hour by default");
   res = await call(t, "POST", "/api/devices/r1/commands", { name: "stop" });
-  assertEquals((await res.json()).commandId, "r1-2");
+  assert((await res.json()).commandId !== first.commandId, "each command its own id");
   for (
-    const bad of [{}, { name: "" }, { name: "a b" }, { name: "x", params: 1 }, { name: "x", y: 1 }]
+    const bad of [
+      {},
+      { name: "" },
+      { name: "a b" },
+      { name: "x", params: 1 },
+      { name: "x", y: 1 },
+      { name: "x", ttl: 0 },
+      { name: "x", ttl: 604_801 },
+      { name: "x", ttl: 1.5 },
+      { name: "x", ttl: "P8D" },
+      { name: "x", ttl: "P1M" },
+      { name: "x", ttl: "PT0S" },
+      { name: "x", ttl: "soon" },
+      { name: "x", commandId: "a.b" },
+      { name: "x", commandId: "x".repeat(129) },
+    ]
   ) {
     await problemOf(await call(t, "POST", "/api/devices/r1/commands", bad), 400, "invalid_input");
   }

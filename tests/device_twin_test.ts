@@ -85,7 +85,7 @@ Deno.test("desired state: a merge patch, and the delta against what is reported"
 Deno.test("the twin: registration, reported, desired, delta; desired changes are pushed", async () => {
   const t = await deviceSystem();
   const ref = t.system.ref(device, "hvac-1");
-  await assertRejects(() => ref.ask("desired", { fan: 1 }), Error, "not registered");
+  await assertRejects(() => ref.ask("desired", { patch: { fan: 1 } }), Error, "not registered");
   const { created, twin } = await ref.ask("register", {
     type: "hvac",
     location: "floor 3",
@@ -95,27 +95,46 @@ Deno.test("the twin: registration, reported, desired, delta; desired changes are
   assertEquals(twin.status, "offline");
   assertEquals(twin.registered, true);
   assertEquals((await ref.ask("register", { type: "hvac" })).created, false);
-  const patched = await ref.ask("desired", { fan: 2, temperature: 21 });
+  const patched = await ref.ask("desired", { patch: { fan: 2, temperature: 21 } });
   assertEquals(patched, {
     device: "hvac-1",
     desired: { fan: 2, temperature: 21 },
     delta: { fan: 2, temperature: 21 },
     version: 1,
   });
+  await t.system.idle();
+  assertEquals(events(t, COMMANDS_TOPIC), [], "an offline device gets nothing yet");
+  // Its first telemetry: it is online, and gets the desired state it missed, with the delta.
   await send(t, "hvac-1", { temperature: 21, fan: 1 });
   const view = await ref.ask("twin");
   assertEquals(view?.delta, { fan: 2 });
   assertEquals(view?.desired, { fan: 2, temperature: 21 });
+  assertEquals(view?.desiredVersion, 1);
+  assertEquals(view?.desiredUpdatedAt, { fan: T0, temperature: T0 });
+  assertEquals(view?.reportedVersion, 1);
   const pushed = events(t, COMMANDS_TOPIC);
   assertEquals(pushed.length, 1);
   assertEquals(pushed[0]!.key, "hvac-1");
-  assertEquals((pushed[0]!.data as { kind: string }).kind, "desired");
-  const command = await ref.ask("command", { name: "reboot", params: { delay: 5 } });
-  assertEquals(command, { device: "hvac-1", commandId: "hvac-1-1" });
-  const last = events(t, COMMANDS_TOPIC).at(-1)!.data as Record<string, unknown>;
-  assertEquals(last.kind, "command");
-  assertEquals(last.name, "reboot");
-  assertEquals(last.params, { delay: 5 });
+  assertEquals(pushed[0]!.data, {
+    kind: "desired",
+    device: "hvac-1",
+    desired: { fan: 2, temperature: 21 },
+    delta: { fan: 2 },
+    version: 1,
+  });
+  // Online: a change goes out at once.
+  await t.advance(1000);
+  await ref.ask("desired", { patch: { temperature: null } });
+  await t.system.idle();
+  assertEquals(events(t, COMMANDS_TOPIC).length, 2);
+  assertEquals((await ref.ask("twin"))?.desiredUpdatedAt, { fan: T0 });
+  // A stale version is refused, the current one accepted.
+  await assertRejects(
+    () => ref.ask("desired", { patch: { fan: 3 }, ifMatch: [1] }),
+    Error,
+    "version 2",
+  );
+  assertEquals((await ref.ask("desired", { patch: { fan: 3 }, ifMatch: [1, 2] })).version, 3);
   await t.system.shutdown();
 });
 

@@ -10,7 +10,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { checkPartitionMapping } from "../runtime/nats/connection.ts";
+import { checkPartitionMapping, partitionMappings } from "../runtime/nats/connection.ts";
 import { DEFAULT_PARTITIONS, partitionOf } from "../runtime/nats/hash.ts";
 import {
   accountBlock,
@@ -85,7 +85,14 @@ Deno.test("device users: passwords are base64url HMAC-SHA-256 of the id under th
 Deno.test("device users: exactly its own subjects, and ids validated like DEVICE_ID", async () => {
   const p = partitionOf("robot1", DEFAULT_PARTITIONS);
   assertEquals(devicePermissions("robot1"), {
-    publish: ["iot.robot1.>", "sensors.robot1.>", `fl.in.${p}.robot1.t`, `fl.in.${p}.robot1.s.*`],
+    publish: [
+      "iot.robot1.>",
+      "sensors.robot1.>",
+      `fl.in.${p}.robot1.t`,
+      `fl.in.${p}.robot1.h`,
+      `fl.in.${p}.robot1.c`,
+      `fl.in.${p}.robot1.s.*`,
+    ],
     subscribe: ["cmd.robot1"],
   });
   assertEquals(
@@ -267,15 +274,20 @@ Deno.test({
       robotA.publish("iot.robotB.telemetry", '{"readings":{"x":666}}');
       robotA.publish("sensors.robotB.x", "666");
       robotA.publish(`fl.in.${pB}.robotB.t`, '{"readings":{"x":666}}'); // around the mapping
+      // The command protocol: its own hello and reports, not another device's.
+      robotA.publish("iot.robotA.hello", "{}");
+      robotA.publish("iot.robotA.commands", '{"commandId":"c1","status":"delivered"}');
+      robotA.publish("iot.robotB.commands", '{"commandId":"c1","status":"failed"}');
       await robotA.flush();
       await node.flush();
-      await until("3 publish violations", () => errors.length >= 3);
+      await until("4 publish violations", () => errors.length >= 4);
       assertEquals(
         errors.map((e) => [e.name, (e as Error & { subject?: string }).subject]),
         [
           ["PermissionViolationError", `fl.in.${pB}.robotB.t`],
           ["PermissionViolationError", `fl.in.${pB}.robotB.s.x`],
           ["PermissionViolationError", `fl.in.${pB}.robotB.t`],
+          ["PermissionViolationError", `fl.in.${pB}.robotB.c`],
         ],
       );
 
@@ -288,12 +300,16 @@ Deno.test({
       await until("robotA's command", () => commands.length === 1);
 
       // Over MQTT, with the same user and password.
+      await mosquittoPub(server.mqttPort!, "robotA", passA, "iot/robotA/hello");
       await mosquittoPub(server.mqttPort!, "robotA", passA, "sensors/robotA/y");
       await mosquittoPub(server.mqttPort!, "robotA", passA, "sensors/robotB/y");
       await until("robotA's MQTT reading", () => seen.includes(`fl.in.${pA}.robotA.s.y`));
       await node.flush();
       await delay(200);
       assertEquals(seen.sort(), [
+        `fl.in.${pA}.robotA.c`,
+        `fl.in.${pA}.robotA.h`,
+        `fl.in.${pA}.robotA.h`,
         `fl.in.${pA}.robotA.s.x`,
         `fl.in.${pA}.robotA.s.y`,
         `fl.in.${pA}.robotA.t`,
@@ -364,6 +380,33 @@ function passwordOf(config: string, user: string): string {
   if (match === null) throw new Error(`deploy/nats/accounts.conf has no password for ${user}`);
   return match[1]!;
 }
+
+/** The `"from": "to"` pairs of the first `mappings = { … }` block of a config. */
+function mappingsOf(config: string): Record<string, string> {
+  const lines = config.slice(config.search(/mappings\s*=\s*\{/)).split("\n").slice(1);
+  const block = lines.slice(0, lines.findIndex((line) => line.trim() === "}"));
+  return Object.fromEntries(block.map((line) => {
+    const pair = /^\s*"([^"]+)":\s*"([^"]+)"\s*$/.exec(line);
+    if (pair === null) throw new Error(`not a mapping: ${line}`);
+    return [pair[1]!, pair[2]!];
+  }));
+}
+
+Deno.test("device users: the shipped configs hold exactly the mappings the nodes need", () => {
+  const mappings = Deno.readTextFileSync(join(ROOT, "deploy/nats/mappings.conf"));
+  assertEquals(mappingsOf(mappings), partitionMappings(DEFAULT_PARTITIONS));
+  assertEquals(mappingsOf(configBlock(SHIPPED, "accounts")), partitionMappings(16));
+  // Each example device may publish its hello and its command reports after the mapping.
+  for (const id of ["robot1", "robot2"]) {
+    const p = partitionOf(id, DEFAULT_PARTITIONS);
+    for (const kind of ["t", "h", "c"]) {
+      assert(
+        SHIPPED.includes(`"fl.in.${p}.${id}.${kind}"`),
+        `${id} may publish fl.in.${p}.${id}.${kind}`,
+      );
+    }
+  }
+});
 
 Deno.test({
   name: "device users: deploy/nats/accounts.conf lets robot1 publish as itself only",

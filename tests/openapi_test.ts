@@ -11,6 +11,7 @@ import {
   EDGE_REGISTRATION_SCHEMA,
   REGISTRATION_SCHEMA,
   ROUTE_REQUEST_SCHEMA,
+  STATUS_REPORT_SCHEMA,
   TELEMETRY_SCHEMA,
 } from "../actors/devices/mod.ts";
 import { CARDS_SCHEMA, PAYMENT_SCHEMA, SETTINGS_SCHEMA } from "../actors/payments/mod.ts";
@@ -107,6 +108,7 @@ Deno.test("a documented body schema is the JSON Schema of the zod schema that va
     ["put", "/api/devices/{id}", REGISTRATION_SCHEMA],
     ["patch", "/api/devices/{id}/desired", DESIRED_PATCH_SCHEMA],
     ["post", "/api/devices/{id}/commands", COMMAND_SCHEMA],
+    ["post", "/api/devices/{id}/commands/{cid}/status", STATUS_REPORT_SCHEMA],
     ["post", "/api/devices/{id}/telemetry", TELEMETRY_SCHEMA],
     ["put", "/api/edge-nodes/{id}", EDGE_REGISTRATION_SCHEMA],
     ["post", "/api/edge-nodes/{id}/heartbeat", EDGE_HEARTBEAT_SCHEMA],

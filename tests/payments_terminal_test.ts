@@ -1,5 +1,5 @@
 /**
- * The payment terminal actor (SPEC §3.3) in a real actor system on a manual clock: the
+ * The payment terminal actor in a real actor system on a manual clock: the
  * decision flow branch by branch, the score as max(rules, model), idempotent retries, the
  * offline queue flushed exactly once — across crashes and restarts too — and the journal as
  * the audit trail.

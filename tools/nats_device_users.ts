@@ -1,13 +1,14 @@
 /**
- * Prints nats-server users for a fleet of devices, each allowed exactly its own subjects
- * (SPEC §4 Security; see deploy/nats/accounts.conf):
+ * Prints nats-server users for a fleet of devices, each allowed exactly its own subjects (see
+ * deploy/nats/accounts.conf):
  *
- * - publish `iot.<id>.>` and `sensors.<id>.>` (MQTT topics `sensors/<id>/…`), and the two
- *   subjects nats-server's mappings turn its telemetry into, `fl.in.<p>.<id>.t` and
- *   `fl.in.<p>.<id>.s.*` with `p` its partition: nats-server checks a publish permission on the
- *   subject *after* the account's subject mapping (nats-server 2.9 and later, see
- *   nats-io/nats-server#6902), so without them a device could not publish even its own
- *   telemetry. They give nothing more: that is where its own messages go anyway;
+ * - publish `iot.<id>.>` and `sensors.<id>.>` (MQTT topics `iot/<id>/…`, `sensors/<id>/…`), and
+ *   the subjects nats-server's mappings turn its messages into — `fl.in.<p>.<id>.t` (telemetry),
+ *   `fl.in.<p>.<id>.h` (hello), `fl.in.<p>.<id>.c` (command reports) and `fl.in.<p>.<id>.s.*`,
+ *   with `p` its partition: nats-server checks a publish permission on the subject *after* the
+ *   account's subject mapping (nats-server 2.9 and later, see nats-io/nats-server#6902), so
+ *   without them a device could not publish even its own telemetry. They give nothing more:
+ *   that is where its own messages go anyway;
  * - subscribe `cmd.<id>` (MQTT topic `cmd/<id>` with QoS 0: nats-server refuses QoS 1 MQTT
  *   subscriptions of users who may not subscribe to `$MQTT.sub.>`, which would let a device
  *   read other devices' QoS 1 deliveries, so it is not granted).
@@ -71,6 +72,8 @@ export function devicePermissions(
       `iot.${id}.>`,
       `sensors.${id}.>`,
       `${SUBJECTS.ingest}.${p}.${id}.t`,
+      `${SUBJECTS.ingest}.${p}.${id}.h`,
+      `${SUBJECTS.ingest}.${p}.${id}.c`,
       `${SUBJECTS.ingest}.${p}.${id}.s.*`,
     ],
     subscribe: [`cmd.${id}`],
@@ -437,7 +440,7 @@ const USAGE =
   `Usage: deno run --allow-env --allow-read tools/nats_device_users.ts [options] [device-id ...]
 
 Prints nats-server users granting each device exactly: publish iot.<id>.> and sensors.<id>.>
-(and the partitioned subjects nats-server maps its telemetry to, fl.in.<p>.<id>.t and
+(and the partitioned subjects nats-server maps them to, fl.in.<p>.<id>.t, .h, .c and
 fl.in.<p>.<id>.s.*), subscribe cmd.<id>. Passwords are base64url(HMAC-SHA-256(${SECRET_ENV},
 id)); the config holds their bcrypt hashes.
 

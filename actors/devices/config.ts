@@ -10,6 +10,7 @@
  */
 import { ConfigError, type Duration, toMillis } from "../../runtime/mod.ts";
 import type { AnalyticsConfig } from "./analytics.ts";
+import { type CommandLimits, MAX_TTL_MS } from "./command_log.ts";
 import type { KeyField } from "./dedup.ts";
 import { DEFAULT_HISTORY, type HistoryConfig } from "./history.ts";
 import { DEFAULT_PRESENCE, type PresenceConfig } from "./presence_shard.ts";
@@ -61,6 +62,23 @@ export interface QualitySettings
   };
 }
 
+/** How the commands of one device are kept and re-sent (`device-commands` actors). */
+export interface CommandsConfig {
+  /** Commands not final yet, at most, per device (more: 429). @default 100 */
+  readonly maxOpen: number;
+  /** Final commands kept per device, at most (the oldest go first). @default 100 */
+  readonly keepFinal: number;
+  /** Final commands are kept this long, at most. @default "P7D" */
+  readonly retention: Duration;
+  /** A command's time to live when its sender gives none (at most 7 days). @default "PT1H" */
+  readonly defaultTtl: Duration;
+  /**
+   * Re-sending undelivered commands to an online device: first after `initial`, each wait
+   * twice the one before, at most `max`. @default { initial: "PT1S", max: "PT1M" }
+   */
+  readonly resend: { readonly initial: Duration; readonly max: Duration };
+}
+
 /** Configuration of this area: every threshold and weight, each with its default. */
 export interface DevicesConfig {
   /** Offline after this long without telemetry, unless the type or device says otherwise. @default "PT1M" */
@@ -77,6 +95,7 @@ export interface DevicesConfig {
   /** Overrides by device type (the `type` of a registration). @default {} */
   readonly deviceTypes: Readonly<Record<string, DeviceTypeConfig>>;
   readonly edge: EdgeConfig;
+  readonly commands: CommandsConfig;
   /** Idle device actors leave memory after this long. @default "PT10M" */
   readonly passivateAfter: Duration;
 }
@@ -119,6 +138,13 @@ export const DEFAULT_DEVICES_CONFIG: DevicesConfig = {
   presence: DEFAULT_PRESENCE,
   deviceTypes: {},
   edge: DEFAULT_EDGE,
+  commands: {
+    maxOpen: 100,
+    keepFinal: 100,
+    retention: "P7D",
+    defaultTtl: "PT1H",
+    resend: { initial: "PT1S", max: "PT1M" },
+  },
   passivateAfter: "PT10M",
 };
 
@@ -138,6 +164,7 @@ export interface ResolvedDevicesConfig {
   readonly history: DevicesConfig["history"];
   readonly presence: DevicesConfig["presence"];
   readonly edge: DevicesConfig["edge"];
+  readonly commands: CommandLimits;
   readonly passivateAfter: number;
   /** The profile of a device type (`null`: unregistered or untyped). Cached. */
   profile(type: string | null): DeviceProfile;
@@ -238,6 +265,27 @@ export function qualityRules(s: QualitySettings, where = "quality"): QualityRule
   };
 }
 
+/** Checks the commands settings and resolves them into milliseconds. @throws {ConfigError} */
+function commandLimits(c: CommandsConfig): CommandLimits {
+  const ms = (value: Duration, what: string) =>
+    positive(toMillis(value, `commands.${what}`), `commands.${what}`);
+  const limits: CommandLimits = {
+    maxOpen: positive(c.maxOpen, "commands.maxOpen", true),
+    keepFinal: positive(c.keepFinal, "commands.keepFinal", true),
+    retention: ms(c.retention, "retention"),
+    defaultTtl: ms(c.defaultTtl, "defaultTtl"),
+    resendInitial: ms(c.resend.initial, "resend.initial"),
+    resendMax: ms(c.resend.max, "resend.max"),
+  };
+  if (limits.defaultTtl > MAX_TTL_MS) {
+    throw new ConfigError(`commands.defaultTtl must be at most 7 days, got ${c.defaultTtl}`);
+  }
+  if (limits.resendMax < limits.resendInitial) {
+    throw new ConfigError("commands.resend.max must be at least commands.resend.initial");
+  }
+  return limits;
+}
+
 /**
  * Merges a deployment's overrides over the defaults and checks the result.
  * @throws {ConfigError} naming the setting that is wrong
@@ -279,6 +327,7 @@ export function resolveDevicesConfig(
     }
   }
   positive(toMillis(config.presence.tick, "presence.tick"), "presence.tick");
+  const commands = commandLimits(config.commands);
   const baseQuality = qualityRules(config.quality);
   const profiles = new Map<string | null, DeviceProfile>();
   const base: DeviceProfile = {
@@ -311,6 +360,7 @@ export function resolveDevicesConfig(
     history: config.history,
     presence: config.presence,
     edge: config.edge,
+    commands,
     passivateAfter: toMillis(config.passivateAfter, "passivateAfter"),
     profile(type) {
       return profiles.get(type) ?? base;

@@ -9,17 +9,25 @@
  * 10-point trend fit per reading, one history append — with no JSON encoding and no timer
  * churn (the heartbeat timer is not reset per message: it re-arms itself when it fires).
  *
+ * Commands live in the device's `device-commands` actor (`device_commands.ts`), not in the
+ * twin: the twin is written on every reading and should not carry them. This actor tells that
+ * one when the device comes online or goes offline (once the device has had a command), and
+ * sends the desired state itself: live while the device is online, and the one final state when
+ * it comes back (its first telemetry after a silence, or its hello with an older version).
+ *
  * @module
  */
-import { defineActor, type JsonValue, NotFoundError } from "../../runtime/mod.ts";
+import { type ActorContext, defineActor, NotFoundError } from "../../runtime/mod.ts";
 import { clearAlert, raiseAlert } from "../contracts.ts";
 import { emptyAnalytics, observe, type Signal } from "./analytics.ts";
-import { publishToDevice } from "./commands.ts";
+import { DEVICE_COMMANDS, publishToDevice } from "./commands.ts";
 import { type ResolvedDevicesConfig, resolveDevicesConfig } from "./config.ts";
 import { alertFor, deviceSource } from "./device_alerts.ts";
 import { DEVICE_HISTORY } from "./device_history.ts";
+import { PreconditionFailedError } from "./errors.ts";
 import {
   deadlineOf,
+  type DeviceState,
   type DeviceSummary,
   deviceSummary,
   type DeviceView,
@@ -41,13 +49,7 @@ import {
 } from "./history.ts";
 import { assess, type QualityReport, reportOf } from "./quality.ts";
 import { applyTelemetry, type TelemetryRecord } from "./telemetry.ts";
-import {
-  applyDesired,
-  type Command,
-  deltaOf,
-  type DesiredValue,
-  type Registration,
-} from "./twin.ts";
+import { applyDesired, deltaOf, type DesiredValue, type Registration } from "./twin.ts";
 import {
   activated,
   armHeartbeat,
@@ -57,6 +59,31 @@ import {
   wentOffline,
   wentOnline,
 } from "./watchdog.ts";
+
+/** A desired-state change: a merge patch, and the versions `If-Match` allows (any when absent). */
+export interface DesiredChange {
+  readonly patch: Readonly<Record<string, DesiredValue | null>>;
+  readonly ifMatch?: readonly number[];
+}
+
+/** What `commandTarget` answers: whether the device exists, is online, has had commands. */
+export interface CommandTarget {
+  readonly known: boolean;
+  readonly online: boolean;
+  readonly commandsInUse: boolean;
+}
+
+/** Sends the device its whole desired state, the delta against what it reports, the version. */
+function pushDesired(ctx: Pick<ActorContext<DeviceState>, "emit" | "id" | "state">): void {
+  const s = ctx.state;
+  publishToDevice(ctx, {
+    kind: "desired",
+    device: ctx.id,
+    desired: { ...s.desired },
+    delta: deltaOf(s.desired, s.reported),
+    version: s.desiredVersion,
+  });
+}
 
 /**
  * The device actor type, configured. Register the result of `actors()` (actors/mod.ts); refs
@@ -114,6 +141,7 @@ export function deviceActor(cfg: ResolvedDevicesConfig) {
         }
         const seenBefore = s.lastSeen !== null;
         applyTelemetry(s, record, now);
+        s.reportedVersion++;
 
         const signals: Signal[] = [];
         for (const sensor in record.readings) {
@@ -143,6 +171,9 @@ export function deviceActor(cfg: ResolvedDevicesConfig) {
         const deadline = deadlineOf(s, profile);
         if (s.status === "online") armHeartbeat(ctx, deadline);
         else {
+          // Whether it said hello since it went offline and has the current desired state.
+          const synced = s.hello !== null && s.hello.at >= (s.statusSince ?? -Infinity) &&
+            s.hello.desiredVersion === s.desiredVersion;
           s.status = "online";
           s.statusSince = now;
           // A device's first message is announced by its telemetry event alone.
@@ -154,44 +185,62 @@ export function deviceActor(cfg: ResolvedDevicesConfig) {
             clearAlert(ctx, deviceSource(ctx.id), "device_offline", now);
           }
           wentOnline(ctx, shards, timeoutOf(s, profile), deadline);
+          // Back after a silence: the desired state it may have missed, unless its hello just
+          // brought it up to date. (Without a hello its version is unknown: the state goes out.)
+          if (s.desiredVersion > 0 && !synced) pushDesired(ctx);
+          if (s.commandsInUse) ctx.tell({ type: DEVICE_COMMANDS, id: ctx.id }, "deviceOnline");
         }
         return { device: ctx.id, messageCount: s.messageCount };
       },
 
-      /** Merges a desired-state patch (`null` removes a key) and pushes it to the device. */
-      desired(ctx, patch: Readonly<Record<string, DesiredValue | null>>) {
+      /**
+       * Merges a desired-state patch (`null` removes a key) and, while the device is online,
+       * pushes the new state to it (an offline device gets the final state when it is back).
+       * @throws {PreconditionFailedError} the version is not one `ifMatch` allows
+       */
+      desired(ctx, change: DesiredChange) {
         const s = ctx.state;
         if (!isKnown(s)) throw notFound(ctx.id);
-        applyDesired(s.desired, patch);
+        if (change.ifMatch !== undefined && !change.ifMatch.includes(s.desiredVersion)) {
+          throw new PreconditionFailedError(ctx.id, s.desiredVersion);
+        }
+        applyDesired(s.desired, change.patch);
+        const now = ctx.now();
+        for (const [key, value] of Object.entries(change.patch)) {
+          if (value === null) delete s.desiredUpdatedAt[key];
+          else s.desiredUpdatedAt[key] = now;
+        }
         s.desiredVersion++;
-        const delta = deltaOf(s.desired, s.reported);
-        const desired = { ...s.desired };
-        publishToDevice(ctx, {
-          kind: "desired",
+        if (s.status === "online") pushDesired(ctx);
+        return {
           device: ctx.id,
-          desired,
-          delta,
+          desired: { ...s.desired },
+          delta: deltaOf(s.desired, s.reported),
           version: s.desiredVersion,
-          at: ctx.now(),
-        });
-        return { device: ctx.id, desired, delta, version: s.desiredVersion };
+        };
       },
 
-      /** Sends a command to the device; replies with its id once durable. */
-      command(ctx, command: Command) {
+      /**
+       * From the device's hello (through its `device-commands` actor): sends the desired state
+       * when the device's version is behind, or when it gave none — and notes that it has the
+       * current one now, so its first telemetry after the hello does not send it again.
+       */
+      syncDesired(ctx, hello: { readonly desiredVersion?: number }) {
         const s = ctx.state;
-        if (!isKnown(s)) throw notFound(ctx.id);
-        s.commands++;
-        const commandId = `${ctx.id}-${s.commands}`;
-        publishToDevice(ctx, {
-          kind: "command",
-          device: ctx.id,
-          commandId,
-          name: command.name,
-          params: (command.params ?? {}) as JsonValue,
-          at: ctx.now(),
-        });
-        return { device: ctx.id, commandId };
+        if (!isKnown(s)) return;
+        const has = hello.desiredVersion;
+        if (s.desiredVersion > 0 && (has === undefined || has < s.desiredVersion)) pushDesired(ctx);
+        s.hello = { at: ctx.now(), desiredVersion: s.desiredVersion };
+      },
+
+      /**
+       * Marks the device as having commands, so its `device-commands` actor hears when it comes
+       * online or goes offline. Asked once, before its first command.
+       */
+      useCommands(ctx): CommandTarget {
+        const s = ctx.state;
+        if (isKnown(s)) s.commandsInUse = true;
+        return { known: isKnown(s), online: s.status === "online", commandsInUse: s.commandsInUse };
       },
 
       /** From the heartbeat timer or the presence shard: offline if still silent. */
@@ -223,6 +272,7 @@ export function deviceActor(cfg: ResolvedDevicesConfig) {
           ctx.id,
         );
         wentOffline(ctx, shards);
+        if (s.commandsInUse) ctx.tell({ type: DEVICE_COMMANDS, id: ctx.id }, "deviceOffline");
       },
     },
     queries: {
@@ -235,6 +285,11 @@ export function deviceActor(cfg: ResolvedDevicesConfig) {
       /** The list entry, or `null`. */
       summary(ctx): DeviceSummary | null {
         return isKnown(ctx.state) ? deviceSummary(ctx.id, ctx.state) : null;
+      },
+      /** Where a command for this device stands: known, online, commands in use. */
+      commandTarget(ctx): CommandTarget {
+        const s = ctx.state;
+        return { known: isKnown(s), online: s.status === "online", commandsInUse: s.commandsInUse };
       },
       /** The data quality report of this device's stream, or `null`. */
       quality(ctx): QualityReport | null {

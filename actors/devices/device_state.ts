@@ -36,8 +36,20 @@ export interface DeviceState extends DeviceTwin {
   desired: Record<string, DesiredValue>;
   /** Incremented by every desired-state change. */
   desiredVersion: number;
-  /** Commands sent so far (the last command id's number). */
-  commands: number;
+  /** When each desired key was last set (epoch ms). */
+  desiredUpdatedAt: Record<string, number>;
+  /** Incremented by every change of the reported state (each applied telemetry record). */
+  reportedVersion: number;
+  /**
+   * The device's last hello (epoch ms) and the desired version it has had since (it was sent
+   * the current one if it was behind); `null`: never said hello.
+   */
+  hello: { at: number; desiredVersion: number } | null;
+  /**
+   * Whether the device has ever had a command: only then does the device actor tell its
+   * `device-commands` actor when it comes online or goes offline.
+   */
+  commandsInUse: boolean;
   analytics: Record<string, SensorAnalytics>;
   /** Alerts this device has open: to clear them when the condition ends. */
   alerts: { threshold: boolean; offline: boolean };
@@ -63,6 +75,12 @@ export interface DeviceView {
   readonly reported: Readonly<Record<string, Reported>>;
   readonly desired: Readonly<Record<string, DesiredValue>>;
   readonly delta: Readonly<Record<string, DesiredValue>>;
+  /** The desired state's version: +1 per change (the twin's `ETag`). */
+  readonly desiredVersion: number;
+  /** When each desired key was last set (epoch ms). */
+  readonly desiredUpdatedAt: Readonly<Record<string, number>>;
+  /** The reported state's version: +1 per applied telemetry record. */
+  readonly reportedVersion: number;
   /** Effective thresholds of the device's sensors. */
   readonly thresholds: Thresholds;
   readonly analytics: Readonly<Record<string, SensorAnalyticsView>>;
@@ -113,7 +131,10 @@ export function emptyDevice(): DeviceState {
     statusSince: null,
     desired: {},
     desiredVersion: 0,
-    commands: 0,
+    desiredUpdatedAt: {},
+    reportedVersion: 0,
+    hello: null,
+    commandsInUse: false,
     analytics: {},
     alerts: { threshold: false, offline: false },
     quality: emptyQuality(),
@@ -126,6 +147,11 @@ export function upgradeDevice(state: DeviceState): void {
   const empty = emptyDevice() as unknown as Record<string, unknown>;
   const s = state as unknown as Record<string, unknown>;
   for (const key of Object.keys(empty)) if (!(key in s)) s[key] = empty[key];
+  // Before commands had an actor of their own, the twin counted the commands sent.
+  if (typeof s.commands === "number") {
+    state.commandsInUse = s.commands > 0;
+    delete s.commands;
+  }
 }
 
 /** Whether the device exists for the API: registered, or heard from. */
@@ -185,6 +211,9 @@ export function deviceView(id: string, s: DeviceState, profile: DeviceProfile): 
     reported: s.reported,
     desired: s.desired,
     delta: deltaOf(s.desired, s.reported),
+    desiredVersion: s.desiredVersion,
+    desiredUpdatedAt: s.desiredUpdatedAt,
+    reportedVersion: s.reportedVersion,
     thresholds,
     analytics,
     quality: { score: s.quality.score, failedByType: { ...s.quality.failed } },

@@ -42,3 +42,63 @@ export class NoEdgeNodeError extends FlotillaError {
     this.name = "NoEdgeNodeError";
   }
 }
+
+/**
+ * A device has as many commands not final yet as it may hold: no new one is accepted until some
+ * finish, expire or are cancelled. HTTP 429.
+ */
+export class TooManyCommandsError extends FlotillaError {
+  constructor(device: string, limit: number) {
+    super(
+      "too_many_commands",
+      429,
+      `device ${device} already has ${limit} commands that are not final; wait until some ` +
+        `succeed, fail or expire, or cancel some (DELETE /api/devices/${device}/commands/<id>)`,
+    );
+    this.name = "TooManyCommandsError";
+  }
+}
+
+/**
+ * A command id was used again with another body (name, params or time to live): the id makes
+ * a send idempotent, so it cannot name two commands. HTTP 409.
+ */
+export class CommandConflictError extends FlotillaError {
+  constructor(device: string, commandId: string) {
+    super(
+      "command_conflict",
+      409,
+      `device ${device} already has command ${commandId} with another name, params or ttl; ` +
+        "send the same body to get it back, or use a new commandId",
+    );
+    this.name = "CommandConflictError";
+  }
+}
+
+/** A command is final (succeeded, failed, expired or cancelled): it changes no more. HTTP 409. */
+export class CommandFinalError extends FlotillaError {
+  constructor(device: string, commandId: string, status: string) {
+    super(
+      "command_final",
+      409,
+      `command ${commandId} of device ${device} is already ${status}; final commands change no more`,
+    );
+    this.name = "CommandFinalError";
+  }
+}
+
+/**
+ * `If-Match` named a desired-state version that is not the current one: someone changed the
+ * desired state since the client read it. HTTP 412: read the twin again (its `ETag`) and retry.
+ */
+export class PreconditionFailedError extends FlotillaError {
+  constructor(device: string, current: number) {
+    super(
+      "precondition_failed",
+      412,
+      `device ${device}'s desired state is at version ${current}, not the one If-Match names; ` +
+        `GET /api/devices/${device} for the current ETag and apply the change again`,
+    );
+    this.name = "PreconditionFailedError";
+  }
+}

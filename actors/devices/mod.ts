@@ -1,6 +1,6 @@
 /**
  * Devices and edge nodes: the device twin — its telemetry, analytics, data quality, heartbeats
- * and history — and the edge nodes of the device / edge / fog / cloud tiers with routing to
+ * and history — its commands (durable, re-sent until the device has them), and the edge nodes of the device / edge / fog / cloud tiers with routing to
  * them. Every threshold and weight is a default in {@link DevicesConfig} (`config.ts`).
  *
  * The actor definitions exported here are configured with the defaults: they type refs
@@ -12,6 +12,7 @@
 import type { AnyActorDefinition } from "../../runtime/mod.ts";
 import { type DeepPartial, type DevicesConfig, resolveDevicesConfig } from "./config.ts";
 import { deviceActor } from "./device.ts";
+import { deviceCommandsActor } from "./device_commands.ts";
 import { deviceHistory } from "./device_history.ts";
 import { edgeNodeActor } from "./edge_node.ts";
 import { edgeRegistryActor } from "./edge_registry.ts";
@@ -26,9 +27,55 @@ export {
   type ResolvedDevicesConfig,
   resolveDevicesConfig,
 } from "./config.ts";
-export { NoEdgeNodeError, RecordRejectedError } from "./errors.ts";
-export { COMMANDS_TOPIC, commandSubject, type DeviceMessage } from "./commands.ts";
-export { device, deviceActor } from "./device.ts";
+export {
+  CommandConflictError,
+  CommandFinalError,
+  NoEdgeNodeError,
+  PreconditionFailedError,
+  RecordRejectedError,
+  TooManyCommandsError,
+} from "./errors.ts";
+export {
+  type CommandMessage,
+  COMMANDS_TOPIC,
+  type CommandsEvent,
+  type CommandStatusEvent,
+  commandSubject,
+  type DesiredMessage,
+  DEVICE_COMMANDS,
+  type DeviceMessage,
+  deviceSubjectOf,
+  type ReportIgnoredEvent,
+} from "./commands.ts";
+export {
+  COMMAND_STATUSES,
+  commandNotFound,
+  type CommandQuery,
+  type CommandStatus,
+  type CommandView,
+  type IgnoredReason,
+  MAX_TTL_MS,
+  type NewCommand,
+  REPORT_STATUSES,
+} from "./command_log.ts";
+export {
+  COMMAND_ID,
+  COMMAND_SCHEMA,
+  commandReport,
+  HELLO_SCHEMA,
+  newCommand,
+  REPORT_SCHEMA,
+  STATUS_REPORT_SCHEMA,
+} from "./command_requests.ts";
+export { commandMetrics } from "./command_metrics.ts";
+export { type CommandTarget, type DesiredChange, device, deviceActor } from "./device.ts";
+export {
+  type CreatedCommand,
+  deviceCommands,
+  deviceCommandsActor,
+  type Hello,
+  type ReportOutcome,
+} from "./device_commands.ts";
 export type {
   DeviceState,
   DeviceStatus,
@@ -79,12 +126,9 @@ export {
   telemetryRecord,
 } from "./telemetry.ts";
 export {
-  type Command,
-  COMMAND_SCHEMA,
   DESIRED_PATCH_SCHEMA,
   type DesiredValue,
   type DeviceLocation,
-  parseCommand,
   parseDesiredPatch,
   parseRegistration,
   type Registration,
@@ -96,6 +140,7 @@ export function actors(config: DeepPartial<DevicesConfig> = {}): AnyActorDefinit
   const resolved = resolveDevicesConfig(config);
   return [
     deviceActor(resolved),
+    deviceCommandsActor(resolved),
     deviceHistory,
     presenceShardActor(resolved.presence),
     edgeNodeActor(resolved),

@@ -28,12 +28,6 @@ export interface Registration {
 /** A desired value: what a setting or actuator should be. */
 export type DesiredValue = number | string | boolean;
 
-/** A command to a device (`POST /api/devices/:id/commands`). */
-export interface Command {
-  readonly name: string;
-  readonly params?: { readonly [key: string]: unknown };
-}
-
 /** Device types and command names: letters, digits, `_` and `-`, 1–64. */
 export const TYPE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -91,13 +85,6 @@ export const DESIRED_PATCH_SCHEMA = z.record(
   .refine((p) => Object.keys(p).length <= MAX_KEYS, `must set at most ${MAX_KEYS} keys`)
   .meta({ minProperties: 1, maxProperties: MAX_KEYS });
 
-/** A command body (`POST /api/devices/:id/commands`). */
-export const COMMAND_SCHEMA = z.strictObject({
-  name: z.string().regex(TYPE_NAME, "command names hold letters, digits, _ or - (1-64)"),
-  params: z.record(text(0, 64, "parameter names are at most 64 characters long"), z.unknown())
-    .optional(),
-});
-
 /**
  * Validates a registration body `{type, location?, sensors?, thresholds?, heartbeatTimeout?}`.
  * @throws {ValidationError}
@@ -112,14 +99,6 @@ export function parseRegistration(body: unknown): Registration {
  */
 export function parseDesiredPatch(body: unknown): Record<string, DesiredValue | null> {
   return parseOrThrow(DESIRED_PATCH_SCHEMA, body, "the desired state patch is not valid");
-}
-
-/** Validates a command body `{name, params?}`. @throws {ValidationError} */
-export function parseCommand(body: unknown): Command {
-  const parsed = parseOrThrow(COMMAND_SCHEMA, body, "the command is not valid");
-  return parsed.params === undefined
-    ? { name: parsed.name }
-    : { name: parsed.name, params: parsed.params };
 }
 
 /**

@@ -102,22 +102,35 @@ export function oneUnitMillis(value: string): number | null {
   return unit === undefined ? null : Number(match[2]) * unit.ms;
 }
 
+/** How {@link durationMs} reads a number. */
+export interface DurationNumbers {
+  /** Milliseconds one unit of the number stands for. @default 1 (milliseconds) */
+  readonly unitMs?: number;
+  /** The unit's name, for messages and the document. @default "milliseconds" */
+  readonly unitName?: string;
+  /** Whole units only. @default false */
+  readonly whole?: boolean;
+}
+
 /**
- * A duration from a client, `min`–`max` ms: a number of milliseconds, or an ISO-8601 duration
- * in one unit of seconds, minutes, hours or days (`"PT90S"`, `"PT5M"`, `"PT36H"`, `"P7D"`).
- * Its output is milliseconds.
+ * A duration from a client, `min`–`max` ms: a number (of milliseconds, or of `unitMs`), or an
+ * ISO-8601 duration in one unit of seconds, minutes, hours or days (`"PT90S"`, `"PT5M"`,
+ * `"PT36H"`, `"P7D"`). Its output is milliseconds. Both forms state their bounds in the schema.
  */
-export function durationMs(min: number, max: number) {
+export function durationMs(min: number, max: number, numbers: DurationNumbers = {}) {
+  const { unitMs = 1, unitName = "milliseconds", whole = false } = numbers;
   const pattern = durationPattern(min, max);
-  const bounds = `between ${min} ms and ${max} ms`;
-  const message = `must be a duration ${bounds}: milliseconds, or ISO-8601 in one unit ` +
-    `such as "PT90S", "PT5M", "PT36H" or "P7D"`;
+  const lo = min / unitMs, hi = max / unitMs;
+  const bounds = `${lo} to ${hi} ${unitName}`;
+  const message = `must be a duration of ${bounds}: a number of ${unitName}, or ISO-8601 in ` +
+    `one unit such as "PT90S", "PT5M", "PT36H" or "P7D"`;
+  const number = whole ? z.number(message).int(message) : z.number(message);
   return z.union([
-    z.number(message).min(min, message).max(max, message),
+    number.min(lo, message).max(hi, message),
     z.string(message).regex(pattern, message),
   ], { error: message }).transform((value) =>
-    typeof value === "number" ? value : oneUnitMillis(value)!
+    typeof value === "number" ? value * unitMs : oneUnitMillis(value)!
   ).describe(
-    `milliseconds, or an ISO-8601 duration in one unit (PT90S, PT5M, PT36H, P7D), ${bounds}`,
+    `${unitName}, or an ISO-8601 duration in one unit (PT90S, PT5M, PT36H, P7D); ${bounds}`,
   );
 }

@@ -2,7 +2,8 @@
 /**
  * The devices table: one row per device, in id order, built once and then updated in place
  * (a row's readings are rebuilt only when a value, or whether it is within its threshold,
- * changed); the filter by text and status hides rows.
+ * changed); the filter by text and status hides rows. Choosing a row (click, or Enter) opens
+ * the device view.
  *
  * @module
  */
@@ -35,8 +36,9 @@ const FLASH_AT_MOST = 20;
 /**
  * @param {Fleet} fleet
  * @param {Record<string, number>} inserted when each row was inserted (epoch ms), for tests
+ * @param {(id: string) => void} choose a row was chosen
  */
-export function createDevicesTable(fleet, inserted) {
+export function createDevicesTable(fleet, inserted, choose) {
   /** @type {Map<string, Row>} */
   const rows = new Map();
   /** @type {string[]} device ids in table order */
@@ -64,6 +66,8 @@ export function createDevicesTable(fleet, inserted) {
   function createRow(id) {
     const tr = el("tr");
     tr.dataset.deviceId = id;
+    tr.tabIndex = 0;
+    tr.title = `${id}: its commands`;
     const idText = el("span", "dev-id", id);
     idText.title = id;
     const type = el("span", "dev-type");
@@ -180,6 +184,15 @@ export function createDevicesTable(fleet, inserted) {
 
   filterInput.addEventListener("input", applyFilters);
   statusSelect.addEventListener("change", applyFilters);
+  /** @param {Event} e */
+  const chosen = (e) => {
+    const tr = e.target instanceof Element ? e.target.closest("tr[data-device-id]") : null;
+    if (tr instanceof HTMLElement && tr.dataset.deviceId) choose(tr.dataset.deviceId);
+  };
+  tbody.addEventListener("click", chosen);
+  tbody.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") chosen(e);
+  });
 
   return {
     /**
@@ -191,6 +204,13 @@ export function createDevicesTable(fleet, inserted) {
       const flash = ids.size <= FLASH_AT_MOST;
       for (const id of ids) renderDevice(id, flash);
       $("devices-empty").hidden = fleet.devices.size > 0;
+    },
+    /**
+     * Marks the row of the device the device view shows (none: `null`).
+     * @param {string | null} id
+     */
+    select(id) {
+      for (const [rowId, row] of rows) row.tr.classList.toggle("selected", rowId === id);
     },
     /**
      * Updates the "last seen" times to `now`.

@@ -4,9 +4,9 @@
  * wires the others together and starts the page.
  *
  * Data flow: REST snapshots (devices, open alerts, edge nodes; `snapshots.js`) and the SSE
- * stream `GET /api/events` (`stream.js`: topics telemetry, alerts, nodes, payments) are merged
- * into the fleet by the store's reducers (`sync.js`, `store.js`); the views redraw what changed,
- * batched (`render.js`). Everything from the server reaches the DOM as text or data attributes,
+ * stream `GET /api/events` (`stream.js`: topics telemetry, alerts, nodes, payments, commands)
+ * are merged into the fleet and the devices' commands by the stores' reducers (`sync.js`,
+ * `store.js`, `command_store.js`); the views redraw what changed, batched (`render.js`). Everything from the server reaches the DOM as text or data attributes,
  * never as HTML.
  *
  * @module
@@ -15,6 +15,8 @@ import { request } from "./api.js";
 import { onThemeChange } from "./canvas.js";
 import { $, setText } from "./dom.js";
 import { createAlertsFeed } from "./alerts.js";
+import { createCommandBook } from "./command_store.js";
+import { createDevicePanel } from "./device_panel.js";
 import { createDevicesTable } from "./devices.js";
 import { createMap } from "./map.js";
 import { createNodeList } from "./nodes.js";
@@ -28,6 +30,7 @@ import { createThroughput } from "./throughput.js";
 import { createAuth } from "./token.js";
 
 const fleet = createFleet();
+const book = createCommandBook();
 const auth = createAuth({
   saved: (changed) => {
     if (changed || !stream.isOpen()) stream.connect(true);
@@ -53,7 +56,8 @@ Object.defineProperty(globalThis, "__flotilla", { value: hook });
 
 const map = createMap(fleet);
 const throughput = createThroughput();
-const devices = createDevicesTable(fleet, hook.seen);
+const devices = createDevicesTable(fleet, hook.seen, (id) => void panel.open(id));
+const panel = createDevicePanel({ book, request: call, selected: (id) => devices.select(id) });
 const nodes = createNodeList(fleet);
 const alerts = createAlertsFeed({
   fleet,
@@ -78,7 +82,7 @@ const twins = createTwins({
   request: call,
   merge: (twin, askedAt) => sync.device(twin, true, askedAt),
 });
-const sync = createSync(fleet, {
+const sync = createSync(fleet, book, {
   device: renderer.device,
   alerts: renderer.alerts,
   nodes: renderer.nodes,
@@ -86,6 +90,7 @@ const sync = createSync(fleet, {
   robots: map.changed,
   telemetry: throughput.count,
   wantTwin: twins.want,
+  commands: panel.changed,
 });
 const snapshots = createSnapshots({
   request: call,
@@ -105,6 +110,7 @@ const stream = createStream({
       sync.alert(ev.alert),
     nodes: sync.node,
     payments: sync.payment,
+    commands: sync.command,
   },
   token: auth.token,
   request: call,
@@ -117,6 +123,7 @@ function tick() {
   const now = Date.now();
   throughput.draw();
   devices.tick(now);
+  panel.tick();
   alerts.tick(now);
   nodes.tick(now);
 }

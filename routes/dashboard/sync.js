@@ -6,6 +6,7 @@
  * @module
  */
 import { mergeAlert, mergeOpenAlerts } from "./alert_store.js";
+import { applyCommandEvent } from "./command_store.js";
 import { applyPayment, applyTelemetry, mergeDevice, mergeNode } from "./store.js";
 
 /** @typedef {import("./store.js").Fleet} Fleet */
@@ -26,13 +27,15 @@ import { applyPayment, applyTelemetry, mergeDevice, mergeNode } from "./store.js
  * @property {() => void} robots the map
  * @property {(at: number) => void} telemetry one telemetry message came, at `at` (epoch ms)
  * @property {(id: string) => void} wantTwin the device's twin is worth asking for
+ * @property {(id: string) => void} commands a device's commands
  */
 
 /**
  * @param {Fleet} fleet
+ * @param {import("./command_store.js").CommandBook} book the devices' commands
  * @param {Changes} changes
  */
-export function createSync(fleet, changes) {
+export function createSync(fleet, book, changes) {
   /** @param {Device} d */
   function changed(d) {
     if (fleet.robots.has(d.id)) changes.robots();
@@ -81,6 +84,11 @@ export function createSync(fleet, changes) {
     /** @param {PaymentEvent} ev */
     payment(ev) {
       if (applyPayment(fleet, ev)) changes.kpis();
+    },
+    /** @param {import("./command_store.js").CommandEvent} ev */
+    command(ev) {
+      const device = applyCommandEvent(book, ev);
+      if (device !== null) changes.commands(device);
     },
   };
 }

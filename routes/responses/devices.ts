@@ -81,6 +81,9 @@ export const DEVICE = DEVICE_SUMMARY.extend({
   statusSince: epochMs.nullable(),
   desired: z.record(z.string(), desiredValue),
   delta: z.record(z.string(), desiredValue).describe("desired keys that differ from reported"),
+  desiredVersion: count.describe("+1 per change of the desired state; the twin's ETag"),
+  desiredUpdatedAt: z.record(z.string(), epochMs).describe("per desired key, when it was set"),
+  reportedVersion: count.describe("+1 per change of the reported state"),
   thresholds: z.record(
     z.string(),
     z.object({ min: z.number().optional(), max: z.number().optional() }),
@@ -113,11 +116,8 @@ export const DESIRED_RESULT = z.object({
   device: z.string(),
   desired: z.record(z.string(), desiredValue),
   delta: z.record(z.string(), desiredValue),
-  version: count.describe("incremented by every change of the desired state"),
+  version: count.describe("the desired state's new version (also the ETag)"),
 });
-
-/** `POST /api/devices/:id/commands`. */
-export const COMMAND_RECEIPT = z.object({ device: z.string(), commandId: z.string() });
 
 /** `GET /api/devices/:id/history`. */
 export const HISTORY = z.object({

@@ -11,7 +11,7 @@ import {
   type JetStreamManager,
   jetstreamManager,
 } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { ConfigError, describeError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { partitionOf } from "./hash.ts";
@@ -53,53 +53,85 @@ export async function connectNats(
   return { nc, js: jetstream(nc), jsm: await jetstreamManager(nc) };
 }
 
+/** The device id of the start-up probes of the device mappings. */
+const PROBE_DEVICE = "flotilla-mapping-probe";
+
 /**
  * Checks that nats-server maps subjects to partitions as this node does: publishes a few
- * probes on `fl.probe.<id>` and expects them back on `fl.probe.<partitionOf(id)>.<id>`.
+ * probes on `fl.probe.<id>` and expects them back on `fl.probe.<partitionOf(id)>.<id>`; then one
+ * probe on each device subject of {@link partitionMappings} (`iot.<id>.hello`, …), expected on
+ * its ingest subject. The device probes carry `Nats-Expected-Stream` naming no stream, so
+ * JetStream refuses to store them: they never reach the ingest stream or an actor.
  *
- * @throws {ConfigError} naming the mapping the server config needs.
+ * @throws {ConfigError} naming the mappings the server config needs.
  */
 export async function checkPartitionMapping(nc: NatsConnection, partitions: number): Promise<void> {
   const ids = ["flotilla", "probe-1", "probe-2", "robot1", "sensor-42", "a"];
+  const mappings = Object.entries(partitionMappings(partitions));
+  // Each device mapping's subject with the probe's id (and `x` for a second token), and where
+  // the mapping must put it.
+  const devices = mappings.filter(([from]) => !from.startsWith(SUBJECTS.probe)).map((
+    [from, to],
+  ) => ({
+    subject: from.replace("*", PROBE_DEVICE).replace("*", "x"),
+    expected: to.replace(
+      /\{\{partition\((\d+),1\)\}\}/,
+      (_, n) => String(partitionOf(PROBE_DEVICE, Number(n))),
+    )
+      .replace("{{wildcard(1)}}", PROBE_DEVICE).replace("{{wildcard(2)}}", "x"),
+  }));
   const seen = new Map<string, string>();
-  const sub = nc.subscribe(`${SUBJECTS.probe}.>`, {
-    callback: (_error, msg) => {
-      const id = new TextDecoder().decode(msg.data);
-      seen.set(id, msg.subject);
-    },
-  });
+  const note = (_error: unknown, msg: { data: Uint8Array; subject: string }) => {
+    seen.set(new TextDecoder().decode(msg.data), msg.subject);
+  };
+  const subs = [
+    nc.subscribe(`${SUBJECTS.probe}.>`, { callback: note }),
+    nc.subscribe(`${SUBJECTS.ingest}.*.${PROBE_DEVICE}.>`, { callback: note }),
+  ];
   try {
     for (const id of ids) nc.publish(`${SUBJECTS.probe}.${id}`, id);
+    const h = headers();
+    h.set("Nats-Expected-Stream", PROBE_DEVICE);
+    for (const { subject } of devices) nc.publish(subject, subject, { headers: h });
     await nc.flush();
     const deadline = Date.now() + 2000;
-    while (seen.size < ids.length && Date.now() < deadline) {
+    while (seen.size < ids.length + devices.length && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
     }
   } finally {
-    sub.unsubscribe();
+    for (const sub of subs) sub.unsubscribe();
   }
-  const wrong = ids.filter((id) =>
-    seen.get(id) !== `${SUBJECTS.probe}.${partitionOf(id, partitions)}.${id}`
-  );
+  const wrong = [
+    ...ids.map((id) => ({
+      subject: `${SUBJECTS.probe}.${id}`,
+      key: id,
+      expected: `${SUBJECTS.probe}.${partitionOf(id, partitions)}.${id}`,
+    })),
+    ...devices.map((d) => ({ ...d, key: d.subject })),
+  ].filter((probe) => seen.get(probe.key) !== probe.expected);
   if (wrong.length > 0) {
-    const got = wrong.map((id) => `${id} → ${seen.get(id) ?? "nothing"}`).join(", ");
+    const got = wrong.map((p) => `${p.subject} → ${seen.get(p.key) ?? "nothing"}`).join(", ");
+    const needed = mappings.map(([from, to]) => `"${from}": "${to}"`).join(", ");
     throw new ConfigError(
-      `nats-server does not partition subjects into FLOTILLA_PARTITIONS=${partitions} partitions ` +
-        `(${got}). Its config needs these mappings (see deploy/nats/): ` +
-        `"${SUBJECTS.probe}.*": "${SUBJECTS.probe}.{{partition(${partitions},1)}}.{{wildcard(1)}}", ` +
-        `"iot.*.telemetry": "${SUBJECTS.ingest}.{{partition(${partitions},1)}}.{{wildcard(1)}}.t", ` +
-        `"sensors.*.*": "${SUBJECTS.ingest}.{{partition(${partitions},1)}}.{{wildcard(1)}}.s.{{wildcard(2)}}"`,
+      `nats-server does not map subjects as FLOTILLA_PARTITIONS=${partitions} needs (${got}). ` +
+        `Its config needs these mappings (see deploy/nats/): ${needed}`,
     );
   }
 }
 
-/** The subject mappings a nats-server config needs for `partitions` partitions. */
+/**
+ * The subject mappings a nats-server config needs for `partitions` partitions: device telemetry
+ * (`iot.<id>.telemetry`, `sensors.<id>.<sensor>`), hellos (`iot.<id>.hello`) and command
+ * reports (`iot.<id>.commands`) into the partitioned ingest subjects, and the start-up probe.
+ */
 export function partitionMappings(partitions: number): Record<string, string> {
+  const device = `${SUBJECTS.ingest}.{{partition(${partitions},1)}}.{{wildcard(1)}}`;
   return {
     [`${SUBJECTS.probe}.*`]: `${SUBJECTS.probe}.{{partition(${partitions},1)}}.{{wildcard(1)}}`,
-    "iot.*.telemetry": `${SUBJECTS.ingest}.{{partition(${partitions},1)}}.{{wildcard(1)}}.t`,
-    "sensors.*.*":
-      `${SUBJECTS.ingest}.{{partition(${partitions},1)}}.{{wildcard(1)}}.s.{{wildcard(2)}}`,
+    "iot.*.telemetry": `${device}.t`,
+    "iot.*.hello": `${device}.h`,
+    "iot.*.commands": `${device}.c`,
+    "sensors.*.*": `${device}.s.{{wildcard(2)}}`,
   };
 }
 

@@ -83,6 +83,12 @@ export class PartitionConsumer {
   #delivered = 0;
   #recreating = false;
   #from: { mark?: number; repair?: boolean } = {};
+  /**
+   * The last message of the partition in the stream when this consumer was first created (0:
+   * none left to deliver then), and whether the finished prefix has reached it: readiness.
+   */
+  #target: number | null = null;
+  #caughtUp = false;
 
   constructor(options: PartitionConsumerOptions) {
     this.#o = options;
@@ -96,6 +102,15 @@ export class PartitionConsumer {
   /** Messages handed out and not finished. */
   get inFlight(): number {
     return this.#inFlight;
+  }
+
+  /**
+   * Whether everything the stream held for this partition when the consumer was first created
+   * is finished and acknowledged: the owner has caught up. Once true it stays true (later
+   * messages, redeliveries and rewinds do not make a node un-caught-up); read from memory.
+   */
+  get caughtUp(): boolean {
+    return this.#caughtUp;
   }
 
   /**
@@ -162,6 +177,14 @@ export class PartitionConsumer {
       });
       await jsm.consumers.delete(stream, durable).catch(() => {});
       info = await jsm.consumers.add(stream, config);
+    }
+    if (this.#target === null) {
+      // Caught up means: up to the partition's last message now (one round trip, at the first
+      // creation only; nothing pending, nothing to wait for).
+      this.#target = info.num_pending === 0
+        ? 0
+        : (await jsm.streams.getMessage(stream, { last_by_subj: this.#o.filter }))?.seq ?? 0;
+      this.#reached();
     }
     if (this.#stopped) return;
     const consumer = js.consumers.getConsumerFromInfo(info);
@@ -306,6 +329,12 @@ export class PartitionConsumer {
     });
   }
 
+  #reached(): void {
+    if (!this.#caughtUp && this.#target !== null && this.#acked >= this.#target) {
+      this.#caughtUp = true;
+    }
+  }
+
   /** Adds `seq` to `#order`, keeping it sorted (at the end but for redeliveries). */
   #insert(seq: number): void {
     const order = this.#order;
@@ -340,6 +369,7 @@ export class PartitionConsumer {
     }
     if (last === null) return;
     this.#acked = last.seq;
+    this.#reached();
     // Fire and forget, as every ack: an ack lost with the connection means a redelivery,
     // which the actors recognise and skip.
     last.ack();

@@ -42,6 +42,7 @@ import { DEFAULT_PARTITIONS, partitionOf } from "./hash.ts";
 import { PartitionConsumer } from "./partition_consumer.ts";
 import { LeaseKeeper } from "./lease_keeper.ts";
 import { Placement } from "./placement.ts";
+import { type PartitionsReadiness, partitionsReadiness } from "./readiness.ts";
 import { STREAMS, SUBJECTS } from "./streams.ts";
 
 /** A device payload refused, with why. */
@@ -116,6 +117,13 @@ export interface PartitionLeases {
   owns(partition: number): boolean;
   /** The partitions this node hosts now. */
   owned(): number[];
+  /**
+   * The partitions this node should host now (rendezvous hashing over the live nodes); `null`
+   * while placement settles after start, once it leaves, and when it is not running.
+   */
+  wanted(): number[] | null;
+  /** Why nothing keeps this node's leases any more (the lease thread died), else `null`. */
+  failure(): string | null;
   start(): Promise<void>;
   /** Hands every partition over (drained). */
   stop(): Promise<void>;
@@ -143,6 +151,8 @@ export class NatsTransport implements Transport {
   /** Partitions being repaired after the store went back in time, and since when. */
   #repairs = new Map<number, { since: number; reason: string }>();
   #pumping = false;
+  /** Ready once: see readiness.ts. */
+  #joined = false;
   #m;
 
   /** How this node's writes of its partitions are fenced (see {@link PartitionFencing}). */
@@ -287,6 +297,33 @@ export class NatsTransport implements Transport {
         );
       }
     }
+  }
+
+  /**
+   * Whether this node owns its share of the partitions and has caught up their consumers (see
+   * readiness.ts), for `/readyz`: read from memory, no NATS round trip.
+   */
+  readiness(): PartitionsReadiness {
+    const wanted = this.placement.wanted();
+    let missing = 0;
+    let catchingUp = 0;
+    for (const p of wanted ?? []) {
+      if (!this.placement.owns(p)) missing++;
+      else if (!(this.#consumers.get(p)?.every((c) => c.caughtUp) ?? false)) catchingUp++;
+    }
+    const readiness = partitionsReadiness({
+      partitions: this.partitions,
+      owned: this.placement.owned().length,
+      wanted: wanted === null ? null : wanted.length,
+      missing,
+      catchingUp,
+      failure: this.placement.failure(),
+      stopping: this.#stopping !== null,
+      joined: this.#joined,
+      repairing: this.repairs(),
+    });
+    if (readiness.ready) this.#joined = true;
+    return readiness;
   }
 
   /** Hands every partition over (drained) and stops consuming. Safe to call twice. */

@@ -31,6 +31,7 @@ import {
   type StoreOp,
   type Versioned,
 } from "../store.ts";
+import type { StoreDurability } from "../durability.ts";
 import { behind, HeadCache, jitteredSleep, pool, refusal, skipped, toJson } from "./support.ts";
 
 /**
@@ -133,13 +134,17 @@ export class DenoKvStore implements StateStore {
   #heads: HeadCache<Head>;
   #concurrency: number;
   #closed = false;
+  /** The file, when opened by {@link open}. */
+  #path: string | null = null;
 
   /** Opens (creating it and its directory if needed) the Deno KV database at `path`. */
   static async open(path: string, options?: DenoKvStoreOptions): Promise<DenoKvStore> {
     try {
       const dir = path.replace(/[\\/][^\\/]*$/, "");
       if (dir !== path && dir !== "") await Deno.mkdir(dir, { recursive: true });
-      return new DenoKvStore(await Deno.openKv(path), options);
+      const store = new DenoKvStore(await Deno.openKv(path), options);
+      store.#path = path;
+      return store;
     } catch (e) {
       throw new StoreError(`cannot open Deno KV at ${path}`, { cause: e });
     }
@@ -224,6 +229,20 @@ export class DenoKvStore implements StateStore {
 
   journalKeys(prefix: string): Promise<string[]> {
     return this.#call("list", () => unlocked(() => this.#list("jh", prefix)));
+  }
+
+  /**
+   * Durable: a SQLite file on this machine, written before a commit is acknowledged, survives
+   * a crash of the process (not a lost disk). Deno KV in memory (`:memory:`) is not.
+   */
+  durability(): Promise<StoreDurability> {
+    const durable = this.#path !== ":memory:";
+    return Promise.resolve({
+      durable,
+      detail: durable
+        ? `Deno KV file ${this.#path ?? "(an open handle)"}: SQLite on this machine's disk`
+        : "Deno KV in memory: nothing outlives the process",
+    });
   }
 
   close(): Promise<void> {

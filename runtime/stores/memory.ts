@@ -19,6 +19,7 @@ import {
   type StoreOp,
   type Versioned,
 } from "../store.ts";
+import type { StoreDurability } from "../durability.ts";
 import { behind, skipped, toJson } from "./support.ts";
 
 interface Entry {
@@ -134,6 +135,14 @@ export class MemoryStore implements StateStore {
         .map(([k]) => k)
         .sort()
     );
+  }
+
+  /** Not durable: the state lives in this process only, and a restart loses it. */
+  durability(): Promise<StoreDurability> {
+    return Promise.resolve({
+      durable: false,
+      detail: "the memory store keeps state in this process only: a restart loses it",
+    });
   }
 
   close(): Promise<void> {

@@ -66,11 +66,39 @@ import {
   prepare,
   refuse,
 } from "./natskv_layout.ts";
+import type { StoreDurability } from "../durability.ts";
 import { behind, callFailed, HeadCache, jitteredSleep, pool, skipped } from "./support.ts";
 
 export { decodeKey, encodeKey, MAX_APPEND_EVENTS, MAX_ENCODED_KEY };
 
 const utf8 = new TextEncoder();
+
+/**
+ * Whether a JetStream KV bucket keeps acknowledged writes: in memory storage it does not (a
+ * nats-server restart loses the bucket); in file storage it does, and with one replica the
+ * detail says what that costs (one server's disk holds the only copy, and nats-server syncs
+ * file storage to disk every two minutes by default — `sync_interval` — so a crash of its
+ * machine may lose writes of that time, with the streams' messages beside them).
+ */
+export function natsKvDurability(
+  { bucket, storage, replicas }: { bucket: string; storage: string; replicas: number },
+): StoreDurability {
+  if (storage !== StorageType.File) {
+    return {
+      durable: false,
+      detail:
+        `JetStream KV bucket ${bucket} is in ${storage} storage: a nats-server restart loses it`,
+    };
+  }
+  return {
+    durable: true,
+    detail: replicas > 1
+      ? `JetStream KV bucket ${bucket}: file storage, ${replicas} replicas`
+      : `JetStream KV bucket ${bucket}: file storage, 1 replica (the only copy is on one ` +
+        "server's disk; nats-server syncs it every 2 minutes unless sync_interval says otherwise, " +
+        "so a crash of that machine may lose that much): FLOTILLA_STREAM_REPLICAS=3 on a 3-server cluster",
+  };
+}
 
 /** Options of {@link NatsKvStore.connect}. */
 export interface NatsKvStoreOptions {
@@ -372,6 +400,21 @@ export class NatsKvStore implements StateStore {
 
   journalKeys(prefix: string): Promise<string[]> {
     return this.#call("list", () => this.#list("h", prefix));
+  }
+
+  /**
+   * The bucket's storage and replicas, as nats-server reports them (see
+   * {@link natsKvDurability}).
+   */
+  durability(): Promise<StoreDurability> {
+    return this.#call("read", async () => {
+      const status = await this.#kv.status();
+      return natsKvDurability({
+        bucket: this.#bucket,
+        storage: status.streamInfo.config.storage,
+        replicas: status.replicas,
+      });
+    });
   }
 
   async close(): Promise<void> {

@@ -52,6 +52,8 @@ import {
   type StoreOp,
   type Versioned,
 } from "../store.ts";
+import type { StoreDurability } from "../durability.ts";
+import { parseInfo, redisDurability } from "./redis_durability.ts";
 import { callFailed, refusal, skipped, toJson } from "./support.ts";
 
 /** Options of {@link RedisStore.connect}. */
@@ -71,6 +73,12 @@ export interface RedisStoreOptions {
   readonly retryDelayMs?: number;
   /** Longest reconnection delay. @default 2000 */
   readonly maxRetryDelayMs?: number;
+  /**
+   * The name the connection gives itself (`CLIENT SETNAME`), so that `CLIENT LIST` and
+   * `MONITOR` say whose commands are whose: a node uses `flotilla-<nodeId>`. Characters Redis
+   * refuses in a name (spaces, controls) become `_`. @default none
+   */
+  readonly connectionName?: string;
   /** Further ioredis options (TLS, username, password, db …), applied last but for the above. */
   readonly redis?: RedisOptions;
 }
@@ -341,6 +349,9 @@ export class RedisStore implements StateStore {
     const max = Math.max(initial, options.maxRetryDelayMs ?? 2000);
     const client = new Redis(url, {
       ...options.redis,
+      ...(options.connectionName === undefined
+        ? {}
+        : { connectionName: options.connectionName.replace(/[^!-~]/g, "_") }),
       lazyConnect: true,
       connectTimeout: options.connectTimeoutMs ?? 5000,
       commandTimeout: options.commandTimeoutMs ?? 10_000,
@@ -576,6 +587,33 @@ export class RedisStore implements StateStore {
     return this.#call("list", () => this.#list("ji", prefix));
   }
 
+  /**
+   * Reads the server's persistence settings (`CONFIG GET appendonly`, `appendfsync`, `save`;
+   * `INFO persistence` when `CONFIG` is refused) and judges them (see redis_durability.ts): a
+   * Redis with its append-only file on is durable, one without it is not.
+   */
+  durability(): Promise<StoreDurability> {
+    return this.#call("read", async () => {
+      // A refusal (NOPERM, an unknown command) is an answer; a lost connection is not.
+      const refused = (e: unknown) => {
+        if (e instanceof ReplyError) return { error: (e as Error).message };
+        throw e;
+      };
+      const config = await this.#client.config("GET", "append*").then(
+        async (reply) => ({
+          ...pairs(reply as string[]),
+          ...pairs(await this.#client.config("GET", "save").catch(() => []) as string[]),
+        }),
+        refused,
+      );
+      if (!("error" in config) && config.appendonly !== undefined) {
+        return redisDurability({ config });
+      }
+      const info = await this.#client.info("persistence").then(parseInfo, refused);
+      return redisDurability({ config, info });
+    });
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -686,6 +724,13 @@ async function exec(pipeline: ReturnType<Redis["pipeline"]>): Promise<unknown[]>
     if (error !== null) throw error;
     return reply;
   });
+}
+
+/** `[name, value, name, value, …]` as an object. */
+function pairs(flat: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
+  return out;
 }
 
 function resultOf(op: StoreOp, status: number | string, value: number | string): OpResult {
