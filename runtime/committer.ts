@@ -233,7 +233,12 @@ export class GroupCommitter {
         ...fenced,
       });
       const to = a.version + entry.events.length;
-      if (Math.floor(to / t.snapshotEvery) > Math.floor(a.version / t.snapshotEvery)) {
+      // One snapshot write at a time per actor: snapshots land in order, so the journal is
+      // never compacted past the snapshot replay starts from.
+      if (
+        Math.floor(to / t.snapshotEvery) > Math.floor(a.version / t.snapshotEvery) &&
+        a.ext?.snapshotting !== true
+      ) {
         entry.snapshot = JSON.stringify(this.#host.envelope(a));
       }
     }
@@ -396,22 +401,37 @@ export class GroupCommitter {
     }
   }
 
+  /**
+   * Writes a journaled actor's snapshot at journal version `version` and, riding on it in the
+   * same atomic step, deletes the journal's events it covers (compaction): storage stays
+   * proportional to the events since the last snapshot. A failure is harmless: replay starts
+   * from the previous snapshot, whose events are still there.
+   */
   #snapshot(entry: CommitEntry, version: number): void {
     const a = entry.a;
+    const key = a.t.key(a.id);
     const value = { ...JSON.parse(entry.snapshot!), j: version } as JsonValue;
     const fence = entry.fence === null ? {} : { fence: entry.fence };
-    this.#host.store.commit([
-      { op: "put", key: a.t.key(a.id), value, expectedVersion: null, ...fence },
-    ])
-      .catch(
-        (error) => {
-          // Harmless: replay starts from the previous snapshot.
-          this.#host.logger.warn("journal snapshot failed", {
-            actor: a.childName,
-            error: describeError(error),
-          });
-        },
-      );
+    const ext = a.ext ??= {};
+    ext.snapshotting = true;
+    const done = () => (ext.snapshotting = false);
+    const ops: StoreOp[] = [{ op: "put", key, value, expectedVersion: null, ...fence }];
+    if (a.t.compact) ops.push({ op: "trim", key, through: version, onlyIf: 0, ...fence });
+    this.#host.store.commit(ops).then(([put]) => {
+      done();
+      if (!put!.ok) {
+        this.#host.logger.warn("journal snapshot refused", {
+          actor: a.childName,
+          error: put!.conflict ? "conflict" : describeError(put!.error),
+        });
+      }
+    }, (error) => {
+      done();
+      this.#host.logger.warn("journal snapshot failed", {
+        actor: a.childName,
+        error: describeError(error),
+      });
+    });
   }
 }
 

@@ -86,7 +86,7 @@ export type {
   TrimOp,
   Versioned,
 } from "./store.ts";
-export { MemoryStore, type MemoryStoreOptions } from "./stores/memory.ts";
+export { MemoryStore, type MemoryStoreImage, type MemoryStoreOptions } from "./stores/memory.ts";
 export { DenoKvStore } from "./stores/denokv.ts";
 export { type Strategy, type SupervisionPolicy, SupervisorNode } from "./supervisor.ts";
 export {

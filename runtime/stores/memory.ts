@@ -42,6 +42,13 @@ export interface MemoryStoreOptions {
   readonly beforeCommit?: (ops: readonly StoreOp[]) => void;
 }
 
+/** What a {@link MemoryStore} held at one moment (see `MemoryStore.image`). */
+export interface MemoryStoreImage {
+  readonly snapshots: ReadonlyMap<string, { readonly version: number; readonly json: string }>;
+  readonly journals: ReadonlyMap<string, { readonly base: number; readonly events: string[] }>;
+  readonly fences: ReadonlyMap<string, FenceRecord>;
+}
+
 /** A {@link StateStore} held in this process's memory. */
 export class MemoryStore implements StateStore {
   readonly name = "memory";
@@ -117,9 +124,24 @@ export class MemoryStore implements StateStore {
     });
   }
 
-  /** Drops every fence record, as a store that lost its data would (for tests). */
-  forgetFences(): void {
-    this.#fences.clear();
+  /**
+   * A copy of everything the store holds, for {@link restore}: with it a test makes the store
+   * go back in time, as a Redis that lost the tail of its log in a crash does.
+   */
+  image(): MemoryStoreImage {
+    return {
+      snapshots: new Map([...this.#snapshots].map(([k, e]) => [k, { ...e }])),
+      journals: new Map([...this.#journals].map(([k, j]) => [k, { ...j, events: [...j.events] }])),
+      fences: new Map(this.#fences),
+    };
+  }
+
+  /** Puts back what {@link image} copied: writes since are lost. */
+  restore(image: MemoryStoreImage): void {
+    const { snapshots, journals, fences } = image;
+    this.#snapshots = new Map([...snapshots].map(([k, e]) => [k, { ...e }]));
+    this.#journals = new Map([...journals].map(([k, j]) => [k, { ...j, events: [...j.events] }]));
+    this.#fences = new Map(fences);
   }
 
   keys(prefix: string, page?: KeyPage): Promise<string[]> {
