@@ -44,6 +44,7 @@ import { LeaseKeeper } from "./lease_keeper.ts";
 import { Placement } from "./placement.ts";
 import { type PartitionsReadiness, partitionsReadiness } from "./readiness.ts";
 import { STREAMS, SUBJECTS } from "./streams.ts";
+import { jitteredSleep } from "../stores/support.ts";
 
 /** A device payload refused, with why. */
 export interface IngestRejection {
@@ -100,6 +101,9 @@ export interface NatsTransportOptions {
   /** Where rejected payloads are reported (topic `system`). */
   readonly events?: EventBus;
 }
+
+/** How long a message to an actor elsewhere is sent again while NATS does not answer. */
+const SEND_PATIENCE_MS = 60_000;
 
 /** Longest stretch spent handling inbound messages before yielding to timers and I/O. */
 const INBOUND_SLICE_MS = 8;
@@ -245,14 +249,20 @@ export class NatsTransport implements Transport {
     h.set(HEADER.id, envelope.id);
     h.set(HEADER.kind, envelope.kind);
     const started = performance.now();
-    await this.#o.js.publish(
-      `${SUBJECTS.messages}.${p}`,
-      encoder.encode(JSON.stringify(envelope.payload ?? null)),
-      {
-        headers: h,
-        msgID: envelope.msgId ?? `${this.#o.nodeId}:${Date.now().toString(36)}:${++this.#sent}`,
-      },
-    );
+    const data = encoder.encode(JSON.stringify(envelope.payload ?? null));
+    // One id for every attempt: JetStream keeps the message once, however often it is sent.
+    const msgID = envelope.msgId ?? `${this.#o.nodeId}:${Date.now().toString(36)}:${++this.#sent}`;
+    for (let attempt = 0;; attempt++) {
+      try {
+        await this.#o.js.publish(`${SUBJECTS.messages}.${p}`, data, { headers: h, msgID });
+        break;
+      } catch (error) {
+        // NATS away for a moment (a restart, a lost connection): send again until it is back,
+        // up to SEND_PATIENCE_MS, instead of dead-lettering the message at the first try.
+        if (performance.now() - started > SEND_PATIENCE_MS || this.#stopping !== null) throw error;
+        await jitteredSleep(attempt, 2000);
+      }
+    }
     this.#m.natsSeconds.labels("publish").observe((performance.now() - started) / 1000);
   }
 
