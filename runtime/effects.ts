@@ -223,10 +223,16 @@ export class Effects implements ActivationHost {
     if (version > a.version) a.version = version;
     const log = entry.applied;
     if (log !== null) {
+      // A partition lost meanwhile (frozen past its lease): its events stay unpublished.
+      const quiet = entry.partition >= 0 &&
+        this.#transport.fencing?.holds(entry.partition) === false;
       for (let at = 0; at < log.length; at += LOG_STRIDE) {
         logReply(log, at)?.resolve(logResult(log, at));
         const effects = logEffects(log, at);
-        if (effects !== null) { for (const effect of effects) this.#release(a, effect); }
+        if (effects === null) continue;
+        for (const effect of effects) {
+          if (!quiet || effect.kind !== "emit") this.#release(a, effect);
+        }
       }
     }
     if (entry.events !== null) {

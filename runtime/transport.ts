@@ -80,6 +80,12 @@ export interface PartitionFencing {
    * nothing of it may be written.
    */
   fenceFor(partition: number): Fence | null;
+  /**
+   * Whether this node still holds `partition`'s lease (fresh on its clock). A node that lost it
+   * — frozen past it, say — publishes nothing more of it: a late event would reach subscribers
+   * after the new owner's.
+   */
+  holds(partition: number): boolean;
   /** A write carrying `fence` is durable: its marks are now known to be stored. */
   confirmed(partition: number, fence: Fence): void;
   /**

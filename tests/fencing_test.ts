@@ -31,6 +31,7 @@ class FencedTransport extends InProcessTransport {
   marks: Record<string, number> = {};
   readonly refusals: Error[] = [];
   readonly fencing: PartitionFencing = {
+    holds: () => true,
     fenceFor: () => ({
       key: "f/0",
       token: this.token,

@@ -347,6 +347,10 @@ export class PartitionConsumer {
   /** Acknowledges the finished prefix of what was handed out, with one cumulative ack. */
   #ack = (): void => {
     this.#ackScheduled = false;
+    // A node that lost the partition (frozen past its lease, say) acknowledges nothing: its
+    // cumulative ack would reach the new owner's consumer of the same name and acknowledge
+    // messages that were delivered to this node but never applied.
+    if (!this.#o.owned()) return;
     const order = this.#order;
     let head = this.#orderHead;
     let last: JsMsg | null = null;

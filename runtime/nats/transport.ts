@@ -119,6 +119,11 @@ const decoder = new TextDecoder();
 export interface PartitionLeases {
   /** Whether this node hosts `partition` now. */
   owns(partition: number): boolean;
+  /**
+   * Whether this node holds `partition`'s lease and renewed it within the fencing limit —
+   * while taking it over too: its messages may be handled and acknowledged here.
+   */
+  holds(partition: number): boolean;
   /** The partitions this node hosts now. */
   owned(): number[];
   /**
@@ -162,6 +167,7 @@ export class NatsTransport implements Transport {
   /** How this node's writes of its partitions are fenced (see {@link PartitionFencing}). */
   readonly fencing: PartitionFencing = {
     fenceFor: (p) => this.#fenceFor(p),
+    holds: (p) => this.placement.holds(p),
     confirmed: (p, fence) => {
       const f = this.#fences.get(p);
       if (f === undefined || this.#issued.get(fence) !== f) return;
@@ -401,7 +407,7 @@ export class NatsTransport implements Transport {
         source: `${stream === STREAMS.ingest ? "in" : "msg"}/${p}`,
         filter,
         durable,
-        owned: () => this.#hosting.has(p) && this.placement.owns(p),
+        owned: () => this.#hosting.has(p) && this.placement.holds(p),
         unrepaired: (count) => this.#m.unrepaired.inc(count),
         handle: (msg, done) => this.#inbound(p, done, () => work(msg, done)),
       });
@@ -445,7 +451,8 @@ export class NatsTransport implements Transport {
    */
   #fenceFor(p: number): Fence | null {
     const f = this.#fences.get(p);
-    if (f === undefined) return null;
+    // A lease that ran out (a node waking from a freeze) is not used, even before it is noticed.
+    if (f === undefined || !this.placement.holds(p)) return null;
     const marks: Record<string, number> = {};
     for (const c of this.#consumers.get(p) ?? []) if (c.acked > 0) marks[c.source] = c.acked;
     const fence: Fence = { key: fenceKey(p), token: f.token, marks, known: { ...f.known } };
@@ -539,7 +546,9 @@ export class NatsTransport implements Transport {
     // Handled only while the partition is still hosted here; otherwise left unacknowledged for
     // its next owner, who starts from the ack floor.
     this.#inbox.push(() => {
-      if (this.#hosting.has(p)) work();
+      // Not after the lease ran out, even before anyone noticed (a node waking from a freeze):
+      // the messages go to the new owner.
+      if (this.#hosting.has(p) && this.placement.holds(p)) work();
       else done(false);
     });
     if (!this.#pumping) {
