@@ -157,6 +157,8 @@ export class NatsTransport implements Transport {
   #hosting = new Set<number>();
   /** The fence of each hosted partition: its token, and the positions known stored. */
   #fences = new Map<number, { token: number; known: Record<string, number> }>();
+  /** Partitions being taken again from their first unfinished message (see #abandoned). */
+  #rewinding = new Set<number>();
   /** Partitions being repaired after the store went back in time, and since when. */
   #repairs = new Map<number, { since: number; reason: string }>();
   #pumping = false;
@@ -503,6 +505,32 @@ export class NatsTransport implements Transport {
     });
   }
 
+  /**
+   * A delivery left unfinished (its actor dropped, the lease not fresh). If the partition goes
+   * on being consumed here, its later messages must not be applied before this one comes again —
+   * an actor would then skip it as seen — so the partition is taken again from its first
+   * unfinished message: consumers recreated there, actors dropped. (Its release, when it is
+   * leaving, stops the consumers anyway.)
+   */
+  #abandoned(p: number, done: (finished?: boolean) => void): void {
+    done(false);
+    if (!this.#consumers.has(p) || this.#rewinding.has(p)) return;
+    const f = this.#fences.get(p);
+    this.#rewinding.add(p);
+    this.#o.logger.warn("a delivery was left unfinished; taking the partition again from it", {
+      partition: p,
+    });
+    this.#serially(p, async () => {
+      await this.#release(p, false);
+      if (f !== undefined && this.placement.holds(p)) await this.#acquire(p, f.token);
+    }).catch((e) => {
+      this.#o.logger.error("retaking a partition failed", {
+        partition: p,
+        error: describeError(e),
+      });
+    }).finally(() => this.#rewinding.delete(p));
+  }
+
   /** Partitions being repaired after the store went back in time, with why: not ready. */
   repairs(): { partition: number; since: number; reason: string }[] {
     return [...this.#repairs].map(([partition, r]) => ({ partition, ...r }));
@@ -549,7 +577,7 @@ export class NatsTransport implements Transport {
       // Not after the lease ran out, even before anyone noticed (a node waking from a freeze):
       // the messages go to the new owner.
       if (this.#hosting.has(p) && this.placement.holds(p)) work();
-      else done(false);
+      else this.#abandoned(p, done);
     });
     if (!this.#pumping) {
       this.#pumping = true;
@@ -590,7 +618,7 @@ export class NatsTransport implements Transport {
       done(); // finished: the consumer acknowledges it
       return;
     }
-    this.#deliver(decoded, `in/${p}`, msg, done);
+    this.#deliver(p, decoded, `in/${p}`, msg, done);
   }
 
   #message(p: number, msg: JsMsg, done: (finished?: boolean) => void): void {
@@ -609,11 +637,12 @@ export class NatsTransport implements Transport {
       kind: h?.get(HEADER.kind) ?? "",
       payload,
     };
-    this.#deliver(envelope, `msg/${p}`, msg, done);
+    this.#deliver(p, envelope, `msg/${p}`, msg, done);
   }
 
   /** Delivers to the local actor; finished once durable (or dead-lettered), never on a handover. */
   #deliver(
+    p: number,
     envelope: Envelope,
     source: string,
     msg: JsMsg,
@@ -625,7 +654,7 @@ export class NatsTransport implements Transport {
         if (error instanceof ShutdownError) {
           // Moving or stopping: leave it for the next owner, which starts at the ack floor.
           // (A full mailbox makes a stream delivery wait, never fail.)
-          done(false);
+          this.#abandoned(p, done);
           return;
         }
         // The actor refused or crashed on it: reported and dead-lettered by the runtime.
