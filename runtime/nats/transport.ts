@@ -576,7 +576,8 @@ export class NatsTransport implements Transport {
     this.#inbox.push(() => {
       // Not after the lease ran out, even before anyone noticed (a node waking from a freeze):
       // the messages go to the new owner.
-      if (this.#hosting.has(p) && this.placement.holds(p)) work();
+      // Nor while it is being taken again from a message left unfinished (see #abandoned).
+      if (this.#hosting.has(p) && this.placement.holds(p) && !this.#rewinding.has(p)) work();
       else this.#abandoned(p, done);
     });
     if (!this.#pumping) {
