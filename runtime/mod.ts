@@ -44,12 +44,14 @@ export {
   ConfigError,
   ConflictError,
   describeError,
+  FencedError,
   type FieldIssue,
   FlotillaError,
   MailboxFullError,
   NotFoundError,
   ShutdownError,
   StoreError,
+  StoreRegressedError,
   TimeoutError,
   UnknownActorTypeError,
   UnknownMessageError,
@@ -72,6 +74,8 @@ export { type Schedule } from "./schedule.ts";
 export type {
   AppendOp,
   DeleteOp,
+  Fence,
+  FenceRecord,
   JournalEntry,
   JsonValue,
   KeyPage,
@@ -79,9 +83,10 @@ export type {
   PutOp,
   StateStore,
   StoreOp,
+  TrimOp,
   Versioned,
 } from "./store.ts";
-export { MemoryStore, type MemoryStoreOptions } from "./stores/memory.ts";
+export { MemoryStore, type MemoryStoreImage, type MemoryStoreOptions } from "./stores/memory.ts";
 export { DenoKvStore } from "./stores/denokv.ts";
 export { type Strategy, type SupervisionPolicy, SupervisorNode } from "./supervisor.ts";
 export {

@@ -25,6 +25,7 @@ async function consumerOn(nc: Connection) {
     maxAckPending: 100,
     stream: STREAM,
     partition: 0,
+    source: "pc/0",
     filter: "pc.0.>",
     durable: "pc-p0",
     owned: () => true,

@@ -77,6 +77,12 @@ Deno.test("partitions readiness: a table of states → ready, with why", () => {
       false,
       "6 of 16 owned here; leaving the cluster",
     ],
+    [
+      "repairing a partition from the stream after the store lost writes",
+      { joined: true, repairing: [{ partition: 3, reason: "the store went back in time" }] },
+      false,
+      "6 of 16 owned here; repairing partition 3 from the stream: the store went back in time",
+    ],
   ];
   for (const [name, change, ready, detail] of cases) {
     assertEquals(partitionsReadiness({ ...BASE, ...change }), { ready, detail }, name);

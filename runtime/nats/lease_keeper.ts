@@ -88,6 +88,13 @@ export class LeaseKeeper {
     return nowMicros() - renewed < this.#fenceMicros;
   }
 
+  /** Whether this node holds `partition`'s lease (taking it over included), fresh. */
+  holds(partition: number): boolean {
+    if (Atomics.load(this.#state, partition) === 0) return false;
+    const renewed = Atomics.load(this.#renewedAt, partition);
+    return nowMicros() - renewed < this.#fenceMicros;
+  }
+
   /** The partitions this node hosts. */
   owned(): number[] {
     const out: number[] = [];

@@ -143,6 +143,12 @@ export class Placement {
     });
   }
 
+  /** Whether this node holds `partition`'s lease, taking it over included, fresh on its clock. */
+  holds(partition: number): boolean {
+    const owned = this.#owned.get(partition);
+    return owned !== undefined && now() - owned.renewedAt < this.#fenceMs();
+  }
+
   /** Whether this node hosts `partition` now (owned, and its lease fresh on this node's clock). */
   owns(partition: number): boolean {
     const owned = this.#owned.get(partition);

@@ -9,7 +9,9 @@
  * Once it has been ready, taking over more partitions (of a node that died or left) does not
  * make it unready again: it still answers for every actor meanwhile, and a load balancer must
  * not take every survivor out during a failover. A node whose lease keeper failed (it owns
- * nothing any more, and exits) or that is leaving is not ready.
+ * nothing any more, and exits), that is leaving, or that is repairing a partition from the
+ * stream because the store went back in time (it takes no new messages of it meanwhile) is not
+ * ready.
  *
  * @module
  */
@@ -32,6 +34,8 @@ export interface PartitionsState {
   readonly stopping: boolean;
   /** The node has been ready before (see the module documentation). */
   readonly joined: boolean;
+  /** Partitions being repaired after the store lost writes, with why. */
+  readonly repairing?: readonly { readonly partition: number; readonly reason: string }[];
 }
 
 /** The partitions' part of `/readyz`. */
@@ -51,6 +55,14 @@ export function partitionsReadiness(s: PartitionsState): PartitionsReadiness {
     return { ready: false, detail: `${owned}; the lease keeper failed: ${s.failure}` };
   }
   if (s.stopping) return { ready: false, detail: `${owned}; leaving the cluster` };
+  if (s.repairing !== undefined && s.repairing.length > 0) {
+    const which = s.repairing.map((r) => r.partition).join(", ");
+    return {
+      ready: false,
+      detail: `${owned}; repairing partition${s.repairing.length > 1 ? "s" : ""} ${which} from ` +
+        `the stream: ${s.repairing[0]!.reason}`,
+    };
+  }
   if (s.wanted === null) {
     return {
       ready: false,
