@@ -35,7 +35,10 @@ import { openStore, storePath } from "./store.ts";
 export interface AssembleOverrides {
   /** @default a SystemClock */
   readonly clock?: Clock;
-  /** Used instead of opening `config.store`; closed by {@link FlotillaNode.stop} all the same. */
+  /**
+   * Used instead of opening `config.store` (and not checked for durability); closed by
+   * {@link FlotillaNode.stop} all the same.
+   */
   readonly store?: StateStore;
   /** @default a logger at `config.logLevel` in `config.logFormat`, tagged with the node id */
   readonly logger?: Logger;
@@ -85,8 +88,10 @@ export interface FlotillaNode {
 
 /**
  * Builds and starts a node: logs its mode first, connects to NATS (cluster mode), opens its
- * store, starts its actor system with the domain's actors and builds its HTTP app.
- * @throws when NATS or the store cannot be reached
+ * store and checks that it is durable (node/durability.ts), starts its actor system with the
+ * domain's actors and builds its HTTP app.
+ * @throws when NATS or the store cannot be reached, or the store is volatile and
+ *   `config.allowVolatileStore` is off
  */
 export async function assemble(
   config: NodeConfig,
@@ -105,7 +110,20 @@ export async function assemble(
     : null;
   const events: EventBus = cluster?.events ??
     new RingEventBus({ capacity: config.eventRing, now: () => clock.now(), ...overrides.eventBus });
-  const store = overrides.store ?? await openStore(config, cluster?.nats ?? null);
+  let store: StateStore;
+  let durability: string | null = null;
+  if (overrides.store !== undefined) {
+    store = overrides.store;
+  } else {
+    try {
+      ({ store, durability } = await openStore(config, cluster?.nats ?? null, logger));
+    } catch (error) {
+      // Refused (a volatile store) or unreachable: leave nothing open behind.
+      await cluster?.events.stop();
+      if (cluster !== null) await closeNats(cluster.nats.nc, logger);
+      throw error;
+    }
+  }
   const edge = cluster?.edge ?? null;
   const countCommands = commandMetrics(metrics);
   const system = new ActorSystem({
@@ -144,10 +162,7 @@ export async function assemble(
     clock,
     readiness: overrides.readiness ?? withEdge(
       edge,
-      readinessCheck({
-        store,
-        cluster: cluster === null ? null : { ...cluster, partitions: config.partitions },
-      }),
+      readinessCheck({ store, durability, cluster }),
     ),
     auth,
     corsOrigins: config.corsOrigins,

@@ -48,6 +48,12 @@ export interface NodeConfig {
    */
   readonly cardKey: string | null;
   /**
+   * Run on a store that keeps no log of writes (a Redis with `appendonly no`, a JetStream KV
+   * bucket in memory), with a warning, instead of refusing to start
+   * (`FLOTILLA_ALLOW_VOLATILE_STORE=1`; for tests and demos).
+   */
+  readonly allowVolatileStore: boolean;
+  /**
    * Edge sites (`docs/edge-sites.md`): `site` names the site this node runs at (its
    * nats-server is a leaf node of the hub's, with JetStream domain `site`); `sites` names the
    * sites a hub node follows. At most one of the two is set.
@@ -136,6 +142,7 @@ export function loadConfig(
     readToken: token(env, "FLOTILLA_READ_TOKEN"),
     corsOrigins: (env.FLOTILLA_CORS_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean),
     cardKey: cardKey(env),
+    allowVolatileStore: flag(env, "FLOTILLA_ALLOW_VOLATILE_STORE"),
     edge,
   };
 }
@@ -208,6 +215,15 @@ function cardKey(env: Record<string, string | undefined>): string | null {
     );
   }
   return value;
+}
+
+function flag(env: Record<string, string | undefined>, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "" || raw === "0" || raw === "false") return false;
+  if (raw === "1" || raw === "true") return true;
+  throw new ConfigError(
+    `${name}=${raw}: use 1 (or true) to turn it on, 0 (or false) to leave it off`,
+  );
 }
 
 function integer(

@@ -2,8 +2,11 @@
  * `GET /api/events`: server-sent events from the event bus, filtered by topic and device.
  *
  * Every event carries `id:` (resume with `Last-Event-ID`, or `?lastEventId=` where a client
- * cannot set headers) and `event:` (its topic). Events the server no longer keeps come back as
- * one `event: reset` instead of a silent gap. Idle connections get a `: heartbeat` comment.
+ * cannot set headers) and `event:` (its topic). An id the server cannot resume from (its events
+ * are no longer kept, or it is from an earlier run) gets one `event: reset` instead of a silent
+ * gap, then every event still kept; the reset's `id:` is the point that replay starts after, so
+ * a client that reconnects in the middle of it misses nothing. Idle connections get a
+ * `: heartbeat` comment.
  * A client that falls behind gets device telemetry coalesced (the latest readings per device);
  * one that falls too far behind gets `event: dropped` and is disconnected. It never slows the
  * actors or other clients: the bus only enqueues into each client's bounded queue.
@@ -102,7 +105,7 @@ export function eventRoutes(deps: AppDeps, streams: StreamRegistry): Hono {
           let frames = "";
           for (const item of queue.take()) {
             frames += "reset" in item
-              ? frame("reset", JSON.stringify({ reason: item.reason }), item.lastId)
+              ? frame("reset", JSON.stringify({ reason: item.reason }), item.after)
               : frame(item.topic, JSON.stringify(item.data), item.id);
           }
           await stream.write(frames);

@@ -36,10 +36,12 @@ export const EVENTS_ROUTE: RouteSpec<undefined, typeof EVENTS_QUERY, typeof EVEN
   description:
     "Every event has `id:` and `event:` (its topic) and JSON `data:`. Reconnecting with " +
     "`Last-Event-ID` (or `?lastEventId=`) resumes exactly after that event — in cluster mode " +
-    "from the JetStream events stream — or gets one `event: reset` when those events are no " +
-    "longer kept, never a silent gap. `: heartbeat` comments every 15 s keep idle connections " +
-    "open. A client that falls behind gets device telemetry coalesced (the latest readings per " +
-    "device); one more than 1,000 events behind gets `event: dropped` and is disconnected.",
+    "from the JetStream events stream. An id the server cannot resume from (its events are no " +
+    "longer kept, or it is from an earlier run) gets one `event: reset`, never a silent gap, " +
+    "then every event still kept; the reset's `id:` is where that replay starts. " +
+    "`: heartbeat` comments every 15 s keep idle connections open. A client that falls behind " +
+    "gets device telemetry coalesced (the latest readings per device); one more than 1,000 " +
+    "events behind gets `event: dropped` and is disconnected.",
   query: EVENTS_QUERY,
   headers: EVENTS_HEADERS,
   responses: {

@@ -23,13 +23,18 @@ export function healthRoutes(deps: AppDeps): ApiRoutes {
   // Dependencies reachable: 503 with the failing checks otherwise.
   const readiness = z.object({
     status: z.enum(["ready", "not_ready"]),
-    checks: z.record(z.string(), z.string()).describe('each dependency: "ok" or what is wrong'),
+    checks: z.record(z.string(), z.string()).describe(
+      'each dependency: "ok" or what is wrong; "durability" (what the store keeps through a ' +
+        'crash) and "partitions" ("6 of 16 owned here, 6 wanted; 2 catching up") describe',
+    ),
   });
   routes.add({
     method: "get",
     path: "/readyz",
     summary: "Readiness",
-    description: "The store (and, in cluster mode, NATS and partition ownership) answers.",
+    description: "The store answers; in cluster mode, NATS is connected and the node owns its " +
+      "share of the partitions (rendezvous hashing over the live nodes) with their consumers " +
+      "caught up. 503 until then, e.g. while a node joins.",
     responses: {
       200: { description: "ready", schema: readiness },
       503: { description: "not ready: the failing checks", schema: readiness },

@@ -131,6 +131,8 @@ export class ActorType {
   readonly rejectWhenFull: boolean;
   readonly passivateAfterMs: number;
   readonly snapshotEvery: number;
+  /** Journaled: compact the journal behind each snapshot. */
+  readonly compact: boolean;
   readonly askTimeoutMs: number;
   readonly activations = new Map<string, Activation>();
   readonly host: ActivationHost;
@@ -171,6 +173,7 @@ export class ActorType {
       ? Infinity
       : toMillis(o.passivateAfter ?? "PT10M", `${def.name} passivateAfter`);
     this.snapshotEvery = o.snapshotEvery ?? 100;
+    this.compact = o.compact ?? true;
     this.askTimeoutMs = toMillis(o.askTimeout ?? "PT5S", `${def.name} askTimeout`);
     resolvePolicy(o.supervision, `actor type ${def.name}`);
     this.processed = m.messages.labels(def.name);
@@ -205,6 +208,8 @@ export interface ActivationExt {
   restarting?: boolean;
   /** Journal version at the last snapshot. */
   snapshotAt?: number;
+  /** A journal snapshot (and the compaction behind it) is being written. */
+  snapshotting?: boolean;
   /** A restart asked for while an async handler ran. */
   deferredRestart?: { readonly delayMs: number; readonly counted: boolean };
   /** Commands to apply again (or, when durable after all, to release) before the mailbox. */

@@ -43,6 +43,13 @@ export interface ActorOptions {
   readonly supervision?: Partial<SupervisionPolicy>;
   /** For journaled actors: write a snapshot every this many events. @default 100 */
   readonly snapshotEvery?: number;
+  /**
+   * Journaled actors: delete the journal's events once a snapshot covers them, so storage stays
+   * proportional to the events since the last snapshot (projections start from the snapshot,
+   * see `ProjectionDefinition.seed`). `false` keeps every event: an audit trail, growing
+   * without bound. @default true
+   */
+  readonly compact?: boolean;
   /** Deadline of `ask` when the caller gives none. @default "PT5S" */
   readonly askTimeout?: Duration;
 }

@@ -21,11 +21,12 @@ import {
 } from "./activation.ts";
 import { type CommandLog, type Effect, LOG_STRIDE, logEffects } from "./command_log.ts";
 import type { Clock, TimerHandle } from "./clock.ts";
-import { describeError } from "./errors.ts";
+import { describeError, FencedError, StoreRegressedError } from "./errors.ts";
 import type { RuntimeInstruments } from "./instruments.ts";
 import type { Logger } from "./logger.ts";
 import { type ReminderRecord, ReminderService } from "./reminders.ts";
-import type { JsonValue, OpResult, StateStore, StoreOp } from "./store.ts";
+import type { Fence, JsonValue, OpResult, StateStore, StoreOp } from "./store.ts";
+import type { PartitionFencing } from "./transport.ts";
 
 /** The changes of one actor in one batch. */
 export interface CommitEntry {
@@ -38,8 +39,13 @@ export interface CommitEntry {
   readonly fromVersion: number;
   /** Index of the entry's state operation in the batch, -1 if it has none. */
   stateOp: number;
-  /** Reminder changes, written after the state: name, key and record (`null`: removed). */
+  /** Reminder changes, in the same batch, riding on the state operation: name, key, record. */
   readonly reminders: { name: string; key: string; record: ReminderRecord | null }[];
+  /** Index of the entry's first reminder operation in the batch. */
+  reminderOps: number;
+  /** The partition and fence the entry's writes carry (cluster mode); -1 and `null` if none. */
+  partition: number;
+  fence: Fence | null;
   /** Journaled actors crossing a snapshot boundary: the envelope as JSON, written once durable. */
   snapshot: string | null;
 }
@@ -60,6 +66,20 @@ export interface CommitHost {
   refused(entry: CommitEntry, error: Error): void;
   /** The store is unreachable: the entry's changes must be put back and retried. */
   putBack(entry: CommitEntry): void;
+  /**
+   * The store refused the entry for its partition: a newer owner holds the fence, or the store
+   * went back in time (data loss). Its commands are not durable and must not be retried here.
+   */
+  partitionRefused(entry: CommitEntry, error: FencedError | StoreRegressedError): void;
+  /**
+   * Without fencing, the stored version is below the one this node wrote: the store lost
+   * writes. The entry's state (the actor's whole state) must be written again over it.
+   */
+  regressed(entry: CommitEntry, actualVersion: number): void;
+  /** The fencing of partitions' writes (cluster mode); absent: writes are not fenced. */
+  readonly fencing?: PartitionFencing;
+  /** The partition of an actor (cluster mode). */
+  partitionOf(a: Activation): number;
   /** A commit involving `a` settled, successfully or not. */
   settled(a: Activation): void;
   /** Something finished that `idle()` may be waiting for. */
@@ -89,9 +109,6 @@ export class GroupCommitter {
   #retryDelay = 0;
   #retryTimer: TimerHandle | null = null;
   #waiting: Activation[] = [];
-  /** Reminder writes that follow a state write. */
-  #followUps = 0;
-  #reminderRetries = 0;
   #storeLabel: string;
 
   constructor(host: CommitHost, options: CommitOptions = {}) {
@@ -106,12 +123,12 @@ export class GroupCommitter {
    * failure do not count: only the clock moves them on.
    */
   get busy(): boolean {
-    return this.#head < this.#queue.length || this.#inFlight > 0 || this.#followUps > 0;
+    return this.#head < this.#queue.length || this.#inFlight > 0;
   }
 
   /** Whether changes wait for a retry after a store failure. */
   get waitingForRetry(): boolean {
-    return this.#waiting.length > 0 || this.#reminderRetries > 0;
+    return this.#waiting.length > 0;
   }
 
   /** Queues an actor whose state changed. Cheap: called once per actor per batch. */
@@ -143,6 +160,7 @@ export class GroupCommitter {
     while (this.#head < this.#queue.length && this.#inFlight < this.#maxInFlight) {
       const batch: CommitEntry[] = [];
       const ops: StoreOp[] = [];
+      const fences = new Map<number, Fence | null>();
       while (batch.length < this.#maxBatch && this.#head < this.#queue.length) {
         const a = this.#queue[this.#head++]!;
         a.flags &= ~IN_COMMIT_QUEUE;
@@ -151,7 +169,7 @@ export class GroupCommitter {
           this.#host.settled(a);
           continue;
         }
-        batch.push(this.#prepare(a, ops));
+        batch.push(this.#prepare(a, ops, fences));
       }
       if (this.#head === this.#queue.length) {
         this.#queue = [];
@@ -160,15 +178,27 @@ export class GroupCommitter {
       if (batch.length === 0) break;
       if (ops.length === 0) {
         // Commands that changed nothing durable (a journaled actor that recorded no event).
-        this.#settle(batch, []);
+        this.#settle(batch, [], fences);
         continue;
       }
-      this.#commit(batch, ops);
+      this.#commit(batch, ops, fences);
     }
   };
 
-  #prepare(a: Activation, ops: StoreOp[]): CommitEntry {
+  #prepare(a: Activation, ops: StoreOp[], fences: Map<number, Fence | null>): CommitEntry {
     const t = a.t;
+    const fencing = this.#host.fencing;
+    let partition = -1;
+    let fence: Fence | null = null;
+    if (fencing !== undefined) {
+      partition = this.#host.partitionOf(a);
+      if (fences.has(partition)) fence = fences.get(partition)!;
+      else {
+        // One fence per partition and batch: its marks are the positions durable before it.
+        fence = fencing.fenceFor(partition) ?? NOT_HELD;
+        fences.set(partition, fence);
+      }
+    }
     const entry: CommitEntry = {
       a,
       applied: a.applied,
@@ -176,17 +206,23 @@ export class GroupCommitter {
       fromVersion: a.version,
       stateOp: -1,
       reminders: [],
+      reminderOps: -1,
+      partition,
+      fence,
       snapshot: null,
     };
     a.applied = null;
     a.events = null;
     a.flags = (a.flags & ~DIRTY) | COMMITTING;
+    // Not held here (any more): nothing of it goes to the store.
+    if (fence === NOT_HELD) return entry;
     const key = t.key(a.id);
+    const fenced = fence === null ? {} : { fence };
     if (t.persistence === "snapshot") {
       entry.stateOp = ops.length;
       // The store serialises the value during commit(), before any later handler runs.
       const value = this.#host.envelope(a) as unknown as JsonValue;
-      ops.push({ op: "put", key, value, expectedVersion: a.version });
+      ops.push({ op: "put", key, value, expectedVersion: a.version, ...fenced });
     } else if (entry.events !== null) {
       entry.stateOp = ops.length;
       ops.push({
@@ -194,14 +230,20 @@ export class GroupCommitter {
         key,
         events: entry.events as unknown as JsonValue[],
         expectedVersion: a.version,
+        ...fenced,
       });
       const to = a.version + entry.events.length;
-      if (Math.floor(to / t.snapshotEvery) > Math.floor(a.version / t.snapshotEvery)) {
+      // One snapshot write at a time per actor: snapshots land in order, so the journal is
+      // never compacted past the snapshot replay starts from.
+      if (
+        Math.floor(to / t.snapshotEvery) > Math.floor(a.version / t.snapshotEvery) &&
+        a.ext?.snapshotting !== true
+      ) {
         entry.snapshot = JSON.stringify(this.#host.envelope(a));
       }
     }
-    // Only the last change of each reminder counts. They are written once the state write
-    // succeeded (a batch is not atomic across keys), before anything is acknowledged.
+    // Only the last change of each reminder counts. They ride on the state write, in the same
+    // atomic step: a reminder never lands without the state that set it.
     const log = entry.applied;
     if (log !== null) {
       let last: Map<string, Effect & { kind: "reminder" }> | null = null;
@@ -211,15 +253,18 @@ export class GroupCommitter {
         for (const e of effects) if (e.kind === "reminder") (last ??= new Map()).set(e.key, e);
       }
       if (last !== null) {
+        entry.reminderOps = ops.length;
+        const onlyIf = entry.stateOp < 0 ? {} : { onlyIf: entry.stateOp };
         for (const e of last.values()) {
           entry.reminders.push({ name: e.name, key: e.key, record: e.record });
+          ops.push({ ...ReminderService.op(e.key, e.record), ...onlyIf, ...fenced });
         }
       }
     }
     return entry;
   }
 
-  #commit(batch: CommitEntry[], ops: StoreOp[]): void {
+  #commit(batch: CommitEntry[], ops: StoreOp[], fences: Map<number, Fence | null>): void {
     this.#inFlight++;
     const { instruments, store } = this.#host;
     instruments.storeBatchOps.labels(this.#storeLabel).observe(ops.length);
@@ -231,7 +276,7 @@ export class GroupCommitter {
         );
         this.#retryDelay = 0;
         this.#inFlight--;
-        this.#settle(batch, results);
+        this.#settle(batch, results, fences);
       },
       (error) => {
         this.#inFlight--;
@@ -247,14 +292,32 @@ export class GroupCommitter {
     });
   }
 
-  #settle(batch: CommitEntry[], results: readonly OpResult[]): void {
+  #settle(
+    batch: CommitEntry[],
+    results: readonly OpResult[],
+    fences: Map<number, Fence | null>,
+  ): void {
     const host = this.#host;
+    const refusedPartitions = new Set<number>();
     for (const entry of batch) {
       const a = entry.a;
       const state = entry.stateOp >= 0 ? results[entry.stateOp]! : null;
+      const refusal = entry.fence === NOT_HELD
+        ? new FencedError(`f/${entry.partition}`, 0, -1)
+        : partitionRefusal(state) ?? this.#reminderRefusal(entry, results);
+      if (refusal !== null) {
+        a.flags &= ~COMMITTING;
+        refusedPartitions.add(entry.partition);
+        host.partitionRefused(entry, refusal);
+        host.settled(a);
+        continue;
+      }
       if (state !== null && !state.ok) {
         a.flags &= ~COMMITTING;
-        if (state.conflict) {
+        if (state.conflict && state.actualVersion < entry.fromVersion) {
+          // The version went back: not another writer (that would be ahead), lost writes.
+          host.regressed(entry, state.actualVersion);
+        } else if (state.conflict) {
           host.instruments.storeConflicts.labels(this.#storeLabel).inc();
           host.lost(entry, state.actualVersion);
         } else {
@@ -264,55 +327,43 @@ export class GroupCommitter {
         continue;
       }
       const version = state === null ? a.version : state.version;
+      this.#checkReminders(entry, results);
       if (entry.snapshot !== null && state !== null) this.#snapshot(entry, version);
-      if (entry.reminders.length > 0) {
-        this.#writeReminders(entry, version);
-        continue;
-      }
       a.flags &= ~COMMITTING;
       host.committed(entry, version);
       host.settled(a);
     }
+    const fencing = host.fencing;
+    if (fencing !== undefined) {
+      for (const [partition, fence] of fences) {
+        if (fence !== null && fence !== NOT_HELD && !refusedPartitions.has(partition)) {
+          fencing.confirmed(partition, fence);
+        }
+      }
+    }
   }
 
-  /** Writes an entry's reminder changes, retrying on store failure, then completes it. */
-  #writeReminders(entry: CommitEntry, version: number): void {
-    const a = entry.a;
-    const ops = entry.reminders.map((r) => ReminderService.op(r.key, r.record));
-    this.#followUps++;
-    const done = () => {
-      this.#followUps--;
-      a.flags &= ~COMMITTING;
-      this.#host.committed(entry, version);
-      this.#host.settled(a);
-    };
-    this.#host.store.commit(ops).then(
-      (results) => {
-        results.forEach((result, i) => {
-          if (!result.ok) {
-            this.#host.logger.error("could not persist a reminder", {
-              actor: a.childName,
-              reminder: entry.reminders[i]!.name,
-              error: result.conflict ? "conflict" : describeError(result.error),
-            });
-          }
-        });
-        done();
-      },
-      (error) => {
-        this.#host.instruments.storeErrors.labels(this.#storeLabel, "commit").inc();
-        this.#host.logger.warn("writing reminders failed; retrying", {
-          error: describeError(error),
-        });
-        this.#followUps--;
-        this.#reminderRetries++;
-        this.#host.idleCheck();
-        this.#host.clock.setTimeout(() => {
-          this.#reminderRetries--;
-          this.#writeReminders(entry, version);
-        }, Math.max(RETRY_MIN_MS, this.#retryDelay));
-      },
-    );
+  /** A reminder write refused for the partition, when the entry had no state write to refuse. */
+  #reminderRefusal(
+    entry: CommitEntry,
+    results: readonly OpResult[],
+  ): FencedError | StoreRegressedError | null {
+    if (entry.stateOp >= 0 || entry.reminderOps < 0) return null;
+    return partitionRefusal(results[entry.reminderOps] ?? null);
+  }
+
+  /** Reminder writes refused on their own merits while the state was written: logged. */
+  #checkReminders(entry: CommitEntry, results: readonly OpResult[]): void {
+    if (entry.reminderOps < 0) return;
+    entry.reminders.forEach((r, i) => {
+      const result = results[entry.reminderOps + i];
+      if (result === undefined || result.ok) return;
+      this.#host.logger.error("could not persist a reminder", {
+        actor: entry.a.childName,
+        reminder: r.name,
+        error: result.conflict ? "conflict" : describeError(result.error),
+      });
+    });
   }
 
   #failed(batch: CommitEntry[], error: unknown): void {
@@ -350,18 +401,46 @@ export class GroupCommitter {
     }
   }
 
+  /**
+   * Writes a journaled actor's snapshot at journal version `version` and, riding on it in the
+   * same atomic step, deletes the journal's events it covers (compaction): storage stays
+   * proportional to the events since the last snapshot. A failure is harmless: replay starts
+   * from the previous snapshot, whose events are still there.
+   */
   #snapshot(entry: CommitEntry, version: number): void {
     const a = entry.a;
+    const key = a.t.key(a.id);
     const value = { ...JSON.parse(entry.snapshot!), j: version } as JsonValue;
-    this.#host.store.commit([{ op: "put", key: a.t.key(a.id), value, expectedVersion: null }])
-      .catch(
-        (error) => {
-          // Harmless: replay starts from the previous snapshot.
-          this.#host.logger.warn("journal snapshot failed", {
-            actor: a.childName,
-            error: describeError(error),
-          });
-        },
-      );
+    const fence = entry.fence === null ? {} : { fence: entry.fence };
+    const ext = a.ext ??= {};
+    ext.snapshotting = true;
+    const done = () => (ext.snapshotting = false);
+    const ops: StoreOp[] = [{ op: "put", key, value, expectedVersion: null, ...fence }];
+    if (a.t.compact) ops.push({ op: "trim", key, through: version, onlyIf: 0, ...fence });
+    this.#host.store.commit(ops).then(([put]) => {
+      done();
+      if (!put!.ok) {
+        this.#host.logger.warn("journal snapshot refused", {
+          actor: a.childName,
+          error: put!.conflict ? "conflict" : describeError(put!.error),
+        });
+      }
+    }, (error) => {
+      done();
+      this.#host.logger.warn("journal snapshot failed", {
+        actor: a.childName,
+        error: describeError(error),
+      });
+    });
   }
+}
+
+/** The fence of a partition this node does not hold: its writes are refused without a try. */
+const NOT_HELD: Fence = { key: "f/not-held", token: 0 };
+
+/** The refusal of a write for its partition (fenced, or the store went back), if it was one. */
+function partitionRefusal(result: OpResult | null): FencedError | StoreRegressedError | null {
+  if (result === null || result.ok || result.conflict) return null;
+  const e = result.error;
+  return e instanceof FencedError || e instanceof StoreRegressedError ? e : null;
 }

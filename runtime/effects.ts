@@ -23,7 +23,7 @@ import type { Clock } from "./clock.ts";
 import { type Effect, LOG_STRIDE, logEffects, logReply, logResult } from "./command_log.ts";
 import type { CommitEntry } from "./committer.ts";
 import { toMillis } from "./duration.ts";
-import { ConfigError, describeError } from "./errors.ts";
+import { ConfigError, describeError, FencedError } from "./errors.ts";
 import type { EventBus } from "./events.ts";
 import type { RuntimeInstruments } from "./instruments.ts";
 import type { Logger } from "./logger.ts";
@@ -223,10 +223,16 @@ export class Effects implements ActivationHost {
     if (version > a.version) a.version = version;
     const log = entry.applied;
     if (log !== null) {
+      // A partition lost meanwhile (frozen past its lease): its events stay unpublished.
+      const quiet = entry.partition >= 0 &&
+        this.#transport.fencing?.holds(entry.partition) === false;
       for (let at = 0; at < log.length; at += LOG_STRIDE) {
         logReply(log, at)?.resolve(logResult(log, at));
         const effects = logEffects(log, at);
-        if (effects !== null) { for (const effect of effects) this.#release(a, effect); }
+        if (effects === null) continue;
+        for (const effect of effects) {
+          if (!quiet || effect.kind !== "emit") this.#release(a, effect);
+        }
       }
     }
     if (entry.events !== null) {
@@ -292,9 +298,32 @@ export class Effects implements ActivationHost {
   }
 
   /** Writes a reminder change (`null`: removal), then schedules it; a failure is logged. */
+  /**
+   * Writes a reminder change (`null`: removal) — in cluster mode under its partition's fence,
+   * or not at all once the partition is not held here — then schedules it; a failure is logged.
+   */
   #persistReminder(a: Activation, name: string, key: string, record: ReminderRecord | null): void {
-    this.#store.commit([ReminderService.op(key, record)]).then(
-      () => this.#reminders.apply(key, record),
+    let op = ReminderService.op(key, record);
+    const fencing = this.#transport.fencing;
+    if (fencing !== undefined) {
+      const fence = fencing.fenceFor(this.#transport.partitionOf(a.t.name, a.id));
+      if (fence === null) {
+        this.#m.storeFenced.inc();
+        return; // the partition moved: its new owner has this actor's reminders
+      }
+      op = { ...op, fence };
+    }
+    this.#store.commit([op]).then(
+      ([result]) => {
+        if (result!.ok) return this.#reminders.apply(key, record);
+        if (result!.conflict) return;
+        if (result!.error instanceof FencedError) this.#m.storeFenced.inc();
+        this.logger.error("could not persist a reminder", {
+          actor: a.childName,
+          reminder: name,
+          error: describeError(result!.error),
+        });
+      },
       (error) =>
         this.logger.error("could not persist a reminder", {
           actor: a.childName,

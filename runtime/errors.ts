@@ -94,6 +94,58 @@ export class StoreError extends FlotillaError {
   }
 }
 
+/**
+ * A write was refused because its partition's fence is held by a newer owner: this node lost
+ * the partition (a lease that expired while it was paused, say). The write did not happen; the
+ * new owner redelivers what this one had not made durable. Never retried.
+ */
+export class FencedError extends StoreError {
+  /** The token the write carried, and the one the store holds. */
+  readonly token: number;
+  readonly heldToken: number;
+
+  /** `heldToken` -1: refused here, the partition is not held (its lease was lost). */
+  constructor(fenceKey: string, token: number, heldToken: number) {
+    super(
+      heldToken < 0
+        ? `write refused: this node no longer holds the partition of fence ${
+          JSON.stringify(fenceKey)
+        } (its lease was lost)`
+        : `write refused by fence ${JSON.stringify(fenceKey)}: it carries token ${token}, the ` +
+          `store holds ${heldToken} (a newer owner took the partition over)`,
+    );
+    this.name = "FencedError";
+    this.token = token;
+    this.heldToken = heldToken;
+  }
+}
+
+/**
+ * The store holds less than it acknowledged: a partition's fence record shows older positions
+ * than the owner saw stored (a Redis that lost the tail of its log in a crash, a restore from
+ * an old backup). Data loss, not another writer: the write was refused, and the owner repairs
+ * the partition from the stream.
+ */
+export class StoreRegressedError extends StoreError {
+  /** What the record holds, per source, and what the owner knew was stored. */
+  readonly held: Readonly<Record<string, number>>;
+  readonly known: Readonly<Record<string, number>>;
+
+  constructor(
+    fenceKey: string,
+    held: Readonly<Record<string, number>>,
+    known: Readonly<Record<string, number>>,
+  ) {
+    super(
+      `the store went back in time at ${JSON.stringify(fenceKey)}: it holds positions ` +
+        `${JSON.stringify(held)}, but ${JSON.stringify(known)} were stored before (data loss)`,
+    );
+    this.name = "StoreRegressedError";
+    this.held = held;
+    this.known = known;
+  }
+}
+
 /** A message named a handler its actor type does not have. */
 export class UnknownMessageError extends FlotillaError {
   constructor(type: string, kind: string) {

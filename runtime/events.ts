@@ -1,8 +1,10 @@
 /**
  * The event bus: what actors `emit` and the runtime reports (crashes, restarts, dead
  * letters), for SSE clients and other subscribers. Every event has an id; a subscriber that
- * gives the id of the last event it saw gets exactly the events after it, or an explicit
- * reset when they are no longer kept — never a silent gap.
+ * gives the id of the last event it saw gets exactly the events after it — or, when the bus
+ * cannot tell what came after that id (it is older than what is kept, from an earlier run, or
+ * not an id at all), an explicit reset followed by every event the bus still keeps: never a
+ * silent gap, and nothing lost that the bus still holds.
  *
  * @module
  */
@@ -27,13 +29,20 @@ export interface EventFilter {
   readonly key?: string;
 }
 
-/** Sent to a subscriber instead of events it can no longer get. */
+/**
+ * Sent to a subscriber whose resume id the bus cannot place: some events after it may be lost.
+ * The notice is followed by every matching event the bus still keeps, oldest first.
+ */
 export interface ResetNotice {
   readonly reset: true;
-  /** Why: the id is older than what is kept, or belongs to an earlier run of the process. */
+  /** Why: the id is older than what is kept, belongs to an earlier run, or is not an id. */
   readonly reason: string;
-  /** Id of the newest event at the time of the reset (resume after it); `null` if none yet. */
-  readonly lastId: string | null;
+  /**
+   * The id just before the events that follow the notice: resuming after it gets them again,
+   * so a subscriber that reconnects in the middle of the replay with this id (the last it saw)
+   * misses none of them.
+   */
+  readonly after: string;
 }
 
 /** A live subscription; `close()` stops delivery. */
@@ -47,9 +56,10 @@ export interface EventBus {
   publish(topic: string, data: JsonValue, key?: string | null): void;
   /**
    * Calls `listener` with every matching event published from now on — first, when `after` is
-   * given, with every kept matching event after that id (or one {@link ResetNotice} when the
-   * events after it are not all kept any more). Listeners run synchronously inside `publish`:
-   * they must only enqueue, never block.
+   * given, with every kept matching event after that id; or, when the bus cannot place that id
+   * (the events after it are not all kept any more, or it is not one of this bus's ids), with
+   * one {@link ResetNotice} and then every matching event still kept. Each event comes once, in
+   * order. Listeners run synchronously inside `publish`: they must only enqueue, never block.
    */
   subscribe(
     filter: EventFilter,
@@ -85,7 +95,9 @@ export function matches(filter: EventFilter, event: BusEvent): boolean {
 
 /**
  * An in-process event bus keeping the last `capacity` events in a ring, for embedded mode.
- * Ids are `<epoch>-<seq>`: an id from another run of the process resumes with a reset.
+ * Ids are `<epoch>-<seq>`, the epoch distinguishing runs of the process: a client that resumes
+ * with an id from an earlier run (a restart in between) gets a reset and then every event of
+ * this run the ring still holds, from `<epoch>-0` on while nothing has been overwritten.
  */
 export class RingEventBus implements EventBus {
   readonly epoch: string;
@@ -127,34 +139,32 @@ export class RingEventBus implements EventBus {
     return { close: () => this.#listeners.delete(entry) };
   }
 
-  #lastId(): string | null {
-    return this.#seq === 0 ? null : `${this.epoch}-${this.#seq}`;
+  /** The sequence number of the oldest event the ring holds (`lastSeq + 1` when empty). */
+  #oldest(): number {
+    return Math.max(1, this.#seq - this.#ring.length + 1);
   }
 
   #replay(filter: EventFilter, listener: (item: BusEvent | ResetNotice) => void, after: string) {
     const dash = after.lastIndexOf("-");
     const epoch = after.slice(0, dash);
     const seq = Number(after.slice(dash + 1));
+    const oldest = this.#oldest();
+    let from = seq + 1;
     if (dash < 0 || epoch !== this.epoch || !Number.isInteger(seq) || seq < 0 || seq > this.#seq) {
-      listener({
-        reset: true,
-        reason: `event id ${JSON.stringify(after)} is not from this run`,
-        lastId: this.#lastId(),
-      });
-      return;
+      from = oldest;
+      listener(this.#reset(`event id ${JSON.stringify(after)} is not from this run`, from));
+    } else if (from < oldest) {
+      from = oldest;
+      listener(this.#reset(`events after ${after} are no longer kept`, from));
     }
-    const oldest = Math.max(1, this.#seq - this.#ring.length + 1);
-    if (seq + 1 < oldest) {
-      listener({
-        reset: true,
-        reason: `events after ${after} are no longer kept`,
-        lastId: this.#lastId(),
-      });
-      return;
-    }
-    for (let s = seq + 1; s <= this.#seq; s++) {
+    for (let s = from; s <= this.#seq; s++) {
       const event = this.#ring[s % this.#ring.length]!;
       if (matches(filter, event)) listener(event);
     }
+  }
+
+  /** A reset followed by the events from sequence `from` on. */
+  #reset(reason: string, from: number): ResetNotice {
+    return { reset: true, reason, after: `${this.epoch}-${from - 1}` };
   }
 }

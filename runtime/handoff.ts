@@ -22,9 +22,16 @@ import {
 } from "./activation.ts";
 import type { Clock } from "./clock.ts";
 import { LOG_STRIDE, logReply } from "./command_log.ts";
-import { ShutdownError } from "./errors.ts";
+import { describeError, ShutdownError } from "./errors.ts";
+import type { Logger } from "./logger.ts";
 import { requeue } from "./recovery.ts";
+import type { FenceRecord, StateStore } from "./store.ts";
 import type { Transport } from "./transport.ts";
+
+/** The store key of a partition's fence record. */
+export function fenceKey(partition: number): string {
+  return `f/${partition}`;
+}
 
 /** The reminders of a partition, loaded while it is hosted here (see reminders.ts). */
 export interface PartitionReminders {
@@ -37,6 +44,8 @@ export interface HandoffOptions {
   /** The registered types by name (the system's own map). */
   readonly types: ReadonlyMap<string, ActorType>;
   readonly transport: Transport;
+  readonly store: StateStore;
+  readonly logger: Logger;
   readonly clock: Clock;
   readonly reminders: PartitionReminders;
   /** Drops an actor from memory (see passivation.ts). */
@@ -55,13 +64,21 @@ export class Handoff {
   }
 
   /**
-   * This node hosts `partition` (again): loads its reminders and takes back actors of it that
-   * were still draining from an earlier release.
+   * This node hosts `partition` (again): with a fencing token, takes the partition's fence
+   * first (no older owner's write lands after it), then loads its reminders and takes back
+   * actors of it that were still draining from an earlier release. Resolves with the fence
+   * record (`null` without a token); a record holding a newer token means another node owns the
+   * partition now: nothing is loaded.
    */
-  async acquired(partition: number): Promise<void> {
+  async acquired(partition: number, token?: number): Promise<FenceRecord | null> {
+    const record = token === undefined
+      ? null
+      : await this.#o.store.fence(fenceKey(partition), token);
+    if (record !== null && record.token > token!) return record;
     for (const a of this.#releasing.get(partition) ?? []) a.flags &= ~RELEASED;
     this.#releasing.delete(partition);
     await this.#o.reminders.load(partition);
+    return record;
   }
 
   /**
@@ -70,7 +87,26 @@ export class Handoff {
    * when they are gone, or after `timeoutMs`, when the rest are dropped with their pending
    * replies rejected (a durable transport redelivers those messages to the new owner).
    */
-  async released(partition: number, timeoutMs: number): Promise<void> {
+  async released(
+    partition: number,
+    timeoutMs: number,
+    handover?: { readonly token: number; readonly marks: Readonly<Record<string, number>> },
+  ): Promise<void> {
+    await this.#drain(partition, timeoutMs);
+    if (handover === undefined) return;
+    try {
+      await this.#o.store.fence(fenceKey(partition), handover.token, handover.marks);
+    } catch (error) {
+      // The next owner then starts at the last mark stored: some messages come again, and are
+      // recognised as applied.
+      this.#o.logger.warn("could not record the hand-over's marks", {
+        partition,
+        error: describeError(error),
+      });
+    }
+  }
+
+  async #drain(partition: number, timeoutMs: number): Promise<void> {
     this.#o.reminders.unload(partition);
     const leaving = new Set<Activation>();
     for (const t of this.#o.types.values()) {
@@ -91,6 +127,14 @@ export class Handoff {
     this.#releaseDone.delete(partition);
     if (this.#releasing.get(partition) === leaving) this.#releasing.delete(partition);
     for (const a of [...leaving]) this.#evict(a, true);
+  }
+
+  /**
+   * Drops an actor at once, its waiting senders told to retry (its partition's writes were
+   * refused: a newer owner, or a store gone back in time).
+   */
+  abandon(a: Activation): void {
+    this.#evict(a, true);
   }
 
   /** Drops a released actor once it has nothing left to do (called as its work finishes). */

@@ -30,6 +30,8 @@ export interface RuntimeInstruments {
   readonly storeBatchOps: Histogram;
   readonly storeErrors: Counter;
   readonly storeConflicts: Counter;
+  readonly storeFenced: Counter;
+  readonly storeRegressions: Counter;
   readonly remindersFired: Counter;
   readonly remindersMissed: Counter;
   readonly events: Counter;
@@ -122,6 +124,17 @@ export function createInstruments(registry: MetricsRegistry): RuntimeInstruments
       name: "flotilla_store_conflicts_total",
       help: "Compare-and-set writes that lost to another writer.",
       labels: ["store"],
+    }),
+    storeFenced: registry.counter({
+      name: "flotilla_store_fenced_total",
+      help: "Writes the store refused because a newer owner holds their partition's fence.",
+    }),
+    storeRegressions: registry.counter({
+      name: "flotilla_store_regressions_total",
+      help: "Writes that found the store gone back in time (data loss the node repairs from " +
+        "the stream where it can), by kind: actor (a version behind), partition (a fence " +
+        "record behind).",
+      labels: ["kind"],
     }),
     remindersFired: registry.counter({
       name: "flotilla_reminders_fired_total",

@@ -35,19 +35,23 @@ export {
 } from "./actor.ts";
 export { type Clock, ManualClock, SystemClock, type TimerHandle } from "./clock.ts";
 export { type DeadLetter, type DeadLetterReason } from "./dead_letters.ts";
+export { type StoreDurability } from "./durability.ts";
 export { type Duration, toMillis } from "./duration.ts";
 export { fmix32 } from "./hash.ts";
+export { interruptHandler, SAME_SIGNAL_MS } from "./interrupt.ts";
 export {
   ActorCrashedError,
   ConfigError,
   ConflictError,
   describeError,
+  FencedError,
   type FieldIssue,
   FlotillaError,
   MailboxFullError,
   NotFoundError,
   ShutdownError,
   StoreError,
+  StoreRegressedError,
   TimeoutError,
   UnknownActorTypeError,
   UnknownMessageError,
@@ -70,6 +74,8 @@ export { type Schedule } from "./schedule.ts";
 export type {
   AppendOp,
   DeleteOp,
+  Fence,
+  FenceRecord,
   JournalEntry,
   JsonValue,
   KeyPage,
@@ -77,9 +83,10 @@ export type {
   PutOp,
   StateStore,
   StoreOp,
+  TrimOp,
   Versioned,
 } from "./store.ts";
-export { MemoryStore, type MemoryStoreOptions } from "./stores/memory.ts";
+export { MemoryStore, type MemoryStoreImage, type MemoryStoreOptions } from "./stores/memory.ts";
 export { DenoKvStore } from "./stores/denokv.ts";
 export { type Strategy, type SupervisionPolicy, SupervisorNode } from "./supervisor.ts";
 export {

@@ -4,6 +4,12 @@
  * (events this view has not seen, e.g. written before it started) is filled from the journal,
  * so the view always equals a fold over the journals, whatever the start order.
  *
+ * Journals are compacted: once a snapshot covers their start, those events are deleted. A view
+ * that needs them starts instead from the actor's snapshot, through the definition's `seed`
+ * (what the snapshot's state contributes to the view), then folds the events after it. A
+ * projection without a seed that meets a compacted journal says so in the log and folds what is
+ * left.
+ *
  * @module
  */
 import { describeError } from "./errors.ts";
@@ -21,6 +27,15 @@ export interface ProjectionDefinition<V, E = JsonValue> {
   readonly apply: (
     view: V,
     event: E,
+    meta: { readonly id: string; readonly seq: number },
+  ) => V | void;
+  /**
+   * Folds an actor's snapshot state (covering its journal up to `seq`) into the view, where the
+   * events before it are compacted away (mutate the view, or return a new one).
+   */
+  readonly seed?: (
+    view: V,
+    state: JsonValue,
     meta: { readonly id: string; readonly seq: number },
   ) => V | void;
 }
@@ -109,6 +124,8 @@ export class Projection<V, E = JsonValue> {
     try {
       for (;;) {
         const entries = await this.#store.readJournal(this.#prefix + id, this.position(id), 1000);
+        const first = entries[0]?.seq;
+        if (first !== undefined && first > this.position(id) + 1) await this.#seed(id, first);
         for (const { seq, event } of entries) {
           // Stored as a journal record `{e, n, w}`: the event is `e`.
           const e = (event as { readonly e: JsonValue }).e;
@@ -123,5 +140,28 @@ export class Projection<V, E = JsonValue> {
         error: describeError(error),
       });
     }
+  }
+
+  /**
+   * The events of `id` before `first` are compacted away: seed the view from the snapshot that
+   * covers them, if the definition can.
+   */
+  async #seed(id: string, first: number): Promise<void> {
+    const seed = this.definition.seed;
+    const snapshot = await this.#store.get(this.#prefix + id);
+    const envelope = snapshot?.value as { readonly s: JsonValue; readonly j?: number } | undefined;
+    const covers = envelope?.j ?? 0;
+    if (seed === undefined || envelope === undefined || covers < first - 1) {
+      this.#logger.error("projection misses compacted journal events", {
+        projection: this.definition.name,
+        actor: id,
+        missing: `${this.position(id) + 1}-${first - 1}`,
+        why: seed === undefined ? "the projection has no seed" : "no snapshot covers them",
+      });
+      return;
+    }
+    const next = seed(this.#view, envelope.s, { id, seq: covers });
+    if (next !== undefined) this.#view = next;
+    this.#positions.set(id, covers);
   }
 }

@@ -23,11 +23,19 @@ import type { Clock } from "./clock.ts";
 import { type CommandLog, LOG_STRIDE, logKind, logPayload, logReply } from "./command_log.ts";
 import type { CommitEntry } from "./committer.ts";
 import type { DeadLetterReason, DeadLetters } from "./dead_letters.ts";
-import { ActorCrashedError, describeError, FlotillaError } from "./errors.ts";
+import {
+  ActorCrashedError,
+  describeError,
+  FencedError,
+  FlotillaError,
+  ShutdownError,
+  StoreRegressedError,
+} from "./errors.ts";
 import type { RuntimeInstruments } from "./instruments.ts";
 import type { Logger } from "./logger.ts";
 import type { PendingReply } from "./reply.ts";
 import type { JsonValue } from "./store.ts";
+import type { PartitionFencing } from "./transport.ts";
 
 /** What recovery needs from the rest of the system. */
 export interface RecoveryHost {
@@ -37,6 +45,10 @@ export interface RecoveryHost {
   cancelTimers(a: Activation): void;
   /** Reloads the actor's state (see loader.ts). */
   load(a: Activation): void;
+  /** The fencing of partitions' writes (cluster mode), told of refused partitions. */
+  readonly fencing?: PartitionFencing;
+  /** Drops an actor from memory, refusing every command it holds (see handoff.ts). */
+  abandon(a: Activation): void;
 }
 
 /** What {@link Recovery} runs on. */
@@ -244,6 +256,64 @@ export class Recovery {
     }
     a.t.crashes.inc();
     this.crashed(a, "persisting its state", error);
+  }
+
+  /**
+   * The store refused the entry for its partition (a newer owner's fence, or a store gone back
+   * in time). Its commands are not durable and are not tried again here: the actor stops, its
+   * commands wait to be refused when the transport drops the partition (a durable transport
+   * delivers them again: to the new owner, or from the stream once the partition is repaired).
+   */
+  partitionRefused(entry: CommitEntry, error: FencedError | StoreRegressedError): void {
+    const a = entry.a;
+    if (error instanceof FencedError) this.#o.instruments.storeFenced.inc();
+    else this.#o.instruments.storeRegressions.labels("partition").inc();
+    if ((a.flags & STOPPED) !== 0) {
+      // Dropped already (its partition released while this write was out): nothing will
+      // replay its commands, so their senders are told now.
+      const moved = new ShutdownError(`${a.childName} moved; retry`);
+      const log = entry.applied ?? [];
+      for (let at = 0; at < log.length; at += LOG_STRIDE) logReply(log, at)?.reject(moved);
+    } else {
+      // Dropped now, with everything it holds refused: what came from a stream comes again
+      // (to the new owner, or from the repaired partition's stream), a caller retries.
+      requeue(a, entry.applied);
+      a.applied = null;
+      a.events = null;
+      a.flags &= ~DIRTY;
+      this.#o.host.abandon(a);
+    }
+    this.#o.host.fencing?.refused(entry.partition, error, entry.fence);
+  }
+
+  /**
+   * The store holds an older version of the actor than this node wrote: it lost writes (a
+   * crash that cut the tail of its log, a restore). Never taken for another writer: with
+   * fencing (cluster mode) the partition is repaired from the stream; without (embedded mode,
+   * no log to repair from) the state in memory — every acknowledged command applied — is
+   * written again over the older one, and the loss is logged.
+   */
+  regressed(entry: CommitEntry, actualVersion: number): void {
+    const a = entry.a;
+    this.#o.instruments.storeRegressions.labels("actor").inc();
+    this.#o.logger.error("the store went back in time for this actor: data loss", {
+      actor: a.childName,
+      expectedVersion: entry.fromVersion,
+      actualVersion,
+      repair: this.#o.host.fencing === undefined
+        ? "writing the state held in memory again"
+        : "replaying its partition from the stream",
+    });
+    if (this.#o.host.fencing !== undefined && entry.partition >= 0) {
+      const held = {};
+      this.partitionRefused(
+        entry,
+        new StoreRegressedError(`${a.childName}@${actualVersion}`, held, {}),
+      );
+      return;
+    }
+    a.version = actualVersion;
+    this.putBack(entry);
   }
 
   /** The store is unreachable: the entry's changes go back to the actor, to be retried. */

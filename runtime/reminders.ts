@@ -10,11 +10,11 @@
  */
 import type { ReminderTick } from "./actor.ts";
 import type { Clock, TimerHandle } from "./clock.ts";
-import { describeError } from "./errors.ts";
+import { describeError, FencedError } from "./errors.ts";
 import type { RuntimeInstruments } from "./instruments.ts";
 import type { Logger } from "./logger.ts";
 import { catchUp, type Schedule } from "./schedule.ts";
-import type { JsonValue, StateStore, StoreOp } from "./store.ts";
+import type { Fence, JsonValue, StateStore, StoreOp } from "./store.ts";
 
 /** A durable reminder as stored. */
 export interface ReminderRecord {
@@ -57,6 +57,8 @@ export interface ReminderHost {
   readonly instruments: RuntimeInstruments;
   /** Delivers a tick to its actor; a rejection retries the reminder later. */
   deliver(record: ReminderRecord, tick: ReminderTick): void | Promise<void>;
+  /** The fence of a partition's writes (cluster mode): due times are written under it too. */
+  fenceFor?(partition: number): Fence | null;
 }
 
 /** How long a reminder whose delivery failed waits before it is tried again. */
@@ -187,7 +189,14 @@ export class ReminderService {
       const { occurrences, next } = catchUp(record.schedule, record.due, now);
       const after = next === null ? null : { ...record, due: next };
       if (after !== null) this.#insert(key, after);
-      ops.push(ReminderService.op(key, after));
+      const op = ReminderService.op(key, after);
+      if (this.#host.fenceFor === undefined) ops.push(op);
+      else {
+        // Cluster mode: written under the partition's fence, or not at all once it is gone.
+        const fence = this.#host.fenceFor(record.partition);
+        if (fence !== null) ops.push({ ...op, fence });
+        else this.#host.instruments.storeFenced.inc();
+      }
       this.#host.instruments.remindersFired.inc();
       const waiting = this.#outstanding.get(key);
       if (waiting !== undefined) {
@@ -257,7 +266,20 @@ export class ReminderService {
   }
 
   #persist(ops: StoreOp[]): void {
-    this.#host.store.commit(ops).catch((error) => {
+    this.#host.store.commit(ops).then((results) => {
+      results.forEach((result, i) => {
+        if (result.ok) return;
+        if (!result.conflict && result.error instanceof FencedError) {
+          // The partition has a newer owner, whose copy counts.
+          this.#host.instruments.storeFenced.inc();
+          return;
+        }
+        this.#host.logger.warn("could not persist a reminder's due time", {
+          reminder: ops[i]!.key,
+          error: result.conflict ? "conflict" : describeError(result.error),
+        });
+      });
+    }, (error) => {
       this.#host.logger.error("could not persist reminder due times", {
         error: describeError(error),
       });

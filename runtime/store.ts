@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { StoreDurability } from "./durability.ts";
 
 /**
  * A JSON value. Stores keep exactly what `JSON.stringify` would keep: state holding `Date`,
@@ -28,10 +29,50 @@ export interface Versioned {
 }
 
 /**
+ * A partition owner's fence: a record in the store (one per partition) holding the newest
+ * owner's token — its lease revision — and, per message source, positions up to which every
+ * message is durable. An operation that carries a fence is applied only if, in the same atomic
+ * step, the record holds no newer token (else the result is a `FencedError`: a newer owner took
+ * the partition over) and no older positions than `known` (else a `StoreRegressedError`: the
+ * store lost writes it had acknowledged). Applied, the operation raises the record's positions
+ * to `marks`.
+ */
+export interface Fence {
+  /** The record's key, e.g. `f/7`. */
+  readonly key: string;
+  /** The owner's token. */
+  readonly token: number;
+  /** Positions this write makes durable, per source: merged into the record by maximum. */
+  readonly marks?: Readonly<Record<string, number>>;
+  /** Positions the owner saw stored: a record below them has gone back in time. */
+  readonly known?: Readonly<Record<string, number>>;
+}
+
+/** A fence record as stored. */
+export interface FenceRecord {
+  /** The newest owner's token (0: never fenced). */
+  readonly token: number;
+  /** Per source, positions up to which every message is durable. */
+  readonly marks: Readonly<Record<string, number>>;
+}
+
+/** What every operation may carry besides its own fields. */
+export interface OpOptions {
+  /** Apply only while this fence is the writer's (see {@link Fence}). */
+  readonly fence?: Fence;
+  /**
+   * Apply only if the operation at this index of the batch (an earlier one) applied, in the
+   * same atomic step: an actor's reminders ride with its state and never land without it.
+   * Otherwise the result is an error naming the operation it depended on.
+   */
+  readonly onlyIf?: number;
+}
+
+/**
  * Writes `value` at `key` if the key's version is `expectedVersion` (0: the key must not
  * exist), or whatever it is when `expectedVersion` is `null`. The new version is the old + 1.
  */
-export interface PutOp {
+export interface PutOp extends OpOptions {
   readonly op: "put";
   readonly key: string;
   readonly value: JsonValue;
@@ -39,7 +80,7 @@ export interface PutOp {
 }
 
 /** Deletes `key` if its version is `expectedVersion`, or unconditionally when `null`. */
-export interface DeleteOp {
+export interface DeleteOp extends OpOptions {
   readonly op: "delete";
   readonly key: string;
   readonly expectedVersion: number | null;
@@ -51,15 +92,26 @@ export interface DeleteOp {
  * `expectedVersion + events.length`. Journals and snapshots live in separate key spaces:
  * a journal and a snapshot may share a key.
  */
-export interface AppendOp {
+export interface AppendOp extends OpOptions {
   readonly op: "append";
   readonly key: string;
   readonly events: readonly JsonValue[];
   readonly expectedVersion: number;
 }
 
+/**
+ * Deletes the events of journal `key` up to and including `through` (their snapshot covers
+ * them): compaction. The journal's version does not change; reading from before `through`
+ * starts at the first event kept.
+ */
+export interface TrimOp extends OpOptions {
+  readonly op: "trim";
+  readonly key: string;
+  readonly through: number;
+}
+
 /** One operation of a {@link StateStore.commit} batch. */
-export type StoreOp = PutOp | DeleteOp | AppendOp;
+export type StoreOp = PutOp | DeleteOp | AppendOp | TrimOp;
 
 /** The outcome of one operation of a batch. */
 export type OpResult =
@@ -67,7 +119,11 @@ export type OpResult =
   | { readonly ok: true; readonly version: number }
   /** Not applied: the key's version was `actualVersion`, not the expected one. */
   | { readonly ok: false; readonly conflict: true; readonly actualVersion: number }
-  /** Not applied for another reason (a value too large, say); `error` says why. */
+  /**
+   * Not applied for another reason: a value too large, a fence held by a newer owner
+   * (`FencedError`), a store that went back in time (`StoreRegressedError`), an operation it
+   * depended on that did not apply; `error` says which.
+   */
   | { readonly ok: false; readonly conflict: false; readonly error: Error };
 
 /** Which page of keys to list. */
@@ -123,6 +179,21 @@ export interface StateStore {
   getMany(keys: readonly string[]): Promise<(Versioned | null)[]>;
   /** Applies a batch of compare-and-set operations (see the contract above). */
   commit(ops: readonly StoreOp[]): Promise<OpResult[]>;
+  /**
+   * Takes a fence for a new owner: raises the record's token to `token` unless it holds a newer
+   * one, and — when the caller holds the newest token — its positions to `marks` (by maximum),
+   * atomically; returns the record as it then is (its token above `token`: the caller is not
+   * the newest owner and must not write). An owner handing a partition over records with it
+   * exactly where everything is durable.
+   */
+  fence(key: string, token: number, marks?: Readonly<Record<string, number>>): Promise<FenceRecord>;
+  /**
+   * How the store applies fences and `onlyIf`: `"atomic"` checks them in the same atomic step as
+   * the operations (memory, Redis, Deno KV); `"checked"` checks them just before writing
+   * (JetStream KV on nats-server before 2.12, which has no multi-key atomic write): a write that
+   * was in flight when the fence moved may land.
+   */
+  readonly fencing: "atomic" | "checked";
   /** The current version (event count) of a journal; 0 when it has no events. */
   journalVersion(key: string): Promise<number>;
   /** Reads journal events with `seq > afterSeq`, in order, at most `limit` of them. */
@@ -136,6 +207,12 @@ export interface StateStore {
   journalKeys(prefix: string): Promise<string[]>;
   /** Releases connections and files. Further calls reject with a `StoreError`. */
   close(): Promise<void>;
+  /**
+   * Whether the store keeps acknowledged writes through a crash of its server, read from the
+   * server's own settings (one round trip; a node asks once, at start). Stores that cannot
+   * tell leave it out: they are taken as durable.
+   */
+  durability?(): Promise<StoreDurability>;
 }
 
 /** Throws when a batch names one key twice for the same key space (a caller bug). */
@@ -144,7 +221,7 @@ export function assertDistinctKeys(ops: readonly StoreOp[]): void {
   const snapshots = new Set<string>();
   let journals: Set<string> | null = null;
   for (const op of ops) {
-    const seen = op.op === "append" ? (journals ??= new Set()) : snapshots;
+    const seen = op.op === "append" || op.op === "trim" ? (journals ??= new Set()) : snapshots;
     if (seen.has(op.key)) {
       throw new RangeError(`a commit batch names ${JSON.stringify(op.key)} twice`);
     }

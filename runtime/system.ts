@@ -45,7 +45,13 @@ import { Projection, type ProjectionDefinition } from "./projection.ts";
 import { Recovery } from "./recovery.ts";
 import { ActorRef, type AnyMessages } from "./ref.ts";
 import { ReminderService } from "./reminders.ts";
-import { type JsonValue, type KeyPage, pageOf, type StateStore } from "./store.ts";
+import {
+  type FenceRecord,
+  type JsonValue,
+  type KeyPage,
+  pageOf,
+  type StateStore,
+} from "./store.ts";
 import { MemoryStore } from "./stores/memory.ts";
 import {
   resolvePolicy,
@@ -185,6 +191,10 @@ export class ActorSystem implements LocalDelivery {
       lost: (entry, actual) => this.#recovery.lost(entry, actual),
       refused: (entry, error) => this.#recovery.refused(entry, error),
       putBack: (entry) => this.#recovery.putBack(entry),
+      partitionRefused: (entry, error) => this.#recovery.partitionRefused(entry, error),
+      regressed: (entry, actual) => this.#recovery.regressed(entry, actual),
+      ...(this.transport.fencing === undefined ? {} : { fencing: this.transport.fencing }),
+      partitionOf: (a) => this.transport.partitionOf(a.t.name, a.id),
       settled: (a) => this.#settled(a),
       idleCheck: () => this.#checkIdle(),
     }, options.commit);
@@ -226,11 +236,16 @@ export class ActorSystem implements LocalDelivery {
         publish: (topic, data, key) => this.#effects.publish(topic, data, key),
         cancelTimers: (a) => this.#effects.cancelTimers(a),
         load: (a) => this.#loader.load(a),
+        abandon: (a) => this.#handoff.abandon(a),
+        ...(this.transport.fencing === undefined ? {} : { fencing: this.transport.fencing }),
       },
     });
     this.#reminders = new ReminderService({
       ...base,
       deliver: (record, tick) => this.#effects.deliverReminder(record, tick),
+      ...(this.transport.fencing === undefined
+        ? {}
+        : { fenceFor: (p: number) => this.transport.fencing!.fenceFor(p) }),
     });
     this.#effects = new Effects({
       ...base,
@@ -256,6 +271,7 @@ export class ActorSystem implements LocalDelivery {
     });
     this.#handoff = new Handoff({
       ...base,
+      store: this.store,
       types: this.#types,
       transport: this.transport,
       reminders: this.#reminders,
@@ -363,8 +379,8 @@ export class ActorSystem implements LocalDelivery {
    * Called by the transport when this node starts hosting `partition`: loads its reminders and
    * takes back actors of it that were still draining from an earlier release.
    */
-  acquired(partition: number): Promise<void> {
-    return this.#handoff.acquired(partition);
+  acquired(partition: number, token?: number): Promise<FenceRecord | null> {
+    return this.#handoff.acquired(partition, token);
   }
 
   /**
@@ -374,8 +390,12 @@ export class ActorSystem implements LocalDelivery {
    * are dropped with their pending replies rejected (a durable transport redelivers those
    * messages to the new owner).
    */
-  released(partition: number, timeoutMs = 10_000): Promise<void> {
-    return this.#handoff.released(partition, timeoutMs);
+  released(
+    partition: number,
+    timeoutMs = 10_000,
+    handover?: { readonly token: number; readonly marks: Readonly<Record<string, number>> },
+  ): Promise<void> {
+    return this.#handoff.released(partition, timeoutMs, handover);
   }
 
   /**

@@ -9,7 +9,8 @@
  *
  * @module
  */
-import type { JsonValue } from "./store.ts";
+import type { FencedError, StoreRegressedError } from "./errors.ts";
+import type { Fence, FenceRecord, JsonValue } from "./store.ts";
 
 /** A message in transit between nodes. */
 export interface Envelope {
@@ -47,18 +48,58 @@ export interface LocalDelivery {
    * Rejects with the handler's error, a `TimeoutError`, or a `MailboxFullError`.
    */
   deliver(envelope: Envelope, options?: DeliveryOptions): Promise<unknown>;
-  /** This node now hosts partition `partition`: load what it needs (its reminders). */
-  acquired(partition: number): Promise<void>;
+  /**
+   * This node now hosts partition `partition`: with `token` (its lease's fencing token), take
+   * the partition's fence in the store first — from then on no older owner's write lands — then
+   * load what it needs (its reminders). Resolves with the fence record as it then is (its token
+   * above `token`: a newer owner holds it), or `null` without a token.
+   */
+  acquired(partition: number, token?: number): Promise<FenceRecord | null>;
   /**
    * This node is giving partition `partition` up: refuse new work for its actors, let the
    * work they have finish and become durable (waiting at most `timeoutMs`), then drop them
-   * from memory.
+   * from memory. `handover`: a graceful hand-over, after which everything up to `marks` is
+   * durable — recorded in the partition's fence, so the next owner starts exactly there.
    */
-  released(partition: number, timeoutMs?: number): Promise<void>;
+  released(
+    partition: number,
+    timeoutMs?: number,
+    handover?: { readonly token: number; readonly marks: Readonly<Record<string, number>> },
+  ): Promise<void>;
+}
+
+/**
+ * How a cluster transport fences the writes of the partitions it hosts: each write carries the
+ * partition's {@link Fence} (the owner's lease token, the positions made durable so far, the
+ * positions known stored), and the store refuses it in the same atomic step when a newer owner
+ * took the partition or the store went back in time.
+ */
+export interface PartitionFencing {
+  /**
+   * The fence writes of `partition` carry now; `null` when this node does not hold it, and then
+   * nothing of it may be written.
+   */
+  fenceFor(partition: number): Fence | null;
+  /**
+   * Whether this node still holds `partition`'s lease (fresh on its clock). A node that lost it
+   * — frozen past it, say — publishes nothing more of it: a late event would reach subscribers
+   * after the new owner's.
+   */
+  holds(partition: number): boolean;
+  /** A write carrying `fence` is durable: its marks are now known to be stored. */
+  confirmed(partition: number, fence: Fence): void;
+  /**
+   * The store refused a write of `partition` carrying `fence`: fenced (a newer owner has it:
+   * stop taking its messages) or regressed (data loss: repair it from the stream). A refusal of
+   * a fence handed out before the partition was last (re)taken is old news and ignored.
+   */
+  refused(partition: number, error: FencedError | StoreRegressedError, fence: Fence | null): void;
 }
 
 /** Moves messages between actor systems. */
 export interface Transport {
+  /** Fencing of the hosted partitions' writes (cluster transports); absent: none. */
+  readonly fencing?: PartitionFencing;
   /** `"in-process"` or `"nats"`. */
   readonly name: string;
   /** Starts receiving messages for the actors this node hosts. */

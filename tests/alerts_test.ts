@@ -1,5 +1,5 @@
 /**
- * Alerts (SPEC §3.4): lifecycle raised → acknowledged → cleared, dedup of an open alert by
+ * Alerts: lifecycle raised → acknowledged → cleared, dedup of an open alert by
  * (source, type) with severity escalation, rules (suppress, re-map, route), the SSE
  * announcements, history, the cross-source index, and the HTTP contract with bad inputs.
  */

@@ -1,5 +1,5 @@
 /**
- * The four complex event patterns of a customer (SPEC §3.3) at their boundaries, and the
+ * The four complex event patterns of a customer at their boundaries, and the
  * property that arrival order within the allowed out-of-orderness does not change what they
  * match.
  */

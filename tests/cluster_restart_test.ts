@@ -60,7 +60,7 @@ clusterTest(
 
 clusterTest(
   "cluster: redis-server killed and restarted mid-stream; nothing lost or doubled",
-  { nodes: 2, durableRedis: true },
+  { nodes: 2, redis: { durable: true, appendfsync: "always" } },
   async (cluster) => {
     await cluster.settled();
     const nc = await cluster.client();

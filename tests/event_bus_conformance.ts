@@ -3,6 +3,10 @@
  * embedded mode) or after a round trip through a stream (JetStream in cluster mode). A bus's
  * test file calls {@link eventBusConformance} once; each case runs on a fresh bus.
  *
+ * Resuming: an id the bus can place gets exactly the events after it; one it cannot (older
+ * than what is kept, or not one of its ids) gets a reset and then every event still kept, and
+ * the reset's `after` is an id that resumes that same replay without a reset.
+ *
  * Nothing here sleeps: a case waits for the items it expects, and checks that an item did not
  * arrive by waiting for a later marker event (a bus delivers in publish order).
  *
@@ -10,6 +14,12 @@
  */
 import type { BusEvent, EventBus, ResetNotice } from "../runtime/mod.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
+
+/** What a case asks of the bus it opens. */
+export interface EventBusOptions {
+  /** Keep only the last this many events (the bus's default when absent). */
+  readonly capacity?: number;
+}
 
 /** A fresh bus for one test case. */
 export interface EventBusFixture {
@@ -25,28 +35,33 @@ export interface Collector {
   readonly push: (item: BusEvent | ResetNotice) => void;
   /** Resolves once `n` items arrived; fails after `timeoutMs` (a bus that lost them). */
   wait(n: number, timeoutMs?: number): Promise<void>;
+  /** Resolves once an event with this id arrived; fails after `timeoutMs`. */
+  waitFor(id: string, timeoutMs?: number): Promise<void>;
 }
 
 /** A listener that keeps what it receives, for a test to wait on and inspect. */
 export function collector(): Collector {
   const items: (BusEvent | ResetNotice)[] = [];
-  let waiter: { n: number; resolve: () => void } | null = null;
+  let waiter: { done: () => boolean; resolve: () => void } | null = null;
+  const until = async (done: () => boolean, what: string, timeoutMs: number) => {
+    if (done()) return;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    waiter = { done, resolve };
+    const timer = setTimeout(resolve, timeoutMs);
+    await promise;
+    clearTimeout(timer);
+    waiter = null;
+    assert(done(), `expected ${what}, got ${JSON.stringify(idsOf(items))}`);
+  };
   return {
     items,
     push(item) {
       items.push(item);
-      if (waiter !== null && items.length >= waiter.n) waiter.resolve();
+      if (waiter?.done()) waiter.resolve();
     },
-    async wait(n, timeoutMs = 5000) {
-      if (items.length >= n) return;
-      const { promise, resolve } = Promise.withResolvers<void>();
-      waiter = { n, resolve };
-      const timer = setTimeout(resolve, timeoutMs);
-      await promise;
-      clearTimeout(timer);
-      waiter = null;
-      assert(items.length >= n, `expected ${n} items, got ${items.length}`);
-    },
+    wait: (n, timeoutMs = 5000) => until(() => items.length >= n, `${n} items`, timeoutMs),
+    waitFor: (id, timeoutMs = 5000) =>
+      until(() => items.some((i) => !("reset" in i) && i.id === id), `event ${id}`, timeoutMs),
   };
 }
 
@@ -61,16 +76,20 @@ export const idsOf = (items: readonly (BusEvent | ResetNotice)[]): string[] =>
 /** Registers one `Deno.test` per criterion, named `"<name> event bus: <criterion>"`. */
 export function eventBusConformance(
   name: string,
-  open: () => Promise<EventBusFixture>,
+  open: (options: EventBusOptions) => Promise<EventBusFixture>,
   options: { readonly sanitize?: boolean } = {},
 ): void {
-  const test = (criterion: string, body: (bus: EventBus) => Promise<void>) =>
+  const test = (
+    criterion: string,
+    body: (bus: EventBus) => Promise<void>,
+    busOptions: EventBusOptions = {},
+  ) =>
     Deno.test({
       name: `${name} event bus: ${criterion}`,
       sanitizeOps: options.sanitize ?? true,
       sanitizeResources: options.sanitize ?? true,
       async fn() {
-        const fixture = await open();
+        const fixture = await open(busOptions);
         try {
           await body(fixture.bus);
         } finally {
@@ -175,24 +194,65 @@ export function eventBusConformance(
     assertEquals(dataOf(resumed.items), [4]);
   });
 
-  test("an id the bus never gave gets one reset notice naming the newest id, then live events", async (bus) => {
+  /**
+   * Resumes after `after` and waits for the event `newest`: the items up to it, and the events
+   * a second subscriber gets resuming after the reset's `after` (which must not reset again).
+   */
+  const resumeWithReset = async (bus: EventBus, after: string, newest: BusEvent) => {
+    const resumed = collector();
+    bus.subscribe({}, resumed.push, after);
+    await resumed.waitFor(newest.id);
+    const [notice, ...events] = resumed.items;
+    assert(notice !== undefined && "reset" in notice, `a reset first for ${JSON.stringify(after)}`);
+    assert(notice.reason.length > 0, "the notice says why");
+    assert(events.every((e) => !("reset" in e)), "one notice");
+    const again = collector();
+    bus.subscribe({}, again.push, notice.after);
+    await again.waitFor(newest.id);
+    assertEquals(idsOf(again.items), idsOf(events), "resuming after the reset's id: the replay");
+    return { notice, events: events as BusEvent[] };
+  };
+
+  test("an id the bus never gave gets one reset, then every event still kept, then live ones", async (bus) => {
     const all = collector();
     bus.subscribe({}, all.push);
     const got = await published(bus, all, [["t", 1], ["t", 2]]);
     for (const after of ["garbage", "", "-1", "x-1"]) {
-      const resumed = collector();
-      bus.subscribe({}, resumed.push, after);
-      await resumed.wait(1);
-      const notice = resumed.items[0]!;
-      assert("reset" in notice, `a reset for ${JSON.stringify(after)}`);
-      assert(notice.reason.length > 0, "the notice says why");
-      assertEquals(notice.lastId, got[1]!.id, "resume after the newest id");
-      assertEquals(resumed.items.length, 1, "one notice");
+      const { events } = await resumeWithReset(bus, after, got[1]!);
+      // Nothing the bus still holds is lost: this case's events end the replay, in order.
+      assertEquals(idsOf(events.slice(-2)), idsOf(got), `replayed for ${JSON.stringify(after)}`);
     }
     const live = collector();
     bus.subscribe({}, live.push, "garbage");
-    await published(bus, all, [["t", 3]]);
-    await live.wait(2);
-    assertEquals(dataOf(live.items), ["reset", 3]);
+    await live.waitFor(got[1]!.id);
+    const [marker] = await published(bus, all, [["t", 3]]);
+    await live.waitFor(marker!.id);
+    assertEquals(dataOf(live.items.slice(-3)), [1, 2, 3]);
+    assertEquals(live.items.filter((i) => "reset" in i).length, 1);
   });
+
+  test(
+    "an id older than what is kept gets one reset, then every event still kept, then live ones",
+    async (bus) => {
+      const all = collector();
+      bus.subscribe({}, all.push);
+      // One at a time: a stream that keeps 3 drops events its consumers have not had yet.
+      const got: BusEvent[] = [];
+      for (let n = 1; n <= 6; n++) got.push(...await published(bus, all, [["t", n]]));
+      // Kept: 4, 5, 6. Resuming after 1 misses 2 and 3.
+      const { notice, events } = await resumeWithReset(bus, got[0]!.id, got[5]!);
+      assertEquals(notice.after, got[2]!.id, "the reset's id is the one before the oldest kept");
+      assertEquals(dataOf(events), [4, 5, 6]);
+      // A client that reconnects in the middle of the replay gets the rest, without a reset.
+      const middle = collector();
+      bus.subscribe({}, middle.push, events[0]!.id);
+      await middle.waitFor(got[5]!.id);
+      assertEquals(dataOf(middle.items), [5, 6]);
+      // The oldest gap-free resume is the reset's id itself (checked by resumeWithReset); then live.
+      const [marker] = await published(bus, all, [["t", 7]]);
+      await middle.waitFor(marker!.id);
+      assertEquals(dataOf(middle.items), [5, 6, 7]);
+    },
+    { capacity: 3 },
+  );
 }

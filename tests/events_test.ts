@@ -1,13 +1,13 @@
 /**
  * RingEventBus: the event bus conformance suite, and what is the ring's own: ids of an epoch,
- * resets for ids of another run or older than the ring, the ring's capacity.
+ * resets (then the events kept) for ids of another run or older than the ring, its capacity.
  */
 import { type BusEvent, matches, type ResetNotice, RingEventBus } from "../runtime/mod.ts";
 import { eventBusConformance } from "./event_bus_conformance.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 
-eventBusConformance("ring", () => {
-  const bus = new RingEventBus();
+eventBusConformance("ring", ({ capacity }) => {
+  const bus = new RingEventBus({ capacity });
   return Promise.resolve({ bus, cleanup: () => Promise.resolve() });
 });
 
@@ -68,26 +68,31 @@ Deno.test("events matches treats empty topics as every topic and an absent key a
   assert(!matches({ key: "k" }, { ...event, key: null }));
 });
 
-Deno.test("events resume with an id older than the ring sends one reset notice and then live events", () => {
+Deno.test("events resume with an id older than the ring: a reset, every event kept, then live", () => {
   const bus = new RingEventBus({ epoch: "e", capacity: 3 });
   const ids = [1, 2, 3, 4, 5].map((n) => bus.publish("t", n).id); // keeps 3, 4, 5
   const c = collect();
   bus.subscribe({}, c.listener, ids[0]); // event 2 is gone
-  assertEquals(c.items.length, 1);
-  const notice = c.items[0]!;
-  assert(isReset(notice), "a reset notice");
-  assertEquals(notice.reset, true);
-  assert(notice.reason.length > 0);
+  assertEquals(c.items[0], {
+    reset: true,
+    reason: "events after e-1 are no longer kept",
+    after: "e-2",
+  });
+  assertEquals(dataOf(c.items.slice(1)), [3, 4, 5]);
   bus.publish("t", 6);
-  assertEquals(dataOf(c.items.slice(1)), [6], "live events follow the reset");
+  assertEquals(dataOf(c.items.slice(1)), [3, 4, 5, 6], "live events follow the replay");
 
   const zero = collect();
-  bus.subscribe({}, zero.listener, "e-0"); // events 1 and 2 are gone
-  assertEquals(zero.items.length, 1);
-  assert(isReset(zero.items[0]!));
+  bus.subscribe({}, zero.listener, "e-0"); // events 1, 2 and 3 are gone
+  assertEquals(zero.items[0], {
+    reset: true,
+    reason: "events after e-0 are no longer kept",
+    after: "e-3",
+  });
+  assertEquals(dataOf(zero.items.slice(1)), [4, 5, 6]);
 });
 
-Deno.test("events resume with an id from another epoch or a malformed id sends one reset", () => {
+Deno.test("events resume with an id from another epoch or a malformed id: a reset, then this run's events", () => {
   const earlier = new RingEventBus({ epoch: "old" });
   const oldId = earlier.publish("t", 1).id;
   const bus = new RingEventBus({ epoch: "new" });
@@ -96,9 +101,23 @@ Deno.test("events resume with an id from another epoch or a malformed id sends o
   for (const after of [oldId, "new-99", "new-x", "garbage", "new--1", ""]) {
     const c = collect();
     bus.subscribe({}, c.listener, after);
-    assertEquals(c.items.length, 1, `one item for ${JSON.stringify(after)}`);
-    assert(isReset(c.items[0]!), `a reset for ${JSON.stringify(after)}`);
+    assertEquals(c.items[0], {
+      reset: true,
+      reason: `event id ${JSON.stringify(after)} is not from this run`,
+      after: "new-0",
+    });
+    assertEquals(dataOf(c.items.slice(1)), [1, 2], `replayed for ${JSON.stringify(after)}`);
   }
+  // Before the new run's first event: the reset alone, and its id resumes from the start.
+  const fresh = new RingEventBus({ epoch: "fresh" });
+  const c = collect();
+  fresh.subscribe({}, c.listener, oldId);
+  assertEquals(c.items.length, 1);
+  assert(isReset(c.items[0]!) && c.items[0].after === "fresh-0");
+  fresh.publish("t", 1);
+  const resumed = collect();
+  fresh.subscribe({}, resumed.listener, "fresh-0");
+  assertEquals(dataOf(resumed.items), [1]);
 });
 
 Deno.test("events epochs containing dashes still resume", () => {
@@ -119,8 +138,8 @@ Deno.test("events ring keeps exactly capacity events for resuming", () => {
   assertEquals(dataOf(fromOldest.items), [7, 8, 9, 10]);
   const tooOld = collect();
   bus.subscribe({}, tooOld.listener, "e-5");
-  assertEquals(tooOld.items.length, 1);
-  assert(isReset(tooOld.items[0]!));
+  assert(isReset(tooOld.items[0]!) && tooOld.items[0].after === "e-6");
+  assertEquals(dataOf(tooOld.items.slice(1)), [7, 8, 9, 10]);
   const mid = collect();
   bus.subscribe({ topics: ["t"] }, mid.listener, "e-8");
   assertEquals(dataOf(mid.items), [9, 10]);

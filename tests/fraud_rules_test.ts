@@ -1,5 +1,5 @@
 /**
- * The rule-based fraud score (SPEC §3.3) at its boundaries: amounts, local hours in two time
+ * The rule-based fraud score at its boundaries: amounts, local hours in two time
  * zones, card velocity and its window edges; the card history it reads; the model features.
  */
 import { DEFAULT_FRAUD_RULES, fraudFeatures, ruleScore } from "../actors/payments/mod.ts";

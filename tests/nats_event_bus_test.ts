@@ -10,15 +10,17 @@ const logger = createLogger({ level: "error", write: () => {} });
 // the conformance suite gets a bus of its own that follows the stream from its next event.
 const shared = await startNatsServer();
 
-eventBusConformance("jetstream", async () => {
+eventBusConformance("jetstream", async ({ capacity }) => {
   const clients = await connectNats(shared.url, { name: "conformance", logger });
-  await ensureStreams(clients.jsm);
-  const bus = new JetStreamEventBus({ ...clients, logger });
+  // A case that asks for a capacity gets it from both the stream and the bus's ring.
+  await ensureStreams(clients.jsm, capacity === undefined ? {} : { eventsMaxMsgs: capacity });
+  const bus = new JetStreamEventBus({ ...clients, logger, capacity });
   await bus.start();
   return {
     bus,
     cleanup: async () => {
       await bus.stop();
+      if (capacity !== undefined) await ensureStreams(clients.jsm);
       await clients.nc.close();
     },
   };
@@ -87,15 +89,27 @@ Deno.test({
       await racing.wait(expected.length);
       assertEquals(ids(racing.items), expected);
 
-      // Ids the stream never had: an explicit reset, then live.
+      // An id the stream never had (the stream was recreated since): an explicit reset whose
+      // id is the one before the stream's first event, then everything the stream keeps.
       const bogus = collector();
       busB.subscribe({}, bogus.push, "999");
-      await bogus.wait(1);
+      await bogus.waitFor("40");
       assertEquals(bogus.items[0], {
         reset: true,
         reason: 'event id "999" is not one of this stream\'s',
-        lastId: "40",
+        after: "0",
       });
+      assertEquals(ids(bogus.items.slice(1)), Array.from({ length: 40 }, (_, k) => String(k + 1)));
+
+      // An id in the stream that this node may not have had live yet (another node gave it to
+      // the client first): the events after it, no reset, no repeat.
+      const ack = await a.js.publish("fl.ev.t", JSON.stringify(41));
+      assertEquals(ack.seq, 41);
+      const ahead = collector();
+      busB.subscribe({}, ahead.push, "41");
+      busA.publish("t", 42);
+      await ahead.waitFor("42");
+      assertEquals(ids(ahead.items), ["42"]);
 
       // Forwarding: commands also go out on the device's own subject.
       const forwarding = new JetStreamEventBus({

@@ -25,6 +25,7 @@ async function consumerOn(nc: Connection) {
     maxAckPending: 100,
     stream: STREAM,
     partition: 0,
+    source: "pc/0",
     filter: "pc.0.>",
     durable: "pc-p0",
     owned: () => true,
@@ -149,6 +150,52 @@ Deno.test("partition consumer: recreated, it resumes at the first unfinished mes
     } finally {
       await again.consumer.stop(false);
     }
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("partition consumer: caught up once what the stream held at its start is finished", async () => {
+  const t = await setup();
+  try {
+    // Partition 0's backlog (sequences 1, 3, 5, 7, 9), another partition's in between and after.
+    for (let i = 1; i <= 5; i++) {
+      t.nc.publish(`pc.0.d${i}`, `m${i}`);
+      t.nc.publish(`pc.1.d${i}`, `other${i}`);
+    }
+    await t.nc.flush();
+    await t.consumer.start();
+    assertEquals(t.consumer.caughtUp, false, "a backlog of five");
+    await t.handedOut(5);
+    // Messages published after the start are not part of what it must catch up on.
+    for (let i = 6; i <= 8; i++) t.nc.publish(`pc.0.d${i}`, `m${i}`);
+    await t.nc.flush();
+    await t.handedOut(8);
+
+    for (const r of t.received.slice(0, 4)) r.done();
+    await tick();
+    assertEquals(t.consumer.caughtUp, false, "the last of the backlog is not finished");
+    t.received[5]!.done(); // a later one finished first does not count
+    await tick();
+    assertEquals(t.consumer.caughtUp, false);
+    t.received[4]!.done();
+    await tick();
+    assertEquals(t.consumer.caughtUp, true, "the backlog is finished; later messages wait");
+    t.received[6]!.done(false);
+    await tick();
+    assertEquals(t.consumer.caughtUp, true, "and it stays caught up");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("partition consumer: with nothing to deliver it is caught up at once", async () => {
+  const t = await setup();
+  try {
+    t.nc.publish("pc.1.d1", "another partition's");
+    await t.nc.flush();
+    await t.consumer.start();
+    assertEquals(t.consumer.caughtUp, true);
   } finally {
     await t.close();
   }

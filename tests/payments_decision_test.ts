@@ -1,5 +1,5 @@
 /**
- * The pure parts of a payment: the decision (SPEC §3.3) at its boundaries, the idempotency
+ * The pure parts of a payment: the decision at its boundaries, the idempotency
  * memory, the store-and-forward protocol, the request validation, the configuration.
  */
 import {

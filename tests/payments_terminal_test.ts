@@ -1,5 +1,5 @@
 /**
- * The payment terminal actor (SPEC §3.3) in a real actor system on a manual clock: the
+ * The payment terminal actor in a real actor system on a manual clock: the
  * decision flow branch by branch, the score as max(rules, model), idempotent retries, the
  * offline queue flushed exactly once — across crashes and restarts too — and the journal as
  * the audit trail.
@@ -422,30 +422,33 @@ Deno.test("offline flush exactly once across a restart: the acknowledgement was 
   await b.system.shutdown();
 });
 
-Deno.test("offline flush exactly once: when the crash also lost the retry reminder, the next activation resumes", async () => {
+Deno.test("offline flush exactly once: the retry reminder lands with the state that set it, or neither does", async () => {
   const { store, control } = failingStore();
   const a = paymentsSystem({ store, clock: new ManualClock(NOON_KST) });
   const online = await offlineThenOnline(a);
-  // The state write of `online: true` lands, the reminder written after it does not.
-  const { promise: reminderLost, resolve } = Promise.withResolvers<void>();
+  // The node dies while the write of `online: true` and its retry reminder is on the way: they
+  // are one batch, one atomic step, so neither lands (before, the reminder was a second write
+  // that a crash could lose on its own).
+  const { promise: died, resolve } = Promise.withResolvers<void>();
+  let batch: readonly StoreOp[] = [];
   control.failing = (ops) => {
     if (!touches(ops, "r/")) return false;
+    batch = ops;
     resolve();
     return true;
   };
-  await reminderLost;
+  await died;
+  assert(touches(batch, "a/terminal/"), "the reminder rode with the terminal's journal");
   await flushMicrotasks();
-  await a.system.idle();
-  assert(!online.settled(), "not acknowledged: the reminder is not written");
-  assertEquals(await forwardedIds(a, "t1"), [], "and nothing was forwarded before it");
+  assert(!online.settled(), "not acknowledged: nothing is durable");
+  assertEquals(await forwardedIds(a, "t1"), [], "and nothing was forwarded");
   control.failing = () => false;
   const b = paymentsSystem({ store, clock: new ManualClock(NOON_KST + MINUTE) });
   await b.system.start();
-  b.clock.advance(10 * MINUTE);
-  await b.system.idle();
-  assertEquals(await forwardedIds(b, "t1"), [], "no reminder: nothing wakes the terminal yet");
-  // Any message activates it (here a GET), and the activation resumes the flush.
-  assertEquals((await view(b, "t1")).online, true);
+  assertEquals((await view(b, "t1")).online, false, "the unacknowledged change is not there");
+  assertEquals(await store.keys("r/"), [], "nor its reminder");
+  // The client, never answered, sends it again: now it lands, with its reminder, and flushes.
+  await b.terminal("t1").ask("configure", SEOUL);
   await b.system.idle();
   assertEquals(await forwardedIds(b, "t1"), ["off-0", "off-1", "off-2"]);
   assertEquals((await view(b, "t1")).outbox.pending, 0);

@@ -240,10 +240,9 @@ Deno.test("journal persistence appends events and rebuilds state by replay in a 
   for (const amount of [20, 30, 40, 50]) await ref.ask("post", amount);
   assert(await first.shutdown());
 
-  assertEquals(
-    await journalEvents(store, "a/ledger/l"),
-    [{ amount: 10 }, { amount: 20 }, { amount: 30 }, { amount: 40 }, { amount: 50 }],
-  );
+  // The snapshot at the third event covers it and those before: the journal was compacted.
+  assertEquals(await journalEvents(store, "a/ledger/l"), [{ amount: 40 }, { amount: 50 }]);
+  assertEquals(await store.journalVersion("a/ledger/l"), 5);
   const second = setup([ledger], { store }).system;
   await second.start();
   assertEquals(await second.ref(ledger, "l").ask("get"), { balance: 150, entries: 5 });

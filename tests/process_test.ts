@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
-import { startNodeProcess, TEST_API_TOKEN } from "./helpers/process.ts";
+import { type NodeProcess, startNodeProcess, TEST_API_TOKEN } from "./helpers/process.ts";
 
 async function post(url: string, id: string, body: unknown): Promise<Response> {
   return await fetch(`${url}/api/devices/${id}/telemetry`, {
@@ -77,6 +77,80 @@ Deno.test("SIGTERM during a burst: every acknowledged message survives the resta
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }
+});
+
+/**
+ * Opens a telemetry POST whose body never comes, so a stopping node waits for it (a graceful
+ * shutdown waits for the connections of requests in flight); closing the connection ends it.
+ * Resolves once the server is reading the body: it says `100 Continue` when it starts.
+ */
+async function hangingRequest(url: string): Promise<Deno.TcpConn> {
+  const { hostname, port } = new URL(url);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  const head = `POST /api/devices/d1/telemetry HTTP/1.1\r\nHost: ${hostname}\r\n` +
+    `Authorization: Bearer ${TEST_API_TOKEN}\r\nContent-Type: application/json\r\n` +
+    `Content-Length: 100\r\nExpect: 100-continue\r\n\r\n`;
+  await conn.write(new TextEncoder().encode(head));
+  const buffer = new Uint8Array(256);
+  const n = await conn.read(buffer);
+  assertMatch(new TextDecoder().decode(buffer.subarray(0, n ?? 0)), /^HTTP\/1\.1 100 Continue/);
+  return conn;
+}
+
+/** Resolves once the node has logged `msg`; fails after 10 s. */
+async function logged(node: NodeProcess, msg: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!node.lines.some((l) => l.msg === msg)) {
+    assert(Date.now() < deadline, `the node did not log ${JSON.stringify(msg)}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/**
+ * Runs `check` on a node stuck in its graceful stop — SIGINT received, a request in flight that
+ * never ends (closing `conn` ends it) — then removes its data.
+ */
+async function stuckStopping(
+  check: (node: NodeProcess, conn: Deno.TcpConn) => Promise<void>,
+): Promise<void> {
+  const dataDir = await Deno.makeTempDir({ prefix: "flotilla-process-" });
+  try {
+    const node = await startNodeProcess({ FLOTILLA_DATA_DIR: dataDir });
+    const conn = await hangingRequest(node.url);
+    node.signal("SIGINT");
+    await logged(node, "stopping: draining mailboxes and flushing state");
+    await check(node, conn);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+}
+
+Deno.test("one Ctrl-C that arrives twice (process group, then deno task) stops the node once", async () => {
+  await stuckStopping(async (node, conn) => {
+    node.signal("SIGINT"); // a few ms after the first: the same Ctrl-C
+    const status = node.stop("SIGTERM"); // the same too
+    conn.close(); // the request in flight ends; the stop completes
+    assertEquals(await status, 0);
+    const said = (msg: string) => node.lines.filter((l) => l.msg === msg).length;
+    assertEquals(said("signal received"), 1);
+    assertEquals(said("stopped; all state flushed"), 1);
+    assert(node.lines.every((l) => !String(l.msg).startsWith("second signal")), "no forced exit");
+  });
+});
+
+Deno.test("a second signal half a second or more after the first exits at once", async () => {
+  await stuckStopping(async (node, conn) => {
+    // The node is stuck stopping (the request never finishes). The child's clock is the real
+    // one: wait out the window in which a signal counts as the same one.
+    await new Promise((r) => setTimeout(r, 600));
+    const stuck = setTimeout(() => node.signal("SIGKILL"), 10_000); // a hang fails, not blocks
+    const code = await node.stop("SIGINT");
+    clearTimeout(stuck);
+    conn.close();
+    assertEquals(code, 130);
+    assert(node.lines.some((l) => String(l.msg).startsWith("second signal while stopping")));
+    assert(node.lines.every((l) => l.msg !== "stopped; all state flushed"));
+  });
 });
 
 Deno.test("a bad configuration stops the node with a message naming the variable", async () => {

@@ -1,5 +1,5 @@
 /**
- * Per-minute transaction rollups (SPEC §3.4): counts by status and method, the failure-rate and
+ * Per-minute transaction rollups: counts by status and method, the failure-rate and
  * throughput alerts at their thresholds, emission when the watermark passes a minute (with the
  * idle advance), empty minutes, late and dropped records.
  */

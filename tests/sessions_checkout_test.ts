@@ -1,5 +1,5 @@
 /**
- * Smart-store checkout (SPEC §3.3): the approval rule at its boundaries, the inventory check,
+ * Smart-store checkout: the approval rule at its boundaries, the inventory check,
  * and the inventory actor applying a basket all-or-nothing and idempotently.
  */
 import { decideCheckout, parseCheckout, totalOf } from "../actors/sessions/checkout.ts";

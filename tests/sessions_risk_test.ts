@@ -1,5 +1,5 @@
 /**
- * Risk assessment against the customer profile (SPEC §3.3) at its boundaries, and the
+ * Risk assessment against the customer profile at its boundaries, and the
  * customer actor assessing transactions with its profile.
  */
 import { resolveSessionsConfig } from "../actors/sessions/config.ts";

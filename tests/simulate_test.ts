@@ -28,7 +28,6 @@ import {
   type SimOptions,
   UsageError,
 } from "../tools/simulate/options.ts";
-import { interruptHandler, SAME_CTRL_C_MS } from "../tools/simulate/interrupt.ts";
 import { deriveSeed, Prng } from "../tools/simulate/prng.ts";
 import { LatencyHistogram, type Summary } from "../tools/simulate/stats.ts";
 import { DEFAULT_THRESHOLDS, outside } from "../actors/devices/thresholds.ts";
@@ -397,21 +396,6 @@ Deno.test("LatencyHistogram: quantiles within 2 %", () => {
 
 // ---------------------------------------------------------------------------------------------
 // Runs against real nodes
-
-Deno.test("interruptHandler: signals within 500 ms are one Ctrl-C; a later one quits", () => {
-  let now = 1000;
-  const calls: string[] = [];
-  const onSignal = interruptHandler(() => calls.push("stop"), () => calls.push("quit"), () => now);
-  onSignal(); // the terminal's SIGINT to the process group
-  now += 3;
-  onSignal(); // the same Ctrl-C, forwarded by deno task
-  now += SAME_CTRL_C_MS - 4;
-  onSignal();
-  assertEquals(calls, ["stop"]);
-  now += 1; // SAME_CTRL_C_MS after the first: a second Ctrl-C
-  onSignal();
-  assertEquals(calls, ["stop", "quit"]);
-});
 
 /** Output captured in memory. */
 function captureIo(env: Record<string, string> = {}): MainIo & { out(): string; err(): string } {

@@ -51,30 +51,50 @@ Deno.test("SSE resumes after Last-Event-ID with exactly the missed events", asyn
   await t.close();
 });
 
-Deno.test("SSE answers an id older than the ring with an explicit reset", async () => {
+Deno.test("SSE answers an id older than the ring with a reset, then every event still kept", async () => {
   const t = await testApp({ eventRing: 3 });
   for (let i = 1; i <= 6; i++) await t.post("d1", { ts: i, readings: { n: i } });
   const sse = await connect(t, "", { "Last-Event-ID": "t-1" });
-  const [reset] = await sse.take(1);
+  const [reset, ...kept] = await sse.take(4);
+  // The reset's id is the one before the oldest kept event: a client that reconnects in the
+  // middle of the replay (its last id being the reset's) gets the replay again, not a gap.
   assertEquals(
     reset,
-    'event: reset\ndata: {"reason":"events after t-1 are no longer kept"}\nid: t-6\n\n',
+    'event: reset\ndata: {"reason":"events after t-1 are no longer kept"}\nid: t-3\n\n',
   );
+  assertEquals(kept.map(idOf), ["t-4", "t-5", "t-6"]);
   await t.post("d1", { ts: 7, readings: { n: 7 } });
   assertEquals(idOf((await sse.take(1))[0]!), "t-7");
   await sse.close();
+  const again = await connect(t, "", { "Last-Event-ID": "t-3" });
+  assertEquals((await again.take(4)).map(idOf), ["t-4", "t-5", "t-6", "t-7"]);
+  await again.close();
   await t.close();
 });
 
-Deno.test("SSE answers an id from another run with a reset", async () => {
+Deno.test("SSE across a restart: an id from an earlier run gets a reset, then this run's events", async () => {
   const t = await testApp();
+  // Posted after the restart, before the client reconnects with the last id it had.
+  await t.post("d1", { ts: 1, readings: { n: 1 } });
+  await t.post("d2", { ts: 2, readings: { n: 2 } });
   const sse = await connect(t, "", { "Last-Event-ID": "oldrun-5" });
-  const [reset] = await sse.take(1);
-  assertMatch(
-    reset!,
-    /^event: reset\ndata: \{"reason":"event id \\"oldrun-5\\" is not from this run"\}\n\n$/,
+  const [reset, first, second] = await sse.take(3);
+  assertEquals(
+    reset,
+    'event: reset\ndata: {"reason":"event id \\"oldrun-5\\" is not from this run"}\nid: t-0\n\n',
   );
+  assertEquals(
+    first,
+    'event: telemetry\ndata: {"device":"d1","ts":1,"readings":{"n":1}}\nid: t-1\n\n',
+  );
+  assertEquals(idOf(second!), "t-2");
+  await t.post("d1", { ts: 3, readings: { n: 3 } });
+  assertEquals(idOf((await sse.take(1))[0]!), "t-3");
   await sse.close();
+  // Reconnecting mid-replay with the reset's id: the whole replay, no second reset.
+  const again = await connect(t, "", { "Last-Event-ID": "t-0" });
+  assertEquals((await again.take(3)).map(idOf), ["t-1", "t-2", "t-3"]);
+  await again.close();
   await t.close();
 });
 

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { StoreError } from "../runtime/errors.ts";
+import { FencedError, StoreError, StoreRegressedError } from "../runtime/errors.ts";
 import { assert, assertEquals, AssertionError, assertRejects } from "./helpers/assert.ts";
-import type { JsonValue, OpResult, StateStore, StoreOp } from "../runtime/store.ts";
+import type { Fence, JsonValue, OpResult, StateStore, StoreOp } from "../runtime/store.ts";
 
 /** A fresh store for one test case. */
 export interface StoreFixture {
@@ -467,6 +467,118 @@ export function storeConformance(
     assertOk(await again.commit([put("k", 3, 2)]), [3]);
   }, !traits.durable);
 
+  test("a fence taken by a newer owner refuses the older owner's writes of every kind", async ({ store }) => {
+    assertEquals(await store.fence("f/1", 5), { token: 5, marks: {} });
+    const older: Fence = { key: "f/1", token: 4 };
+    const newer: Fence = { key: "f/1", token: 5 };
+    await store.commit([append("j", [1], 0), append("k", [1], 0)]);
+    const results = await store.commit([
+      { ...put("a", 1, 0), fence: older },
+      { ...put("b", 1, null), fence: older },
+      { ...del("c", null), fence: older },
+      { ...append("j", [2], 1), fence: older },
+      { op: "trim", key: "k", through: 1, fence: older },
+      put("unfenced", 1, 0),
+    ]);
+    for (const r of results.slice(0, 5)) {
+      const error = errorOf(r);
+      assert(error instanceof FencedError, JSON.stringify(r));
+      assertEquals(error.heldToken, 5);
+    }
+    assert(results[5]!.ok, "an unfenced write is not checked");
+    assertEquals(await store.get("a"), null);
+    assertEquals(await store.get("b"), null);
+    assertEquals(await store.journalVersion("j"), 1);
+    assertEquals(await store.readJournal("k", 0), [{ seq: 1, event: 1 }], "not trimmed");
+    assertOk(await store.commit([{ ...put("a", 1, 0), fence: newer }]), [1]);
+    // An older token never lowers the record; a newer one takes it.
+    assertEquals((await store.fence("f/1", 3)).token, 5);
+    assertEquals((await store.fence("f/1", 9)).token, 9);
+    const refused = await store.commit([{ ...put("a", 2, 1), fence: newer }]);
+    assert(errorOf(refused[0]!) instanceof FencedError);
+    // An owner handing over marks where everything is durable; an older one cannot.
+    assertEquals(await store.fence("f/1", 9, { "in/1": 40 }), { token: 9, marks: { "in/1": 40 } });
+    assertEquals((await store.fence("f/1", 8, { "in/1": 99 })).marks, { "in/1": 40 });
+    assertEquals((await store.fence("f/1", 9, { "in/1": 30 })).marks, { "in/1": 40 }, "by maximum");
+    // Another fence is another partition: not affected.
+    assertOk(await store.commit([{ ...put("z", 1, 0), fence: { key: "f/2", token: 1 } }]), [1]);
+  });
+
+  test("a fence's marks rise by maximum and a record below what was known is a regression", async ({ store }) => {
+    const f = (marks: Record<string, number>, known?: Record<string, number>): Fence => ({
+      key: "f/7",
+      token: 1,
+      marks,
+      ...(known === undefined ? {} : { known }),
+    });
+    await store.fence("f/7", 1);
+    assertOk(await store.commit([{ ...put("a", 1, 0), fence: f({ "in/7": 10, "msg/7": 3 }) }]), [
+      1,
+    ]);
+    assertOk(await store.commit([{ ...put("b", 1, 0), fence: f({ "in/7": 8 }) }]), [1]);
+    assertEquals((await store.fence("f/7", 1)).marks, { "in/7": 10, "msg/7": 3 });
+    // Known positions the record holds: fine.
+    assertOk(
+      await store.commit([{ ...put("a", 2, 1), fence: f({ "in/7": 12 }, { "in/7": 10 }) }]),
+      [2],
+    );
+    // Known positions beyond what it holds: the store went back in time; nothing is written.
+    const [r] = await store.commit([
+      { ...put("a", 3, 2), fence: f({ "in/7": 20 }, { "in/7": 15, "msg/7": 3 }) },
+    ]);
+    const regressed = errorOf(r!);
+    assert(regressed instanceof StoreRegressedError, JSON.stringify(r));
+    assertEquals(regressed.held["in/7"], 12);
+    assertEquals((await store.get("a"))?.version, 2);
+    assertEquals((await store.fence("f/7", 1)).marks["in/7"], 12);
+  });
+
+  test("onlyIf: an operation rides with the one it depends on, never without it", async ({ store }) => {
+    await store.commit([put("state", 1, 0)]);
+    const lost = await store.commit([
+      put("state", 2, 0), // conflicts: the state is at 1
+      { ...put("r/reminder", { due: 1 }, null), onlyIf: 0 },
+      { ...del("r/old", null), onlyIf: 0 },
+    ]);
+    assertEquals(lost[0], conflict(1));
+    assert(!lost[1]!.ok && !lost[1]!.conflict, "skipped with its state");
+    assert(!lost[2]!.ok && !lost[2]!.conflict, "skipped with its state");
+    assertEquals(await store.get("r/reminder"), null);
+    const won = await store.commit([
+      put("other", 1, 0),
+      put("state", 2, 1),
+      { ...put("r/reminder", { due: 2 }, null), onlyIf: 1 },
+    ]);
+    assertOk(won, [1, 2, 1]);
+    assertEquals((await store.get("r/reminder"))?.value, { due: 2 });
+    // A fenced anchor takes its dependents with it.
+    await store.fence("f/3", 2);
+    const fenced = await store.commit([
+      { ...put("state", 3, 2), fence: { key: "f/3", token: 1 } },
+      { ...put("r/reminder", { due: 3 }, null), onlyIf: 0 },
+    ]);
+    assert(!fenced[1]!.ok);
+    assertEquals((await store.get("r/reminder"))?.value, { due: 2 });
+  });
+
+  test("trimming a journal keeps its version and reads from the first event kept", async ({ store }) => {
+    assertOk(await store.commit([append("j", [1, 2, 3, 4, 5], 0)]), [5]);
+    assertOk(await store.commit([{ op: "trim", key: "j", through: 3 }]), [5]);
+    assertEquals(await store.journalVersion("j"), 5);
+    assertEquals(await store.readJournal("j", 0), [{ seq: 4, event: 4 }, { seq: 5, event: 5 }]);
+    assertEquals(await store.readJournal("j", 4), [{ seq: 5, event: 5 }]);
+    // Appends go on from the version; trimming again, or past the end, is harmless.
+    assertOk(await store.commit([append("j", [6], 5)]), [6]);
+    assertEquals(await store.commit([append("j", [7], 5)]), [conflict(6)]);
+    assertOk(await store.commit([{ op: "trim", key: "j", through: 2 }]), [6]);
+    assertOk(await store.commit([{ op: "trim", key: "j", through: 100 }]), [6]);
+    assertEquals(await store.readJournal("j", 0), []);
+    assertEquals(await store.journalVersion("j"), 6);
+    assertOk(await store.commit([append("j", [7], 6)]), [7]);
+    assertEquals(await store.readJournal("j", 0), [{ seq: 7, event: 7 }]);
+    assertEquals(await store.journalKeys(""), ["j"]);
+  });
+
   test("every call after close rejects with StoreError", async ({ store }) => {
     await store.commit([put("k", 1, 0)]);
     await store.close();
@@ -478,6 +590,7 @@ export function storeConformance(
       ["readJournal", () => store.readJournal("j", 0)],
       ["keys", () => store.keys("")],
       ["journalKeys", () => store.journalKeys("")],
+      ["fence", () => store.fence("f/1", 1)],
     ];
     for (const [method, call] of calls) {
       await assertRejects(call, StoreError).catch((e: Error) => {
@@ -485,6 +598,11 @@ export function storeConformance(
       });
     }
   });
+}
+
+/** The error of a refused operation (`null` when it applied or conflicted). */
+export function errorOf(result: OpResult): Error | null {
+  return !result.ok && !result.conflict ? result.error : null;
 }
 
 /** A put op. */

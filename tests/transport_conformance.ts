@@ -9,6 +9,7 @@
 import {
   ActorCrashedError,
   type Envelope,
+  type FenceRecord,
   FlotillaError,
   type LocalDelivery,
   type Transport,
@@ -64,9 +65,9 @@ export class RecordingDelivery implements LocalDelivery {
     }
   }
 
-  acquired(partition: number): Promise<void> {
+  acquired(partition: number, token?: number): Promise<FenceRecord | null> {
     this.acquiredPartitions.push(partition);
-    return Promise.resolve();
+    return Promise.resolve(token === undefined ? null : { token, marks: {} });
   }
 
   released(partition: number): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * Event-time analytics (SPEC §3.4): the watermark with its idle advance, tumbling / sliding /
+ * Event-time analytics: the watermark with its idle advance, tumbling / sliding /
  * session windows with allowed lateness, percentiles (exact and sketched) and approximate
  * distinct counts with their error bounds.
  */

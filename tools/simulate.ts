@@ -2,15 +2,15 @@
  * `deno task simulate`: a fleet of simulated devices against a Flotilla node — robots on
  * random walks, climate and vibration sensors with occasional anomalies, payment terminals
  * that go offline and back — over HTTP, NATS or MQTT, with a live progress line and a summary.
- * `--help` lists the options; README.md ("Simulator") shows examples.
+ * `--help` lists the options; docs/simulator.md shows examples.
  *
  * The pieces live in `tools/simulate/`: `options.ts` (the command line), `fleet.ts` (what the
  * devices send), `transports.ts` (HTTP, NATS, MQTT), `run.ts` (pacing), `stats.ts` (counts,
- * progress, summary), `interrupt.ts` (Ctrl-C).
+ * progress, summary); Ctrl-C is `runtime/interrupt.ts`, as for the node.
  *
  * @module
  */
-import { interruptHandler } from "./simulate/interrupt.ts";
+import { interruptHandler } from "../runtime/interrupt.ts";
 import { parseOptions, USAGE, UsageError } from "./simulate/options.ts";
 import { simulate } from "./simulate/run.ts";
 import { type Output, seconds, summaryText } from "./simulate/stats.ts";

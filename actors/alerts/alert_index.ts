@@ -5,7 +5,9 @@
  * straight to the book; the index follows once the change is durable.
  *
  * Bounded: open alerts are bounded by dedup (one per source and type); of the cleared ones the
- * index keeps the most recent {@link INDEX_HISTORY}. The journals keep everything.
+ * index keeps the most recent {@link INDEX_HISTORY}. The books' journals are compacted behind
+ * their snapshots: a book's events before its last snapshot are gone, and the index starts from
+ * the book's state there instead (its open alerts and the cleared ones it keeps).
  *
  * Embedded mode sees every book's events. In a cluster, a node's projection is fed the events
  * its own actors commit and catches up from the journal only on gaps — the index then needs
@@ -17,6 +19,7 @@ import type { ActorSystem, Projection, ProjectionDefinition } from "../../runtim
 import { ALERT_BOOK, type Severity } from "../contracts.ts";
 import {
   type Alert,
+  type AlertBook,
   type AlertStatus,
   applyClear,
   applyRepeat,
@@ -44,6 +47,15 @@ export function alertIndexDefinition(
     name: "alert-index",
     source: ALERT_BOOK,
     initial: () => ({ byId: new Map(), cleared: [] }),
+    seed(view, state) {
+      const book = state as unknown as AlertBook;
+      for (const alert of Object.values(book.open)) view.byId.set(alert.id, { ...alert });
+      for (const alert of book.closed) {
+        if (!view.byId.has(alert.id)) view.cleared.push(alert.id);
+        view.byId.set(alert.id, { ...alert });
+      }
+      while (view.cleared.length > history) view.byId.delete(view.cleared.shift()!);
+    },
     apply(view, event) {
       if (event.kind === "raised") {
         view.byId.set(event.alert.id, { ...event.alert });

@@ -106,5 +106,6 @@ export const gateway = defineActor({
   queries: {
     view: (ctx: Ctx) => ({ terminal: ctx.id, ...ctx.state }),
   },
-  options: { persistence: "journal", passivateAfter: "PT10M", snapshotEvery: 100 },
+  // The journal is the settlement ledger (an audit trail): kept whole, never compacted.
+  options: { persistence: "journal", passivateAfter: "PT10M", snapshotEvery: 100, compact: false },
 });

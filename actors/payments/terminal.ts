@@ -315,6 +315,8 @@ export function terminalActor(config: ResolvedPaymentsConfig) {
       persistence: "journal",
       passivateAfter: "PT10M",
       snapshotEvery: 100,
+      // The journal is the terminal's audit trail: every decision and settlement, kept.
+      compact: false,
       askTimeout: "PT15S",
     },
   });

@@ -3,7 +3,9 @@
  * stream (`fl.ev.<topic>`), and every node follows the stream, so an SSE client on any node
  * sees the events of every node. Event ids are stream sequence numbers: a client resumes after
  * any id the stream still keeps — recent ones from a ring in memory, older ones read back from
- * the stream — and gets an explicit reset for ids the stream no longer keeps.
+ * the stream. An id the stream no longer keeps, or one that is not of this stream (not a
+ * number, or past its newest event: the stream was recreated), gets an explicit reset and then
+ * every event the stream still keeps, read back from its first.
  *
  * @module
  */
@@ -45,7 +47,15 @@ export interface JetStreamEventBusOptions {
 }
 
 type Item = BusEvent | ResetNotice;
-type Listener = { filter: EventFilter; fn: (item: Item) => void; buffer: BusEvent[] | null };
+interface Listener {
+  readonly filter: EventFilter;
+  readonly fn: (item: Item) => void;
+  /** Live events held back while older ones are read from the stream; `null`: not reading. */
+  buffer: BusEvent[] | null;
+  /** The sequence up to which this listener has had every event: later arrivals at or below
+   * it are repeats (an id resumed from can be ahead of what this node has seen live). */
+  through: number;
+}
 
 const KEY_HEADER = "Fl-Key";
 const encoder = new TextEncoder();
@@ -98,7 +108,7 @@ export class JetStreamEventBus implements EventBus {
   }
 
   subscribe(filter: EventFilter, fn: (item: Item) => void, after?: string): EventSubscription {
-    const listener: Listener = { filter, fn, buffer: null };
+    const listener: Listener = { filter, fn, buffer: null, through: 0 };
     this.#listeners.add(listener);
     if (after !== undefined) this.#resume(listener, after);
     return { close: () => this.#listeners.delete(listener) };
@@ -110,7 +120,7 @@ export class JetStreamEventBus implements EventBus {
     this.#last = msg.seq;
     this.#ring[msg.seq % this.#ring.length] = event;
     for (const l of this.#listeners) {
-      if (!matches(l.filter, event)) continue;
+      if (msg.seq <= l.through || !matches(l.filter, event)) continue;
       if (l.buffer !== null) l.buffer.push(event);
       else l.fn(event);
     }
@@ -122,70 +132,91 @@ export class JetStreamEventBus implements EventBus {
   }
 
   #resume(listener: Listener, after: string): void {
-    const seq = Number(after);
-    if (!/^\d+$/.test(after) || !Number.isSafeInteger(seq) || seq > this.#last) {
-      listener.fn(this.#reset(`event id ${JSON.stringify(after)} is not one of this stream's`));
-      return;
-    }
-    if (seq + 1 >= this.#oldest()) {
+    const seq = /^\d+$/.test(after) ? Number(after) : NaN;
+    if (Number.isSafeInteger(seq) && seq <= this.#last && seq + 1 >= this.#oldest()) {
       for (let s = seq + 1; s <= this.#last; s++) {
         const event = this.#ring[s % this.#ring.length];
         if (event !== undefined && matches(listener.filter, event)) listener.fn(event);
       }
       return;
     }
-    // Older than the ring: read the stream back, holding live events until it catches up.
+    // Not in the ring: ask the stream, holding live events until it has answered.
     listener.buffer = [];
-    this.#catchUp(listener, seq).catch((error) => {
-      this.#o.logger.warn("resuming an event subscription failed", { error: describeError(error) });
-      listener.fn(this.#reset("the events after this id could not be read back"));
-      this.#flush(listener, Infinity);
-    });
-  }
-
-  async #catchUp(listener: Listener, after: number): Promise<void> {
-    // Everything this node has seen so far comes from the stream; what arrives from now on is
-    // held in the listener's buffer and handed over after.
     const until = this.#last;
-    const info = await this.#o.jsm.streams.info(STREAMS.events);
-    if (after + 1 < info.state.first_seq) {
-      listener.fn(this.#reset(`events after ${after} are no longer kept`));
-      this.#flush(listener, until);
-      return;
-    }
-    let delivered = after;
-    const consumer = await this.#o.js.consumers.get(STREAMS.events, {
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: after + 1,
-    });
-    try {
-      while (delivered < until && this.#listeners.has(listener)) {
-        const batch = await consumer.fetch({ max_messages: 500, expires: 2000 });
-        let got = 0;
-        for await (const msg of batch) {
-          got++;
-          if (msg.seq > until) break;
-          delivered = msg.seq;
-          const event = toEvent(msg);
-          if (event !== null && matches(listener.filter, event)) listener.fn(event);
-        }
-        if (got === 0) break;
-      }
-    } finally {
-      await consumer.delete().catch(() => {});
-    }
-    this.#flush(listener, until);
+    this.#catchUp(listener, after, Number.isSafeInteger(seq) ? seq : null, until).catch(
+      (error) => {
+        this.#o.logger.warn("resuming an event subscription failed", {
+          error: describeError(error),
+        });
+        listener.fn({
+          reset: true,
+          reason: "the events after this id could not be read back",
+          after: String(until),
+        });
+        this.#flush(listener, until);
+      },
+    );
   }
 
-  /** Ends buffering: hands over what was held back after `delivered`. */
+  /**
+   * Reads the stream back for a listener resuming after `seq` (`null`: not a sequence number)
+   * up to `until`, the newest event this node had when it subscribed; what arrived live since
+   * is in the listener's buffer and handed over after.
+   */
+  async #catchUp(listener: Listener, after: string, seq: number | null, until: number) {
+    const info = await this.#o.jsm.streams.info(STREAMS.events);
+    // An empty stream that never held anything says first_seq 0.
+    const first = Math.max(1, info.state.first_seq);
+    let from: number;
+    if (seq === null || seq > info.state.last_seq) {
+      from = first;
+      listener.fn(
+        this.#reset(`event id ${JSON.stringify(after)} is not one of this stream's`, from),
+      );
+    } else if (seq + 1 < first) {
+      from = first;
+      listener.fn(this.#reset(`events after ${after} are no longer kept`, from));
+    } else {
+      // A real id, possibly newer than anything this node has seen live yet.
+      from = seq + 1;
+    }
+    let delivered = from - 1;
+    if (delivered < until) {
+      const consumer = await this.#o.js.consumers.get(STREAMS.events, {
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: from,
+      });
+      try {
+        while (delivered < until && this.#listeners.has(listener)) {
+          const batch = await consumer.fetch({ max_messages: 500, expires: 2000 });
+          let got = 0;
+          for await (const msg of batch) {
+            got++;
+            if (msg.seq > until) break;
+            delivered = msg.seq;
+            const event = toEvent(msg);
+            if (event !== null && matches(listener.filter, event)) listener.fn(event);
+          }
+          if (got === 0) break;
+        }
+      } finally {
+        await consumer.delete().catch(() => {});
+      }
+    }
+    this.#flush(listener, Math.max(delivered, until));
+  }
+
+  /** Ends buffering: hands over what was held back after `delivered`, and skips repeats. */
   #flush(listener: Listener, delivered: number): void {
     const held = listener.buffer ?? [];
     listener.buffer = null;
+    listener.through = delivered;
     for (const event of held) if (Number(event.id) > delivered) listener.fn(event);
   }
 
-  #reset(reason: string): ResetNotice {
-    return { reset: true, reason, lastId: this.#last === 0 ? null : String(this.#last) };
+  /** A reset followed by the events from sequence `from` on. */
+  #reset(reason: string, from: number): ResetNotice {
+    return { reset: true, reason, after: String(from - 1) };
   }
 }
 

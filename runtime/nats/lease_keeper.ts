@@ -17,6 +17,7 @@
  * @module
  */
 import { describeError } from "../errors.ts";
+import { sharedBytes, sharedViews } from "./lease_memory.ts";
 import type { FromWorker, ToWorker } from "./lease_worker.ts";
 import { fenceMs, type PlacementMetric, type PlacementOptions } from "./placement.ts";
 
@@ -43,6 +44,9 @@ export class LeaseKeeper {
   #worker: Worker | null = null;
   #renewedAt: BigInt64Array;
   #state: Int32Array;
+  /** The share as the worker last wrote it (see {@link sharedViews}). */
+  #wanted: Int32Array;
+  #failure: string | null = null;
   #fenceMicros: bigint;
   #stopped: (() => void) | null = null;
   #m;
@@ -52,9 +56,10 @@ export class LeaseKeeper {
     this.partitions = options.partitions;
     this.leaseMs = options.leaseMs ?? 2000;
     this.#fenceMicros = BigInt(Math.floor(fenceMs(this.leaseMs) * 1000));
-    const shared = new SharedArrayBuffer(this.partitions * 8 + this.partitions * 4);
-    this.#renewedAt = new BigInt64Array(shared, 0, this.partitions);
-    this.#state = new Int32Array(shared, this.partitions * 8, this.partitions);
+    const views = sharedViews(new SharedArrayBuffer(sharedBytes(this.partitions)), this.partitions);
+    this.#renewedAt = views.renewedAt;
+    this.#state = views.state;
+    this.#wanted = views.wanted;
     const metrics = options.metrics;
     this.#m = {
       owned: metrics.gauge({
@@ -83,11 +88,43 @@ export class LeaseKeeper {
     return nowMicros() - renewed < this.#fenceMicros;
   }
 
+  /** Whether this node holds `partition`'s lease (taking it over included), fresh. */
+  holds(partition: number): boolean {
+    if (Atomics.load(this.#state, partition) === 0) return false;
+    const renewed = Atomics.load(this.#renewedAt, partition);
+    return nowMicros() - renewed < this.#fenceMicros;
+  }
+
   /** The partitions this node hosts. */
   owned(): number[] {
     const out: number[] = [];
     for (let p = 0; p < this.partitions; p++) if (this.owns(p)) out.push(p);
     return out;
+  }
+
+  /**
+   * The partitions placement wants on this node now (see `Placement.wanted`), as the worker
+   * last wrote them; `null` while it settles, and when the worker is not running.
+   */
+  wanted(): number[] | null {
+    const shared = this.#wanted;
+    // A worker that died mid-write leaves the sequence odd: give up after a few tries.
+    for (let attempt = 0; attempt < 100 && this.#worker !== null; attempt++) {
+      const seq = Atomics.load(shared, 0);
+      if ((seq & 1) === 1) continue;
+      if (Atomics.load(shared, 1) !== 1) return null;
+      const out: number[] = [];
+      for (let p = 0; p < this.partitions; p++) {
+        if (Atomics.load(shared, 2 + p) === 1) out.push(p);
+      }
+      if (Atomics.load(shared, 0) === seq) return out;
+    }
+    return null;
+  }
+
+  /** Why nothing keeps this node's leases any more (the thread died), else `null`. */
+  failure(): string | null {
+    return this.#failure;
   }
 
   /** Starts the worker; resolves once it is connected and watching. */
@@ -103,6 +140,7 @@ export class LeaseKeeper {
       this.#o.logger.error("the lease keeper thread failed", { error: e.message });
       // Own nothing from now on: nobody renews these leases any more.
       for (let p = 0; p < this.partitions; p++) Atomics.store(this.#state, p, 0);
+      this.#failure = e.message;
       this.#worker?.terminate();
       this.#worker = null;
       if (running) this.#o.onFailure?.(error);

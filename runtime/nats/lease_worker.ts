@@ -11,6 +11,7 @@
 import type { LogFields, Logger } from "../logger.ts";
 import { MetricsRegistry } from "../metrics.ts";
 import { connectNats } from "./connection.ts";
+import { sharedViews } from "./lease_memory.ts";
 import { Placement } from "./placement.ts";
 
 /** The first message: what to connect to and what to keep. */
@@ -22,7 +23,7 @@ export interface LeaseWorkerInit {
   readonly partitions: number;
   readonly leaseMs: number;
   readonly replicas: number;
-  /** Per partition: renewedAt (epoch µs) in a BigInt64Array, then the state in an Int32Array. */
+  /** Per partition the last renewal and the state, then the share: see `sharedViews`. */
   readonly shared: SharedArrayBuffer;
 }
 
@@ -96,8 +97,7 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
   const message = e.data;
   switch (message.type) {
     case "init": {
-      const renewedAt = new BigInt64Array(message.shared, 0, message.partitions);
-      const state = new Int32Array(message.shared, message.partitions * 8, message.partitions);
+      const { renewedAt, state, wanted } = sharedViews(message.shared, message.partitions);
       try {
         const { nc } = await connectNats(message.servers, {
           name: message.name,
@@ -116,6 +116,15 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
             Atomics.store(state, p, s);
           },
           onMetric: (event) => post({ type: "metric", event }),
+          onWanted: (share) => {
+            const mine = new Set(share);
+            Atomics.add(wanted, 0, 1); // odd: being written
+            Atomics.store(wanted, 1, share === null ? 0 : 1);
+            for (let p = 0; p < message.partitions; p++) {
+              Atomics.store(wanted, 2 + p, mine.has(p) ? 1 : 0);
+            }
+            Atomics.add(wanted, 0, 1);
+          },
           acquire: (partition, token) => ask({ type: "acquire", partition, token }),
           release: (partition, graceful) => ask({ type: "release", partition, graceful }),
         });

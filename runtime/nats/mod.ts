@@ -15,6 +15,11 @@ export { JetStreamEventBus, type JetStreamEventBusOptions } from "./event_bus.ts
 export { DEFAULT_PARTITIONS, fnv1a32, ownerOf, partitionOf } from "./hash.ts";
 export { Placement, type PlacementOptions } from "./placement.ts";
 export {
+  type PartitionsReadiness,
+  partitionsReadiness,
+  type PartitionsState,
+} from "./readiness.ts";
+export {
   ensureStreamConfigs,
   ensureStreams,
   type Retention,

@@ -38,6 +38,8 @@ export interface PartitionConsumerOptions {
   readonly jsm: JetStreamManager;
   readonly stream: string;
   readonly partition: number;
+  /** The source name actors record positions of this consumer's messages under, e.g. `in/7`. */
+  readonly source: string;
   /** Subject filter, e.g. `fl.in.7.>`. */
   readonly filter: string;
   /** Durable consumer name, e.g. `ingest-p7`. */
@@ -53,6 +55,8 @@ export interface PartitionConsumerOptions {
   handle(msg: JsMsg, done: (finished?: boolean) => void): void;
   /** Whether the partition is still this node's: only then is a vanished consumer recreated. */
   owned(): boolean;
+  /** Told how many messages the store lost that the stream no longer holds (not repaired). */
+  unrepaired?(count: number): void;
 }
 
 /** Pause before recreating a vanished consumer, so a flapping server is not hammered. */
@@ -78,9 +82,21 @@ export class PartitionConsumer {
   /** Highest sequence handed out. */
   #delivered = 0;
   #recreating = false;
+  #from: { mark?: number; repair?: boolean } = {};
+  /**
+   * The last message of the partition in the stream when this consumer was first created (0:
+   * none left to deliver then), and whether the finished prefix has reached it: readiness.
+   */
+  #target: number | null = null;
+  #caughtUp = false;
 
   constructor(options: PartitionConsumerOptions) {
     this.#o = options;
+  }
+
+  /** The source name actors record this consumer's positions under (e.g. `in/7`). */
+  get source(): string {
+    return this.#o.source;
   }
 
   /** Messages handed out and not finished. */
@@ -88,9 +104,33 @@ export class PartitionConsumer {
     return this.#inFlight;
   }
 
-  /** (Re)creates the durable consumer at the first unacknowledged message and starts consuming. */
-  start(): Promise<void> {
+  /**
+   * Whether everything the stream held for this partition when the consumer was first created
+   * is finished and acknowledged: the owner has caught up. Once true it stays true (later
+   * messages, redeliveries and rewinds do not make a node un-caught-up); read from memory.
+   */
+  get caughtUp(): boolean {
+    return this.#caughtUp;
+  }
+
+  /**
+   * (Re)creates the durable consumer and starts consuming: at the first unacknowledged message,
+   * or earlier, at `from.mark + 1`, when the store says only the messages up to its mark are
+   * durable (its partition's fence record). `from.repair`: the store lost writes; start at the
+   * mark whatever the ack floor (the stream's first message when there is no mark). Actors
+   * recognise what they applied already by its position, so starting early never applies twice.
+   */
+  start(from: { mark?: number; repair?: boolean } = {}): Promise<void> {
+    this.#from = from;
     return this.#create(undefined);
+  }
+
+  /**
+   * The highest position up to which every message handed out is finished (durable, or
+   * rejected for good) and acknowledged: what a fence may mark as durable.
+   */
+  get acked(): number {
+    return this.#acked;
   }
 
   /** Where this node would go on from: its first unfinished message, or the next one. */
@@ -106,13 +146,16 @@ export class PartitionConsumer {
   async #create(resumeAt: number | undefined): Promise<void> {
     const { jsm, js, stream, durable } = this.#o;
     let startSeq: number | undefined = resumeAt;
+    let ackFloor = 0;
     try {
       const previous = await jsm.consumers.info(stream, durable);
-      startSeq = previous.ack_floor.stream_seq + 1;
+      ackFloor = previous.ack_floor.stream_seq;
+      startSeq = ackFloor + 1;
       await jsm.consumers.delete(stream, durable);
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
+    if (resumeAt === undefined) startSeq = await this.#startFor(startSeq, ackFloor);
     const config = {
       durable_name: durable,
       filter_subject: this.#o.filter,
@@ -135,6 +178,14 @@ export class PartitionConsumer {
       await jsm.consumers.delete(stream, durable).catch(() => {});
       info = await jsm.consumers.add(stream, config);
     }
+    if (this.#target === null) {
+      // Caught up means: up to the partition's last message now (one round trip, at the first
+      // creation only; nothing pending, nothing to wait for).
+      this.#target = info.num_pending === 0
+        ? 0
+        : (await jsm.streams.getMessage(stream, { last_by_subj: this.#o.filter }))?.seq ?? 0;
+      this.#reached();
+    }
     if (this.#stopped) return;
     const consumer = js.consumers.getConsumerFromInfo(info);
     this.#messages = await consumer.consume({
@@ -152,6 +203,45 @@ export class PartitionConsumer {
       }
     });
     this.#watch(messages);
+  }
+
+  /**
+   * Where a (re)acquired partition starts: the store's mark + 1 when it lies before the ack
+   * floor (the last writes of an owner that died before its mark was stored, or acknowledged
+   * messages the store no longer holds); after a regression, the mark whatever the floor (the
+   * stream's first message kept when there is no mark). Without a mark, the ack floor.
+   */
+  async #startFor(startSeq: number | undefined, ackFloor: number): Promise<number | undefined> {
+    const { mark, repair } = this.#from;
+    if (mark === undefined && !repair) return startSeq;
+    const from = (mark ?? 0) + 1;
+    if (!repair && startSeq !== undefined && from >= startSeq) return startSeq;
+    const info = await this.#o.jsm.streams.info(this.#o.stream);
+    const first = info.state.first_seq;
+    if (from < first) {
+      this.#o.logger.error("messages the store lost are no longer in the stream", {
+        stream: this.#o.stream,
+        partition: this.#o.partition,
+        from,
+        firstKept: first,
+        lost: first - from,
+      });
+      this.#o.unrepaired?.(first - from);
+    }
+    if (from < (startSeq ?? Infinity)) {
+      this.#o.logger.warn("replaying a partition from the store's durable mark", {
+        stream: this.#o.stream,
+        partition: this.#o.partition,
+        from: Math.max(from, first),
+        ackFloor,
+        reason: repair
+          ? "the store went back in time"
+          : mark === undefined
+          ? "the store has no mark for this partition"
+          : "the store's mark is behind the ack floor",
+      });
+    }
+    return Math.max(1, Math.min(from, startSeq ?? from));
   }
 
   /** Recreates the consumer when the server says it is gone and the partition is still ours. */
@@ -239,6 +329,12 @@ export class PartitionConsumer {
     });
   }
 
+  #reached(): void {
+    if (!this.#caughtUp && this.#target !== null && this.#acked >= this.#target) {
+      this.#caughtUp = true;
+    }
+  }
+
   /** Adds `seq` to `#order`, keeping it sorted (at the end but for redeliveries). */
   #insert(seq: number): void {
     const order = this.#order;
@@ -251,6 +347,10 @@ export class PartitionConsumer {
   /** Acknowledges the finished prefix of what was handed out, with one cumulative ack. */
   #ack = (): void => {
     this.#ackScheduled = false;
+    // A node that lost the partition (frozen past its lease, say) acknowledges nothing: its
+    // cumulative ack would reach the new owner's consumer of the same name and acknowledge
+    // messages that were delivered to this node but never applied.
+    if (!this.#o.owned()) return;
     const order = this.#order;
     let head = this.#orderHead;
     let last: JsMsg | null = null;
@@ -273,6 +373,7 @@ export class PartitionConsumer {
     }
     if (last === null) return;
     this.#acked = last.seq;
+    this.#reached();
     // Fire and forget, as every ack: an ack lost with the connection means a redelivery,
     // which the actors recognise and skip.
     last.ack();

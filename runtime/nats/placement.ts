@@ -41,6 +41,8 @@ export interface PlacementOptions {
   onState?(partition: number, state: PartitionState, renewedAt: number): void;
   /** Told of each metric change, for a registry in another thread. */
   onMetric?(event: PlacementMetric): void;
+  /** Told every round of {@link Placement.wanted}, for another thread's readiness check. */
+  onWanted?(wanted: readonly number[] | null): void;
   /** Start hosting `partition`; `token` is its fencing token (the lease revision). */
   acquire(partition: number, token: number): Promise<void>;
   /**
@@ -141,6 +143,12 @@ export class Placement {
     });
   }
 
+  /** Whether this node holds `partition`'s lease, taking it over included, fresh on its clock. */
+  holds(partition: number): boolean {
+    const owned = this.#owned.get(partition);
+    return owned !== undefined && now() - owned.renewedAt < this.#fenceMs();
+  }
+
   /** Whether this node hosts `partition` now (owned, and its lease fresh on this node's clock). */
   owns(partition: number): boolean {
     const owned = this.#owned.get(partition);
@@ -153,6 +161,35 @@ export class Placement {
     return [...this.#owned.entries()].filter(([p]) => this.owns(p)).map(([p]) => p).sort((a, b) =>
       a - b
     );
+  }
+
+  /**
+   * The partitions this node should own now — its share: those rendezvous hashing gives it over
+   * the live nodes it sees. `null` until a lease length after start (it has not heard every
+   * node's heartbeat yet, and takes nothing meanwhile), while a node known only from the records
+   * read at start has neither heartbeated since nor expired, and once it is leaving.
+   */
+  wanted(): number[] | null {
+    const t = now();
+    if (this.#startedAt === 0 || this.#stopping || t - this.#startedAt < this.leaseMs) return null;
+    // A node heard of only in the records read at start may be dead (a record outlives its
+    // node by up to a lease): counted, it would make a smaller share look complete. Wait until
+    // it heartbeats again or expires.
+    for (const n of this.#nodes.values()) {
+      if (
+        n.node !== this.nodeId && !n.leaving && t - n.seenAt < this.leaseMs &&
+        n.seenAt - this.#startedAt < this.leaseMs / 2
+      ) return null;
+    }
+    const live = this.liveNodes();
+    const out: number[] = [];
+    for (let p = 0; p < this.partitions; p++) if (ownerOf(p, live) === this.nodeId) out.push(p);
+    return out;
+  }
+
+  /** Nothing renews this node's leases any more: never on this thread (see LeaseKeeper). */
+  failure(): string | null {
+    return null;
   }
 
   /** The live nodes this node sees (itself included). */
@@ -284,6 +321,7 @@ export class Placement {
       const owned = this.owned().length;
       this.#ownedGauge.set(owned);
       this.#o.onMetric?.({ kind: "owned", value: owned });
+      this.#o.onWanted?.(this.wanted());
       this.#ticking = false;
     }
   }

@@ -23,17 +23,28 @@ import {
   type NatsConnection,
   type Subscription,
 } from "@nats-io/transport-node";
-import { describeError, FlotillaError, ShutdownError, TimeoutError } from "../errors.ts";
+import {
+  describeError,
+  FencedError,
+  FlotillaError,
+  ShutdownError,
+  type StoreRegressedError,
+  TimeoutError,
+} from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import type { Logger } from "../logger.ts";
 import type { MetricsRegistry } from "../metrics.ts";
 import type { JsonValue } from "../store.ts";
-import type { Envelope, LocalDelivery, Transport } from "../transport.ts";
+import type { Envelope, LocalDelivery, PartitionFencing, Transport } from "../transport.ts";
+import type { Fence } from "../store.ts";
+import { fenceKey } from "../handoff.ts";
 import { DEFAULT_PARTITIONS, partitionOf } from "./hash.ts";
 import { PartitionConsumer } from "./partition_consumer.ts";
 import { LeaseKeeper } from "./lease_keeper.ts";
 import { Placement } from "./placement.ts";
+import { type PartitionsReadiness, partitionsReadiness } from "./readiness.ts";
 import { STREAMS, SUBJECTS } from "./streams.ts";
+import { jitteredSleep } from "../stores/support.ts";
 
 /** A device payload refused, with why. */
 export interface IngestRejection {
@@ -114,6 +125,9 @@ export interface NatsTransportOptions {
   readonly events?: EventBus;
 }
 
+/** How long a message to an actor elsewhere is sent again while NATS does not answer. */
+const SEND_PATIENCE_MS = 60_000;
+
 /** Longest stretch spent handling inbound messages before yielding to timers and I/O. */
 const INBOUND_SLICE_MS = 8;
 
@@ -128,8 +142,20 @@ const decoder = new TextDecoder();
 export interface PartitionLeases {
   /** Whether this node hosts `partition` now. */
   owns(partition: number): boolean;
+  /**
+   * Whether this node holds `partition`'s lease and renewed it within the fencing limit —
+   * while taking it over too: its messages may be handled and acknowledged here.
+   */
+  holds(partition: number): boolean;
   /** The partitions this node hosts now. */
   owned(): number[];
+  /**
+   * The partitions this node should host now (rendezvous hashing over the live nodes); `null`
+   * while placement settles after start, once it leaves, and when it is not running.
+   */
+  wanted(): number[] | null;
+  /** Why nothing keeps this node's leases any more (the lease thread died), else `null`. */
+  failure(): string | null;
   start(): Promise<void>;
   /** Hands every partition over (drained). */
   stop(): Promise<void>;
@@ -152,8 +178,36 @@ export class NatsTransport implements Transport {
   #inbox: (() => void)[] = [];
   /** Partitions whose messages are handled here now. */
   #hosting = new Set<number>();
+  /** The fence of each hosted partition: its token, and the positions known stored. */
+  #fences = new Map<number, { token: number; known: Record<string, number> }>();
+  /** Partitions being taken again from their first unfinished message (see #abandoned). */
+  #rewinding = new Set<number>();
+  /** Partitions being repaired after the store went back in time, and since when. */
+  #repairs = new Map<number, { since: number; reason: string }>();
   #pumping = false;
+  /** Ready once: see readiness.ts. */
+  #joined = false;
   #m;
+
+  /** How this node's writes of its partitions are fenced (see {@link PartitionFencing}). */
+  readonly fencing: PartitionFencing = {
+    fenceFor: (p) => this.#fenceFor(p),
+    holds: (p) => this.placement.holds(p),
+    confirmed: (p, fence) => {
+      const f = this.#fences.get(p);
+      if (f === undefined || this.#issued.get(fence) !== f) return;
+      for (const [source, n] of Object.entries(fence.marks ?? {})) {
+        if ((f.known[source] ?? 0) < n) f.known[source] = n;
+      }
+    },
+    refused: (p, error, fence) => {
+      // A batch prepared before the partition was (re)taken: its refusal is old news.
+      if (fence !== null && this.#issued.get(fence) !== this.#fences.get(p)) return;
+      this.#refused(p, error);
+    },
+  };
+  /** Which hosting of its partition each fence handed out belongs to. */
+  #issued = new WeakMap<Fence, { token: number; known: Record<string, number> }>();
 
   constructor(options: NatsTransportOptions) {
     this.#o = options;
@@ -175,6 +229,11 @@ export class NatsTransport implements Transport {
         help: "Messages JetStream delivered more than once, by stream.",
         labels: ["stream"],
       }),
+      unrepaired: metrics.counter({
+        name: "flotilla_store_unrepaired_messages_total",
+        help: "Messages whose effects the store lost and the stream no longer holds: data loss " +
+          "the node could not repair (the ingest stream's retention is the repair window).",
+      }),
       natsSeconds: metrics.histogram({
         name: "flotilla_nats_seconds",
         help: "NATS round trips: JetStream publish acks and requests to other nodes.",
@@ -188,7 +247,7 @@ export class NatsTransport implements Transport {
       ...(options.replicas === undefined ? {} : { replicas: options.replicas }),
       logger: options.logger,
       metrics,
-      acquire: (p: number) => this.#serially(p, () => this.#acquire(p)),
+      acquire: (p: number, token: number) => this.#serially(p, () => this.#acquire(p, token)),
       release: (p: number, graceful: boolean) =>
         this.#serially(p, () => this.#release(p, graceful)),
     };
@@ -221,14 +280,20 @@ export class NatsTransport implements Transport {
     h.set(HEADER.id, envelope.id);
     h.set(HEADER.kind, envelope.kind);
     const started = performance.now();
-    await this.#o.js.publish(
-      `${SUBJECTS.messages}.${p}`,
-      encoder.encode(JSON.stringify(envelope.payload ?? null)),
-      {
-        headers: h,
-        msgID: envelope.msgId ?? `${this.#o.nodeId}:${Date.now().toString(36)}:${++this.#sent}`,
-      },
-    );
+    const data = encoder.encode(JSON.stringify(envelope.payload ?? null));
+    // One id for every attempt: JetStream keeps the message once, however often it is sent.
+    const msgID = envelope.msgId ?? `${this.#o.nodeId}:${Date.now().toString(36)}:${++this.#sent}`;
+    for (let attempt = 0;; attempt++) {
+      try {
+        await this.#o.js.publish(`${SUBJECTS.messages}.${p}`, data, { headers: h, msgID });
+        break;
+      } catch (error) {
+        // NATS away for a moment (a restart, a lost connection): send again until it is back,
+        // up to SEND_PATIENCE_MS, instead of dead-lettering the message at the first try.
+        if (performance.now() - started > SEND_PATIENCE_MS || this.#stopping !== null) throw error;
+        await jitteredSleep(attempt, 2000);
+      }
+    }
     this.#m.natsSeconds.labels("publish").observe((performance.now() - started) / 1000);
   }
 
@@ -275,6 +340,33 @@ export class NatsTransport implements Transport {
     }
   }
 
+  /**
+   * Whether this node owns its share of the partitions and has caught up their consumers (see
+   * readiness.ts), for `/readyz`: read from memory, no NATS round trip.
+   */
+  readiness(): PartitionsReadiness {
+    const wanted = this.placement.wanted();
+    let missing = 0;
+    let catchingUp = 0;
+    for (const p of wanted ?? []) {
+      if (!this.placement.owns(p)) missing++;
+      else if (!(this.#consumers.get(p)?.every((c) => c.caughtUp) ?? false)) catchingUp++;
+    }
+    const readiness = partitionsReadiness({
+      partitions: this.partitions,
+      owned: this.placement.owned().length,
+      wanted: wanted === null ? null : wanted.length,
+      missing,
+      catchingUp,
+      failure: this.placement.failure(),
+      stopping: this.#stopping !== null,
+      joined: this.#joined,
+      repairing: this.repairs(),
+    });
+    if (readiness.ready) this.#joined = true;
+    return readiness;
+  }
+
   /** Hands every partition over (drained) and stops consuming. Safe to call twice. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
@@ -302,15 +394,33 @@ export class NatsTransport implements Transport {
     return next;
   }
 
-  async #acquire(p: number): Promise<void> {
+  /**
+   * Starts hosting partition `p` under fencing token `token`: takes its fence in the store (from
+   * then on no older owner's write lands), loads its reminders, then starts its consumers where
+   * the store's durable marks say (see PartitionConsumer.start). `repair`: the store went back
+   * in time; the consumers start at its marks whatever their ack floors.
+   */
+  async #acquire(p: number, token: number, repair = false): Promise<void> {
     const local = this.#local!;
+    const record = await local.acquired(p, token);
+    if (record !== null && record.token > token) {
+      this.#o.logger.warn("a newer owner holds this partition's fence; not taking it", {
+        partition: p,
+        token,
+        fenceToken: record.token,
+      });
+      return;
+    }
+    const marks = record?.marks ?? {};
+    this.#fences.set(p, { token, known: { ...marks } });
     this.#hosting.add(p);
-    // Reminders load while the consumers are set up: both before the partition counts as ours.
-    const reminders = local.acquired(p);
     const { js, jsm, logger } = this.#o;
     const maxAckPending = this.#o.maxAckPending ?? 1000;
+    // `source` names the consumer's position (acknowledged stream sequence) in the fence's
+    // marks: one name per consumer, never shared.
     const consumer = (
       stream: string,
+      source: string,
       filter: string,
       durable: string,
       work: (msg: JsMsg, done: (finished?: boolean) => void) => void,
@@ -322,9 +432,11 @@ export class NatsTransport implements Transport {
         maxAckPending,
         stream,
         partition: p,
+        source,
         filter,
         durable,
-        owned: () => this.#hosting.has(p) && this.placement.owns(p),
+        owned: () => this.#hosting.has(p) && this.placement.holds(p),
+        unrepaired: (count) => this.#m.unrepaired.inc(count),
         handle: (msg, done) => this.#inbound(p, done, () => work(msg, done)),
       });
     const consumers: PartitionConsumer[] = [];
@@ -332,6 +444,7 @@ export class NatsTransport implements Transport {
       consumers.push(
         consumer(
           STREAMS.ingest,
+          `in/${p}`,
           `${SUBJECTS.ingest}.${p}.>`,
           `ingest-p${p}`,
           (msg, done) => this.#ingest(p, msg, done),
@@ -342,15 +455,17 @@ export class NatsTransport implements Transport {
       consumers.push(
         consumer(
           feed.stream,
+          `${feed.name}/${p}`,
           feed.filter(p),
           `${feed.name}-p${p}`,
-          (msg, done) => this.#feed(feed, msg, done),
+          (msg, done) => this.#feed(p, feed, msg, done),
         ),
       );
     }
     consumers.push(
       consumer(
         STREAMS.messages,
+        `msg/${p}`,
         `${SUBJECTS.messages}.${p}`,
         `msg-p${p}`,
         (msg, done) => this.#message(p, msg, done),
@@ -365,11 +480,108 @@ export class NatsTransport implements Transport {
         },
       }),
     );
-    await Promise.all([reminders, ...consumers.map((c) => c.start())]);
+    await Promise.all(consumers.map((c) => {
+      const mark = marks[c.source];
+      return c.start(mark === undefined ? { repair } : { mark, repair });
+    }));
+  }
+
+  /**
+   * The fence writes of partition `p` carry now: token, marks durable, positions known; `null`
+   * when this node does not hold it (it lost its lease, or never had it): nothing may be written.
+   */
+  #fenceFor(p: number): Fence | null {
+    const f = this.#fences.get(p);
+    // A lease that ran out (a node waking from a freeze) is not used, even before it is noticed.
+    if (f === undefined || !this.placement.holds(p)) return null;
+    const marks: Record<string, number> = {};
+    for (const c of this.#consumers.get(p) ?? []) if (c.acked > 0) marks[c.source] = c.acked;
+    const fence: Fence = { key: fenceKey(p), token: f.token, marks, known: { ...f.known } };
+    this.#issued.set(fence, f);
+    return fence;
+  }
+
+  /**
+   * The store refused a write of partition `p`. Fenced: a newer owner holds it; stop handling
+   * its messages (the lease, lost too, is given up by the placement). Gone back in time: stop,
+   * drop its actors, and take it again from the store's marks, so the stream re-applies what the
+   * store lost — exactly once, actors skipping what they hold. Repeated refusals of one
+   * partition while it is being dropped or repaired are the same refusal.
+   */
+  #refused(p: number, error: FencedError | StoreRegressedError): void {
+    const f = this.#fences.get(p);
+    if (f === undefined || this.#repairs.has(p)) return;
+    if (error instanceof FencedError) {
+      this.#fences.delete(p);
+      this.#o.logger.warn("a newer owner took this partition over; dropping it", {
+        partition: p,
+        token: f.token,
+        fenceToken: error.heldToken,
+      });
+      this.#serially(p, () => this.#release(p, false)).catch(() => {});
+      return;
+    }
+    this.#repairs.set(p, { since: Date.now(), reason: error.message });
+    this.#o.logger.error("the store went back in time: repairing the partition from the stream", {
+      partition: p,
+      held: error.held,
+      known: error.known,
+      error: error.message,
+    });
+    this.#serially(p, async () => {
+      try {
+        await this.#release(p, false);
+        if (this.placement.owns(p)) await this.#acquire(p, f.token, true);
+        this.#o.logger.info("partition repaired from the stream", { partition: p });
+      } finally {
+        this.#repairs.delete(p);
+      }
+    }).catch((e) => {
+      this.#o.logger.error("repairing a partition failed", {
+        partition: p,
+        error: describeError(e),
+      });
+    });
+  }
+
+  /**
+   * A delivery left unfinished (its actor dropped, the lease not fresh). If the partition goes
+   * on being consumed here, its later messages must not be applied before this one comes again —
+   * an actor would then skip it as seen — so the partition is taken again from its first
+   * unfinished message: consumers recreated there, actors dropped. (Its release, when it is
+   * leaving, stops the consumers anyway.)
+   */
+  #abandoned(p: number, done: (finished?: boolean) => void): void {
+    done(false);
+    if (!this.#consumers.has(p) || this.#rewinding.has(p)) return;
+    const f = this.#fences.get(p);
+    this.#rewinding.add(p);
+    this.#o.logger.warn("a delivery was left unfinished; taking the partition again from it", {
+      partition: p,
+    });
+    this.#serially(p, async () => {
+      await this.#release(p, false);
+      if (f !== undefined && this.placement.holds(p)) await this.#acquire(p, f.token);
+    }).catch((e) => {
+      this.#o.logger.error("retaking a partition failed", {
+        partition: p,
+        error: describeError(e),
+      });
+    }).finally(() => this.#rewinding.delete(p));
+  }
+
+  /** Partitions being repaired after the store went back in time, with why: not ready. */
+  repairs(): { partition: number; since: number; reason: string }[] {
+    return [...this.#repairs].map(([partition, r]) => ({ partition, ...r }));
   }
 
   async #release(p: number, graceful: boolean): Promise<void> {
-    if (!graceful) this.#hosting.delete(p);
+    const fence = this.#fences.get(p);
+    if (!graceful) {
+      this.#hosting.delete(p);
+      // The lease is lost: from now on no write of this partition leaves this node.
+      if (!this.#repairs.has(p)) this.#fences.delete(p);
+    }
     this.#rpc.get(p)?.unsubscribe();
     this.#rpc.delete(p);
     const consumers = this.#consumers.get(p) ?? [];
@@ -378,7 +590,15 @@ export class NatsTransport implements Transport {
     this.#hosting.delete(p);
     // Acks are fire-and-forget publishes: make sure the server has them before the lease goes.
     if (graceful) await this.#o.nc.flush().catch(() => {});
-    await this.#local?.released(p, graceful ? 10_000 : 0);
+    const marks: Record<string, number> = {};
+    for (const c of consumers) if (c.acked > 0) marks[c.source] = c.acked;
+    await this.#local?.released(
+      p,
+      graceful ? 10_000 : 0,
+      graceful && fence !== undefined ? { token: fence.token, marks } : undefined,
+    );
+    // Drained: nothing of it is written here any more.
+    if (!this.#repairs.has(p) && this.#fences.get(p) === fence) this.#fences.delete(p);
   }
 
   // ------------------------------------------------------------------ messages
@@ -393,8 +613,11 @@ export class NatsTransport implements Transport {
     // Handled only while the partition is still hosted here; otherwise left unacknowledged for
     // its next owner, who starts from the ack floor.
     this.#inbox.push(() => {
-      if (this.#hosting.has(p)) work();
-      else done(false);
+      // Not after the lease ran out, even before anyone noticed (a node waking from a freeze):
+      // the messages go to the new owner.
+      // Nor while it is being taken again from a message left unfinished (see #abandoned).
+      if (this.#hosting.has(p) && this.placement.holds(p) && !this.#rewinding.has(p)) work();
+      else this.#abandoned(p, done);
     });
     if (!this.#pumping) {
       this.#pumping = true;
@@ -435,7 +658,7 @@ export class NatsTransport implements Transport {
       done(); // finished: the consumer acknowledges it
       return;
     }
-    this.#deliver(decoded, `in/${p}`, msg, done);
+    this.#deliver(p, decoded, `in/${p}`, msg, done);
   }
 
   #message(p: number, msg: JsMsg, done: (finished?: boolean) => void): void {
@@ -454,21 +677,31 @@ export class NatsTransport implements Transport {
       kind: h?.get(HEADER.kind) ?? "",
       payload,
     };
-    this.#deliver(envelope, `msg/${p}`, msg, done);
+    this.#deliver(p, envelope, `msg/${p}`, msg, done);
   }
 
-  #feed(feed: PartitionFeed, msg: JsMsg, done: (finished?: boolean) => void): void {
+  #feed(
+    p: number,
+    feed: PartitionFeed,
+    msg: JsMsg,
+    done: (finished?: boolean) => void,
+  ): void {
     this.#m.ingested.labels(feed.name).inc();
     if (msg.redelivered) this.#m.redeliveries.labels(feed.name).inc();
     feed.handle(msg, this.#local!).then(
       () => done(),
-      // Moving or stopping: left for the next owner; anything else was reported by the feed.
-      (error) => done(!(error instanceof ShutdownError)),
+      (error) => {
+        // Moving or stopping: left for the next owner (or taken again here, see #abandoned);
+        // anything else was reported by the feed.
+        if (error instanceof ShutdownError) this.#abandoned(p, done);
+        else done();
+      },
     );
   }
 
   /** Delivers to the local actor; finished once durable (or dead-lettered), never on a handover. */
   #deliver(
+    p: number,
     envelope: Envelope,
     source: string,
     msg: JsMsg,
@@ -480,7 +713,7 @@ export class NatsTransport implements Transport {
         if (error instanceof ShutdownError) {
           // Moving or stopping: leave it for the next owner, which starts at the ack floor.
           // (A full mailbox makes a stream delivery wait, never fail.)
-          done(false);
+          this.#abandoned(p, done);
           return;
         }
         // The actor refused or crashed on it: reported and dead-lettered by the runtime.

@@ -7,7 +7,9 @@
  *   longer than {@link CHUNK_CHARS} characters and lies in pieces at `["c", key, 0 … pieces-1]`,
  *   written by the same atomic operation as the head.
  * - `["jh", key]`: a journal's head, its event count (= its version); absent while empty.
- * - `["j", key, seq]`: a journal event, `seq` = 1, 2, …
+ * - `["j", key, seq]`: a journal event, `seq` = 1, 2, … (events up to a trim are deleted).
+ * - `["f", key]`: a fence record's token; `["fm", key, source]`: its positions (`KvU64`,
+ *   raised with Deno KV's atomic `max`, so concurrent writers never conflict on them).
  *
  * Deno KV compare-and-set checks versionstamps, not version numbers, so the store remembers the
  * versionstamp of every head version it has seen (a bounded cache). A remembered versionstamp that
@@ -16,9 +18,11 @@
  *
  * @module
  */
-import { StoreError } from "../errors.ts";
+import { FencedError, StoreError, StoreRegressedError } from "../errors.ts";
 import {
   assertDistinctKeys,
+  type Fence,
+  type FenceRecord,
   type JournalEntry,
   type JsonValue,
   type KeyPage,
@@ -27,7 +31,8 @@ import {
   type StoreOp,
   type Versioned,
 } from "../store.ts";
-import { HeadCache, jitteredSleep, pool, refusal, toJson } from "./support.ts";
+import type { StoreDurability } from "../durability.ts";
+import { behind, HeadCache, jitteredSleep, pool, refusal, skipped, toJson } from "./support.ts";
 
 /**
  * Characters of JSON per stored piece. V8 stores a string at up to two bytes a character, so a
@@ -99,6 +104,14 @@ interface Attempt {
   readonly mutations: number;
   readonly bytes: number;
   readonly keyBytes: number;
+  /** The fence token's entry as read: checked in the same atomic operation. */
+  readonly fence?: Deno.KvEntryMaybe<number> | null;
+}
+
+/** A fence as a batch read it: the token's entry, and whether it refuses its operations. */
+interface FenceCheck {
+  readonly entry: Deno.KvEntryMaybe<number>;
+  readonly refusal: Error | null;
 }
 
 /**
@@ -116,17 +129,22 @@ interface Attempt {
  */
 export class DenoKvStore implements StateStore {
   readonly name = "denokv";
+  readonly fencing = "atomic";
   #kv: Deno.Kv;
   #heads: HeadCache<Head>;
   #concurrency: number;
   #closed = false;
+  /** The file, when opened by {@link open}. */
+  #path: string | null = null;
 
   /** Opens (creating it and its directory if needed) the Deno KV database at `path`. */
   static async open(path: string, options?: DenoKvStoreOptions): Promise<DenoKvStore> {
     try {
       const dir = path.replace(/[\\/][^\\/]*$/, "");
       if (dir !== path && dir !== "") await Deno.mkdir(dir, { recursive: true });
-      return new DenoKvStore(await Deno.openKv(path), options);
+      const store = new DenoKvStore(await Deno.openKv(path), options);
+      store.#path = path;
+      return store;
     } catch (e) {
       throw new StoreError(`cannot open Deno KV at ${path}`, { cause: e });
     }
@@ -158,6 +176,26 @@ export class DenoKvStore implements StateStore {
     this.#assertOpen();
     assertDistinctKeys(ops);
     return await this.#call("commit", () => this.#commit(ops));
+  }
+
+  fence(
+    key: string,
+    token: number,
+    marks: Readonly<Record<string, number>> = {},
+  ): Promise<FenceRecord> {
+    return this.#call("commit", () =>
+      unlocked(async () => {
+        for (;;) {
+          const entry = await this.#kv.get<number>(["f", key]);
+          const held = entry.value ?? 0;
+          if (held > token) return { token: held, marks: await this.#marks(key) };
+          const atomic = this.#kv.atomic().check(entry).set(["f", key], token);
+          for (const [source, n] of Object.entries(marks)) {
+            atomic.max(["fm", key, source], BigInt(Math.floor(n)));
+          }
+          if ((await atomic.commit()).ok) return { token, marks: await this.#marks(key) };
+        }
+      }));
   }
 
   journalVersion(key: string): Promise<number> {
@@ -193,6 +231,20 @@ export class DenoKvStore implements StateStore {
     return this.#call("list", () => unlocked(() => this.#list("jh", prefix)));
   }
 
+  /**
+   * Durable: a SQLite file on this machine, written before a commit is acknowledged, survives
+   * a crash of the process (not a lost disk). Deno KV in memory (`:memory:`) is not.
+   */
+  durability(): Promise<StoreDurability> {
+    const durable = this.#path !== ":memory:";
+    return Promise.resolve({
+      durable,
+      detail: durable
+        ? `Deno KV file ${this.#path ?? "(an open handle)"}: SQLite on this machine's disk`
+        : "Deno KV in memory: nothing outlives the process",
+    });
+  }
+
   close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
@@ -215,31 +267,113 @@ export class DenoKvStore implements StateStore {
     }
   }
 
+  /** A fence record's positions. */
+  async #marks(key: string): Promise<Record<string, number>> {
+    const marks: Record<string, number> = {};
+    for await (const e of this.#kv.list<Deno.KvU64>({ prefix: ["fm", key] })) {
+      marks[e.key[2] as string] = Number(e.value.value);
+    }
+    return marks;
+  }
+
+  /**
+   * Reads the fences of a batch: the token's entry (checked again by every atomic operation that
+   * writes under it) and, for fences that say what they know, the positions held. A fence whose
+   * record holds a newer token, or older positions, refuses its operations.
+   */
+  async #fences(ops: readonly StoreOp[]): Promise<Map<Fence, FenceCheck>> {
+    const fences = new Map<Fence, FenceCheck>();
+    for (const op of ops) {
+      const fence = op.fence;
+      if (fence === undefined || fences.has(fence)) continue;
+      const entry = await this.#kv.get<number>(["f", fence.key]);
+      const held = entry.value ?? 0;
+      let refusal: Error | null = null;
+      if (held > fence.token) refusal = new FencedError(fence.key, fence.token, held);
+      else if (fence.known !== undefined) {
+        const marks = await this.#marks(fence.key);
+        if (behind(marks, fence.known)) {
+          refusal = new StoreRegressedError(fence.key, marks, fence.known);
+        }
+      }
+      fences.set(fence, { entry, refusal });
+    }
+    return fences;
+  }
+
   async #commit(ops: readonly StoreOp[]): Promise<OpResult[]> {
     const results: OpResult[] = new Array(ops.length);
     let pending: Plan[] = [];
+    const trims: Plan[] = [];
     ops.forEach((op, index) => {
       const plan = prepare(op, index);
       if ("ok" in plan) results[index] = plan;
+      else if (op.op === "trim") trims.push(plan);
       else pending.push(plan);
     });
     while (pending.length > 0) {
+      const fences = await unlocked(() => this.#fences(pending.map((p) => p.op)));
       const heads = await this.#headsFor(pending);
       const attempts: Attempt[] = [];
       pending.forEach((plan, i) => {
         const head = heads[i]!;
-        const expected = plan.op.expectedVersion;
-        // #headsFor read every head that disagrees with its op, so this conflict is current.
-        if (expected !== null && expected !== head.version) {
+        const op = plan.op;
+        const fence = op.fence === undefined ? undefined : fences.get(op.fence);
+        const anchor = op.onlyIf === undefined ? null : results[op.onlyIf];
+        if (fence?.refusal) {
+          results[plan.index] = { ok: false, conflict: false, error: fence.refusal };
+        } else if (anchor !== null && anchor !== undefined && !anchor.ok) {
+          results[plan.index] = skipped(op.key, op.onlyIf!);
+        } else if (expectedOf(op) !== null && expectedOf(op) !== head.version) {
+          // #headsFor read every head that disagrees with its op, so this conflict is current.
           results[plan.index] = { ok: false, conflict: true, actualVersion: head.version };
         } else {
-          attempts.push(cost(plan, head));
+          attempts.push({ ...cost(plan, head), fence: fence?.entry ?? null });
         }
       });
-      const retry = await pool(pack(attempts), this.#concurrency, (b) => this.#apply(b, results));
+      // Dependents whose anchor was refused above never go out.
+      const sent = attempts.filter((a) => {
+        const dep = a.plan.op.onlyIf;
+        if (dep === undefined || results[dep] === undefined || results[dep]!.ok) return true;
+        results[a.plan.index] = skipped(a.plan.op.key, dep);
+        return false;
+      });
+      const retry = await pool(pack(sent), this.#concurrency, (b) => this.#apply(b, results));
       pending = retry.flat();
     }
+    for (const plan of trims) results[plan.index] = await this.#trim(plan, results);
     return results;
+  }
+
+  /**
+   * Deletes a journal's events up to `through`, a few hundred per atomic operation (under the
+   * fence, if any: each checks its token again). Old events are never written again, so nothing
+   * else needs checking.
+   */
+  async #trim(plan: Plan, results: readonly OpResult[]): Promise<OpResult> {
+    const op = plan.op as StoreOp & { op: "trim" };
+    if (op.onlyIf !== undefined && !results[op.onlyIf]?.ok) return skipped(op.key, op.onlyIf);
+    return await unlocked(async () => {
+      const fence = op.fence === undefined ? null : (await this.#fences([op])).get(op.fence)!;
+      if (fence?.refusal) return { ok: false, conflict: false, error: fence.refusal };
+      const head = headOf((await this.#readHeads([["jh", op.key]]))[0]!);
+      const end = ["j", op.key, Math.min(op.through, head.version) + 1];
+      let keys: Deno.KvKey[] = [];
+      const flush = async () => {
+        const atomic = this.#kv.atomic();
+        if (fence !== null) atomic.check(fence.entry);
+        for (const k of keys) atomic.delete(k);
+        keys = [];
+        const done = await atomic.commit();
+        if (!done.ok) throw new StoreError(`the fence of ${JSON.stringify(op.key)} moved`);
+      };
+      for await (const e of this.#kv.list({ start: ["j", op.key, 1], end })) {
+        keys.push(e.key);
+        if (keys.length === 500) await flush();
+      }
+      if (keys.length > 0) await flush();
+      return { ok: true, version: head.version };
+    });
   }
 
   /**
@@ -251,7 +385,7 @@ export class DenoKvStore implements StateStore {
     const heads = plans.map((plan): Head | undefined => {
       if (plan.stale) return undefined;
       const known = this.#heads.get(idOf(plan.head));
-      const expected = plan.op.expectedVersion;
+      const expected = expectedOf(plan.op);
       if (known === undefined) return expected === 0 ? ABSENT : undefined;
       return expected === null || expected === known.version ? known : undefined;
     });
@@ -425,6 +559,7 @@ function prepare(op: StoreOp, index: number): Plan | OpResult {
   const keyBytes = keySize(op.key) + OVERHEAD;
   const plan = { index, op, keyBytes, stale: false };
   if (op.op === "delete") return { ...plan, head: ["s", op.key], texts: [], bytes: 0 };
+  if (op.op === "trim") return { ...plan, head: ["jh", op.key], texts: [], bytes: 0 };
   if (op.op === "append") {
     if (op.events.length > MAX_APPEND_EVENTS) {
       return refuse(op.key, `an append carries at most ${MAX_APPEND_EVENTS} events`);
@@ -439,6 +574,11 @@ function prepare(op: StoreOp, index: number): Plan | OpResult {
   if (json === undefined) return refuse(op.key, "the value is not JSON-serialisable");
   const texts = split(json);
   return { ...plan, head: ["s", op.key], texts, bytes: textBytes(json) + texts.length * OVERHEAD };
+}
+
+/** The version an operation expects (`null`: any; a trim expects none). */
+function expectedOf(op: StoreOp): number | null {
+  return op.op === "trim" ? null : op.expectedVersion;
 }
 
 /** Pieces a put leaves stored: none when its JSON fits the head. */
@@ -465,8 +605,9 @@ function pack(attempts: readonly Attempt[]): Attempt[][] {
   let batch: Attempt[] = [];
   let mutations = 0, bytes = 0, keyBytes = 0;
   for (const a of attempts) {
+    // An operation that depends on another rides in its atomic operation.
     if (
-      batch.length > 0 && (batch.length === BUDGET.checks ||
+      batch.length > 0 && a.plan.op.onlyIf === undefined && (batch.length === BUDGET.checks ||
         mutations + a.mutations > BUDGET.mutations || bytes + a.bytes > BUDGET.bytes ||
         keyBytes + a.keyBytes > BUDGET.keyBytes)
     ) {
@@ -484,9 +625,16 @@ function pack(attempts: readonly Attempt[]): Attempt[][] {
 }
 
 /** Adds an attempt's check and mutations to an atomic operation. */
-function write(atomic: Deno.AtomicOperation, { plan, head }: Attempt): void {
+function write(atomic: Deno.AtomicOperation, { plan, head, fence }: Attempt): void {
   const { op, texts } = plan;
   atomic.check({ key: plan.head, versionstamp: head.versionstamp });
+  if (fence) {
+    atomic.check(fence);
+    for (const [source, position] of Object.entries(op.fence!.marks ?? {})) {
+      atomic.max(["fm", op.fence!.key, source], BigInt(Math.floor(position)));
+    }
+  }
+  if (op.op === "trim") return; // trims go through #trim
   if (op.op === "append") {
     texts.forEach((event, i) => atomic.set(["j", op.key, op.expectedVersion + i + 1], event));
     if (texts.length > 0) atomic.set(plan.head, op.expectedVersion + texts.length);

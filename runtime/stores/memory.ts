@@ -5,9 +5,11 @@
  *
  * @module
  */
-import { StoreError } from "../errors.ts";
+import { FencedError, StoreError, StoreRegressedError } from "../errors.ts";
 import {
   assertDistinctKeys,
+  type Fence,
+  type FenceRecord,
   type JournalEntry,
   type JsonValue,
   type KeyPage,
@@ -17,11 +19,18 @@ import {
   type StoreOp,
   type Versioned,
 } from "../store.ts";
-import { toJson } from "./support.ts";
+import type { StoreDurability } from "../durability.ts";
+import { behind, skipped, toJson } from "./support.ts";
 
 interface Entry {
   version: number;
   json: string;
+}
+
+/** A journal: the events kept, and how many were trimmed before them. */
+interface Journal {
+  base: number;
+  events: string[];
 }
 
 /** Options of {@link MemoryStore}. */
@@ -33,11 +42,20 @@ export interface MemoryStoreOptions {
   readonly beforeCommit?: (ops: readonly StoreOp[]) => void;
 }
 
+/** What a {@link MemoryStore} held at one moment (see `MemoryStore.image`). */
+export interface MemoryStoreImage {
+  readonly snapshots: ReadonlyMap<string, { readonly version: number; readonly json: string }>;
+  readonly journals: ReadonlyMap<string, { readonly base: number; readonly events: string[] }>;
+  readonly fences: ReadonlyMap<string, FenceRecord>;
+}
+
 /** A {@link StateStore} held in this process's memory. */
 export class MemoryStore implements StateStore {
   readonly name = "memory";
+  readonly fencing = "atomic";
   #snapshots = new Map<string, Entry>();
-  #journals = new Map<string, string[]>();
+  #journals = new Map<string, Journal>();
+  #fences = new Map<string, FenceRecord>();
   #closed = false;
   #options: MemoryStoreOptions;
 
@@ -57,23 +75,73 @@ export class MemoryStore implements StateStore {
     return this.#run(() => {
       assertDistinctKeys(ops);
       this.#options.beforeCommit?.(ops);
-      return ops.map((op) => this.#apply(op));
+      // One synchronous pass: every check and write of the batch is one atomic step.
+      const verdicts = new Map<Fence, OpResult | null>();
+      const results: OpResult[] = [];
+      ops.forEach((op, i) => {
+        const fenced = op.fence === undefined ? null : this.#check(op.fence, verdicts);
+        if (fenced !== null) return void (results[i] = fenced);
+        if (op.onlyIf !== undefined && !results[op.onlyIf]?.ok) {
+          return void (results[i] = skipped(op.key, op.onlyIf));
+        }
+        results[i] = this.#apply(op);
+      });
+      for (const [fence, verdict] of verdicts) if (verdict === null) this.#mark(fence);
+      return results;
+    });
+  }
+
+  fence(
+    key: string,
+    token: number,
+    marks: Readonly<Record<string, number>> = {},
+  ): Promise<FenceRecord> {
+    return this.#run(() => {
+      const record = this.#fences.get(key) ?? { token: 0, marks: {} };
+      if (record.token > token) return record;
+      this.#mark({ key, token, marks });
+      return this.#fences.get(key)!;
     });
   }
 
   journalVersion(key: string): Promise<number> {
-    return this.#run(() => this.#journals.get(key)?.length ?? 0);
+    return this.#run(() => {
+      const journal = this.#journals.get(key);
+      return journal === undefined ? 0 : journal.base + journal.events.length;
+    });
   }
 
   readJournal(key: string, afterSeq: number, limit = Infinity): Promise<JournalEntry[]> {
     return this.#run(() => {
-      const events = this.#journals.get(key) ?? [];
+      const journal = this.#journals.get(key);
+      if (journal === undefined) return [];
       const out: JournalEntry[] = [];
-      for (let i = Math.max(0, afterSeq); i < events.length && out.length < limit; i++) {
-        out.push({ seq: i + 1, event: JSON.parse(events[i]!) as JsonValue });
+      const { base, events } = journal;
+      for (let i = Math.max(0, afterSeq - base); i < events.length && out.length < limit; i++) {
+        out.push({ seq: base + i + 1, event: JSON.parse(events[i]!) as JsonValue });
       }
       return out;
     });
+  }
+
+  /**
+   * A copy of everything the store holds, for {@link restore}: with it a test makes the store
+   * go back in time, as a Redis that lost the tail of its log in a crash does.
+   */
+  image(): MemoryStoreImage {
+    return {
+      snapshots: new Map([...this.#snapshots].map(([k, e]) => [k, { ...e }])),
+      journals: new Map([...this.#journals].map(([k, j]) => [k, { ...j, events: [...j.events] }])),
+      fences: new Map(this.#fences),
+    };
+  }
+
+  /** Puts back what {@link image} copied: writes since are lost. */
+  restore(image: MemoryStoreImage): void {
+    const { snapshots, journals, fences } = image;
+    this.#snapshots = new Map([...snapshots].map(([k, e]) => [k, { ...e }]));
+    this.#journals = new Map([...journals].map(([k, j]) => [k, { ...j, events: [...j.events] }]));
+    this.#fences = new Map(fences);
   }
 
   keys(prefix: string, page?: KeyPage): Promise<string[]> {
@@ -85,10 +153,18 @@ export class MemoryStore implements StateStore {
   journalKeys(prefix: string): Promise<string[]> {
     return this.#run(() =>
       [...this.#journals.entries()]
-        .filter(([k, events]) => events.length > 0 && k.startsWith(prefix))
+        .filter(([k, j]) => j.base + j.events.length > 0 && k.startsWith(prefix))
         .map(([k]) => k)
         .sort()
     );
+  }
+
+  /** Not durable: the state lives in this process only, and a restart loses it. */
+  durability(): Promise<StoreDurability> {
+    return Promise.resolve({
+      durable: false,
+      detail: "the memory store keeps state in this process only: a restart loses it",
+    });
   }
 
   close(): Promise<void> {
@@ -112,17 +188,49 @@ export class MemoryStore implements StateStore {
     return { version: entry.version, value: JSON.parse(entry.json) as JsonValue };
   }
 
+  /** A fence's verdict for this batch: `null` (the operations may apply) or their result. */
+  #check(fence: Fence, verdicts: Map<Fence, OpResult | null>): OpResult | null {
+    let verdict = verdicts.get(fence);
+    if (verdict !== undefined) return verdict;
+    const record = this.#fences.get(fence.key) ?? { token: 0, marks: {} };
+    verdict = null;
+    if (record.token > fence.token) {
+      verdict = refused(new FencedError(fence.key, fence.token, record.token));
+    } else if (behind(record.marks, fence.known)) {
+      verdict = refused(new StoreRegressedError(fence.key, record.marks, fence.known!));
+    }
+    verdicts.set(fence, verdict);
+    return verdict;
+  }
+
+  /** Raises a fence record to the writer's token and marks. */
+  #mark(fence: Fence): void {
+    const record = this.#fences.get(fence.key) ?? { token: 0, marks: {} };
+    const marks: Record<string, number> = { ...record.marks };
+    for (const [source, position] of Object.entries(fence.marks ?? {})) {
+      marks[source] = Math.max(marks[source] ?? 0, position);
+    }
+    this.#fences.set(fence.key, { token: Math.max(record.token, fence.token), marks });
+  }
+
   #apply(op: StoreOp): OpResult {
-    if (op.op === "append") {
-      const events = this.#journals.get(op.key) ?? [];
-      if (events.length !== op.expectedVersion) {
-        return { ok: false, conflict: true, actualVersion: events.length };
+    if (op.op === "append" || op.op === "trim") {
+      const journal = this.#journals.get(op.key) ?? { base: 0, events: [] };
+      const version = journal.base + journal.events.length;
+      if (op.op === "trim") {
+        const drop = Math.min(journal.events.length, Math.max(0, op.through - journal.base));
+        journal.events.splice(0, drop);
+        journal.base += drop;
+        return { ok: true, version };
+      }
+      if (version !== op.expectedVersion) {
+        return { ok: false, conflict: true, actualVersion: version };
       }
       const encoded = op.events.map(toJson);
       if (encoded.includes(undefined)) return notJson(op.key);
-      for (const e of encoded) events.push(e!);
-      this.#journals.set(op.key, events);
-      return { ok: true, version: events.length };
+      for (const e of encoded) journal.events.push(e!);
+      this.#journals.set(op.key, journal);
+      return { ok: true, version: version + encoded.length };
     }
     const current = this.#snapshots.get(op.key);
     const actual = current?.version ?? 0;
@@ -138,6 +246,10 @@ export class MemoryStore implements StateStore {
     this.#snapshots.set(op.key, { version: actual + 1, json });
     return { ok: true, version: actual + 1 };
   }
+}
+
+function refused(error: Error): OpResult {
+  return { ok: false, conflict: false, error };
 }
 
 function notJson(key: string): OpResult {

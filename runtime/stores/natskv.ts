@@ -40,9 +40,11 @@ import {
   StorageType,
 } from "@nats-io/jetstream";
 import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
-import { describeError, StoreError } from "../errors.ts";
+import { describeError, FencedError, StoreError, StoreRegressedError } from "../errors.ts";
 import {
   assertDistinctKeys,
+  type Fence,
+  type FenceRecord,
   type JournalEntry,
   type JsonValue,
   type KeyPage,
@@ -64,11 +66,39 @@ import {
   prepare,
   refuse,
 } from "./natskv_layout.ts";
-import { callFailed, HeadCache, jitteredSleep, pool } from "./support.ts";
+import type { StoreDurability } from "../durability.ts";
+import { behind, callFailed, HeadCache, jitteredSleep, pool, skipped } from "./support.ts";
 
 export { decodeKey, encodeKey, MAX_APPEND_EVENTS, MAX_ENCODED_KEY };
 
 const utf8 = new TextEncoder();
+
+/**
+ * Whether a JetStream KV bucket keeps acknowledged writes: in memory storage it does not (a
+ * nats-server restart loses the bucket); in file storage it does, and with one replica the
+ * detail says what that costs (one server's disk holds the only copy, and nats-server syncs
+ * file storage to disk every two minutes by default — `sync_interval` — so a crash of its
+ * machine may lose writes of that time, with the streams' messages beside them).
+ */
+export function natsKvDurability(
+  { bucket, storage, replicas }: { bucket: string; storage: string; replicas: number },
+): StoreDurability {
+  if (storage !== StorageType.File) {
+    return {
+      durable: false,
+      detail:
+        `JetStream KV bucket ${bucket} is in ${storage} storage: a nats-server restart loses it`,
+    };
+  }
+  return {
+    durable: true,
+    detail: replicas > 1
+      ? `JetStream KV bucket ${bucket}: file storage, ${replicas} replicas`
+      : `JetStream KV bucket ${bucket}: file storage, 1 replica (the only copy is on one ` +
+        "server's disk; nats-server syncs it every 2 minutes unless sync_interval says otherwise, " +
+        "so a crash of that machine may lose that much): FLOTILLA_STREAM_REPLICAS=3 on a 3-server cluster",
+  };
+}
 
 /** Options of {@link NatsKvStore.connect}. */
 export interface NatsKvStoreOptions {
@@ -94,6 +124,17 @@ export interface NatsKvStoreOptions {
    * off (a rival whose process died mid-append). @default 2000
    */
   readonly claimPatienceMs?: number;
+}
+
+/** The KV subject of a fence record. */
+function fenceSubject(key: string): string {
+  return `f.${encodeKey(key) ?? "="}`;
+}
+
+/** A fence record as stored (`{token, marks}` JSON), or the empty record. */
+function recordOf(entry: KvEntry | null): FenceRecord {
+  if (entry === null || entry.operation !== "PUT") return { token: 0, marks: {} };
+  return JSON.parse(entry.string()) as FenceRecord;
 }
 
 /** What writing one event found. */
@@ -122,6 +163,7 @@ function isWrongRevision(e: unknown): boolean {
  */
 export class NatsKvStore implements StateStore {
   readonly name = "natskv";
+  readonly fencing = "checked";
   readonly #nc: NatsConnection;
   readonly #owned: boolean;
   readonly #kv: KV;
@@ -218,22 +260,109 @@ export class NatsKvStore implements StateStore {
     assertDistinctKeys(ops);
     // Every value is serialised here, before the first await: the caller may reuse its objects.
     const plans = ops.map((op) => prepare(op, this.#pieceBytes));
-    return await this.#call(
-      "commit",
-      () =>
-        pool(plans, this.#concurrency, async (plan): Promise<OpResult> => {
-          if ("ok" in plan) return plan;
-          try {
-            return await this.#apply(plan);
-          } catch (e) {
-            // The server refused this op (a size limit, say), not the connection.
-            if (e instanceof JetStreamApiError && !isWrongRevision(e)) {
-              return refuse(plan.op.key, e.message, e);
-            }
-            throw e;
+    return await this.#call("commit", async () => {
+      // Fences are checked before the writes, not with them: JetStream KV (before nats-server
+      // 2.12's atomic batches) writes one key at a time (`fencing = "checked"`).
+      const verdicts = new Map<Fence, Error | null>();
+      for (const op of ops) {
+        if (op.fence !== undefined && !verdicts.has(op.fence)) {
+          verdicts.set(op.fence, await this.#checkFence(op.fence));
+        }
+      }
+      const results: OpResult[] = new Array(ops.length);
+      const one = async (plan: Plan | OpResult, i: number): Promise<OpResult> => {
+        if ("ok" in plan) return plan;
+        const op = ops[i]!;
+        const refusal = op.fence === undefined ? null : verdicts.get(op.fence)!;
+        if (refusal !== null) return { ok: false, conflict: false, error: refusal };
+        if (op.onlyIf !== undefined && !results[op.onlyIf]?.ok) return skipped(op.key, op.onlyIf);
+        try {
+          return await this.#apply(plan);
+        } catch (e) {
+          // The server refused this op (a size limit, say), not the connection.
+          if (e instanceof JetStreamApiError && !isWrongRevision(e)) {
+            return refuse(plan.op.key, e.message, e);
           }
-        }),
-    );
+          throw e;
+        }
+      };
+      // Independent operations at once; those that depend on another after it.
+      const first = plans.map((_, i) => i).filter((i) => ops[i]!.onlyIf === undefined);
+      await pool(first, this.#concurrency, async (i) => {
+        results[i] = await one(plans[i]!, i);
+      });
+      for (let i = 0; i < ops.length; i++) {
+        if (ops[i]!.onlyIf !== undefined) results[i] = await one(plans[i]!, i);
+      }
+      for (const [fence, refusal] of verdicts) if (refusal === null) await this.#mark(fence);
+      return results;
+    });
+  }
+
+  fence(
+    key: string,
+    token: number,
+    marks: Readonly<Record<string, number>> = {},
+  ): Promise<FenceRecord> {
+    return this.#call("commit", async () => {
+      const subject = fenceSubject(key);
+      for (;;) {
+        const entry = await this.#kv.get(subject);
+        const record = recordOf(entry);
+        if (record.token > token) return record;
+        const merged: Record<string, number> = { ...record.marks };
+        for (const [source, n] of Object.entries(marks)) {
+          merged[source] = Math.max(merged[source] ?? 0, n);
+        }
+        const raised = { token, marks: merged };
+        try {
+          await this.#kv.put(subject, JSON.stringify(raised), {
+            previousSeq: entry?.revision ?? 0,
+          });
+          return raised;
+        } catch (e) {
+          if (!isWrongRevision(e)) throw e;
+        }
+      }
+    });
+  }
+
+  /** Whether a fence refuses its operations: a newer token, or positions gone back. */
+  async #checkFence(fence: Fence): Promise<Error | null> {
+    const record = recordOf(await this.#kv.get(fenceSubject(fence.key)));
+    if (record.token > fence.token) return new FencedError(fence.key, fence.token, record.token);
+    if (behind(record.marks, fence.known)) {
+      return new StoreRegressedError(fence.key, record.marks, fence.known!);
+    }
+    return null;
+  }
+
+  /** Raises a fence record's positions to the fence's marks (by maximum). */
+  async #mark(fence: Fence): Promise<void> {
+    if (fence.marks === undefined || Object.keys(fence.marks).length === 0) return;
+    const subject = fenceSubject(fence.key);
+    for (let attempt = 0;; attempt++) {
+      const entry = await this.#kv.get(subject);
+      const record = recordOf(entry);
+      const marks: Record<string, number> = { ...record.marks };
+      let changed = false;
+      for (const [source, n] of Object.entries(fence.marks)) {
+        if ((marks[source] ?? 0) < n) {
+          marks[source] = n;
+          changed = true;
+        }
+      }
+      if (!changed) return;
+      try {
+        await this.#kv.put(subject, JSON.stringify({ token: record.token, marks }), {
+          previousSeq: entry?.revision ?? 0,
+        });
+        return;
+      } catch (e) {
+        if (!isWrongRevision(e)) throw e;
+        await jitteredSleep(attempt, 50);
+      }
+    }
   }
 
   journalVersion(key: string): Promise<number> {
@@ -247,8 +376,11 @@ export class NatsKvStore implements StateStore {
     return this.#call("read", async () => {
       const k = encodeKey(key);
       if (k === undefined || !(limit > 0)) return [];
-      const { version } = await this.#readHead(`h.${k}`);
-      const from = Math.max(0, Math.floor(afterSeq)) + 1;
+      const [{ version }, trimmed] = await Promise.all([
+        this.#readHead(`h.${k}`),
+        this.#trimmed(k),
+      ]);
+      const from = Math.max(trimmed, Math.floor(afterSeq)) + 1;
       const to = Math.min(version, Number.isFinite(limit) ? from + Math.ceil(limit) - 1 : version);
       const seqs = Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
       return await pool(seqs, this.#concurrency, async (seq) => {
@@ -268,6 +400,21 @@ export class NatsKvStore implements StateStore {
 
   journalKeys(prefix: string): Promise<string[]> {
     return this.#call("list", () => this.#list("h", prefix));
+  }
+
+  /**
+   * The bucket's storage and replicas, as nats-server reports them (see
+   * {@link natsKvDurability}).
+   */
+  durability(): Promise<StoreDurability> {
+    return this.#call("read", async () => {
+      const status = await this.#kv.status();
+      return natsKvDurability({
+        bucket: this.#bucket,
+        storage: status.streamInfo.config.storage,
+        replicas: status.replicas,
+      });
+    });
   }
 
   async close(): Promise<void> {
@@ -302,6 +449,7 @@ export class NatsKvStore implements StateStore {
 
   #apply(plan: Plan): Promise<OpResult> {
     const { op, k, texts } = plan;
+    if (op.op === "trim") return this.#trim(k, op.through);
     if (op.op === "append") return this.#append(k, texts, op.expectedVersion);
     if (op.op === "delete") return this.#delete(k, op.expectedVersion);
     return this.#put(k, texts[0]!, op.expectedVersion);
@@ -373,6 +521,28 @@ export class NatsKvStore implements StateStore {
   }
 
   // ------------------------------------------------------------ journals
+
+  /** The last sequence trimmed from journal `k` (0: none). */
+  async #trimmed(k: string): Promise<number> {
+    const entry = await this.#kv.get(`t.${k}`);
+    return entry === null || entry.operation !== "PUT" ? 0 : Number(entry.string());
+  }
+
+  /** Deletes a journal's events up to `through` (no delete markers left), then notes it. */
+  async #trim(k: string, through: number): Promise<OpResult> {
+    const [{ version }, trimmed] = await Promise.all([this.#readHead(`h.${k}`), this.#trimmed(k)]);
+    const last = Math.min(through, version);
+    if (last <= trimmed) return { ok: true, version };
+    // The trim point first: readers then never ask for an event about to go.
+    await this.#kv.put(`t.${k}`, String(last));
+    const seqs = Array.from({ length: last - trimmed }, (_, i) => trimmed + i + 1);
+    await pool(seqs, 8, async (seq) => {
+      await this.#jsm.streams.purge(`KV_${this.#bucket}`, {
+        filter: `$KV.${this.#bucket}.j.${k}.${seq}`,
+      });
+    });
+    return { ok: true, version };
+  }
 
   async #append(k: string, texts: readonly string[], expected: number): Promise<OpResult> {
     const subject = `h.${k}`;

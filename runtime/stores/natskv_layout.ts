@@ -60,7 +60,7 @@ export function prepare(op: StoreOp, maxEventBytes: number): Plan | OpResult {
         : "the key holds a lone surrogate",
     );
   }
-  if (op.op === "delete") return { op, k, texts: [] };
+  if (op.op === "delete" || op.op === "trim") return { op, k, texts: [] };
   if (op.op === "append") {
     if (op.events.length > MAX_APPEND_EVENTS) {
       return refuse(op.key, `an append carries at most ${MAX_APPEND_EVENTS} events`);

@@ -39,9 +39,11 @@
  */
 import { Buffer } from "node:buffer";
 import { Redis, type RedisOptions, ReplyError } from "ioredis";
-import { describeError, StoreError } from "../errors.ts";
+import { describeError, FencedError, StoreError, StoreRegressedError } from "../errors.ts";
 import {
   assertDistinctKeys,
+  type Fence,
+  type FenceRecord,
   type JournalEntry,
   type JsonValue,
   type KeyPage,
@@ -50,7 +52,9 @@ import {
   type StoreOp,
   type Versioned,
 } from "../store.ts";
-import { callFailed, refusal, toJson } from "./support.ts";
+import type { StoreDurability } from "../durability.ts";
+import { parseInfo, redisDurability } from "./redis_durability.ts";
+import { callFailed, refusal, skipped, toJson } from "./support.ts";
 
 /** Options of {@link RedisStore.connect}. */
 export interface RedisStoreOptions {
@@ -69,15 +73,26 @@ export interface RedisStoreOptions {
   readonly retryDelayMs?: number;
   /** Longest reconnection delay. @default 2000 */
   readonly maxRetryDelayMs?: number;
+  /**
+   * The name the connection gives itself (`CLIENT SETNAME`), so that `CLIENT LIST` and
+   * `MONITOR` say whose commands are whose: a node uses `flotilla-<nodeId>`. Characters Redis
+   * refuses in a name (spaces, controls) become `_`. @default none
+   */
+  readonly connectionName?: string;
   /** Further ioredis options (TLS, username, password, db …), applied last but for the above. */
   readonly redis?: RedisOptions;
 }
 
 // One call applies a batch of operations, each checked on its own (a conflict or a bad key
-// fails only its operation). KEYS: the snapshot index, the journal index, then one key per
-// operation. ARGV: first the byte length of the keys' common start ("<prefix>s:" or
-// "<prefix>j:"; the rest is the index member), then two values per operation — its kind and
-// expected version in one ("P7", "p", "d3", "a0"), and a value — then, for an append, its events:
+// fails only its operation), the call as a whole one atomic step. KEYS: the snapshot index, the
+// journal index, the journals' trimmed counts (a hash), the call's fence records (hashes: field
+// "t" the token, "m:<source>" the positions), then one key per operation. ARGV: the byte length
+// of the keys' common start ("<prefix>s:" or "<prefix>j:"; the rest is the index member), the
+// number of fences, three values per fence — token, positions known and positions to mark
+// ("<source>=<n>;…", maybe empty) — then two values per operation, its head and a value, and
+// for an append its events. The head is the kind and expected version in one ("P7", "p",
+// "d3", "a0", "t"), then optionally "/<fence>" (a fence's index, 1-based) and "/<op>" (the
+// index in this call, 1-based, of the operation it depends on: "P7/1", "p/1/3", "p//3"):
 // - 'P' put with an expected version: the value is the whole stored string, "<v+1>:<json>",
 //   built by the client. The script swaps it in with one `SET … GET` and checks the old
 //   string's version afterwards; on a conflict (rare) it puts the old string back. One Redis
@@ -85,21 +100,74 @@ export interface RedisStoreOptions {
 //   and per argument;
 // - 'p' put of any version: the value is the JSON;
 // - 'd' delete: the value is empty;
-// - 'a' append: the value is the number of events that follow.
+// - 'a' append: the value is the number of events that follow; a journal's version is its
+//   length plus the events trimmed from it;
+// - 't' trim: the value is the last sequence number to delete.
+// A fence is checked once, before its first operation: a record holding a newer token refuses
+// its operations (-2 and the token held), one holding positions below those known too (-3 and
+// the positions held: the store went back in time). Applied, the record takes the token and the
+// marks (by maximum). An operation whose dependency did not apply is skipped (-4).
 // Replies: two values per operation, flat — 1 and the version (applied), 0 and the version
-// (conflict), -1 and a message (error).
+// (conflict), -1 and a message (error), or the codes above.
 const BATCH = `
 local out = {}
 local o = 0
 local skip = tonumber(ARGV[1]) + 1
-local a = 2
-for i = 3, #KEYS do
+local nf = tonumber(ARGV[2])
+local verdict = {}
+local held = {}
+local function positions(text)
+  local t = {}
+  for source, n in string.gmatch(text, '([^=;]+)=(%d+)') do t[source] = tonumber(n) end
+  return t
+end
+local function check(f)
+  if verdict[f] ~= nil then return verdict[f] end
+  local key = KEYS[3 + f]
+  local base = 3 + (f - 1) * 3
+  local token = tonumber(ARGV[base]) or 0
+  local stored = tonumber(redis.call('HGET', key, 't') or '0')
+  if stored > token then
+    verdict[f], held[f] = -2, stored
+    return -2
+  end
+  for source, n in pairs(positions(ARGV[base + 1])) do
+    local have = tonumber(redis.call('HGET', key, 'm:' .. source) or '0')
+    if have < n then
+      local all = {}
+      local fields = redis.call('HGETALL', key)
+      for i = 1, #fields, 2 do
+        if string.sub(fields[i], 1, 2) == 'm:' then
+          all[#all + 1] = string.sub(fields[i], 3) .. '=' .. fields[i + 1]
+        end
+      end
+      verdict[f], held[f] = -3, table.concat(all, ';')
+      return -3
+    end
+  end
+  verdict[f] = 1
+  return 1
+end
+local statuses = {}
+local a = 3 + nf * 3
+for i = 4 + nf, #KEYS do
   local key = KEYS[i]
   local head, value = ARGV[a], ARGV[a + 1]
   a = a + 2
-  local kind, expected = string.sub(head, 1, 1), string.sub(head, 2)
+  local kind, expected, f, dep = string.match(head, '^(%a)(%d*)/?(%d*)/?(%d*)$')
   local status, result
-  if kind == 'P' then
+  local count = 0
+  if kind == 'a' then count = tonumber(value) end
+  if f ~= '' then
+    local v = check(tonumber(f))
+    if v ~= 1 then status, result = v, held[tonumber(f)] end
+  end
+  if status == nil and dep ~= '' and statuses[tonumber(dep)] ~= 1 then
+    status, result = -4, tonumber(dep)
+  end
+  if status ~= nil then
+    -- refused: nothing to do
+  elseif kind == 'P' then
     local old = redis.pcall('SET', key, value, 'GET')
     if type(old) == 'table' then
       status, result = -1, old.err
@@ -117,22 +185,32 @@ for i = 3, #KEYS do
         status, result = 1, version + 1
       end
     end
-  elseif kind == 'a' then
-    local count = tonumber(value)
+  elseif kind == 'a' or kind == 't' then
+    local member = string.sub(key, skip)
     local length = redis.pcall('LLEN', key)
     if type(length) == 'table' then
       status, result = -1, length.err
-    elseif length ~= tonumber(expected) then
-      status, result = 0, length
     else
-      local last = a + count - 1
-      for j = a, last, 1000 do
-        redis.call('RPUSH', key, unpack(ARGV, j, math.min(j + 999, last)))
+      local trimmed = tonumber(redis.call('HGET', KEYS[3], member) or '0')
+      local version = trimmed + length
+      if kind == 't' then
+        local drop = math.min(length, math.max(0, tonumber(value) - trimmed))
+        if drop > 0 then
+          redis.call('LTRIM', key, drop, -1)
+          redis.call('HINCRBY', KEYS[3], member, drop)
+        end
+        status, result = 1, version
+      elseif version ~= tonumber(expected) then
+        status, result = 0, version
+      else
+        local last = a + count - 1
+        for j = a, last, 1000 do
+          redis.call('RPUSH', key, unpack(ARGV, j, math.min(j + 999, last)))
+        end
+        if version == 0 and count > 0 then redis.call('ZADD', KEYS[2], 0, member) end
+        status, result = 1, version + count
       end
-      if length == 0 and count > 0 then redis.call('ZADD', KEYS[2], 0, string.sub(key, skip)) end
-      status, result = 1, length + count
     end
-    a = a + count
   else
     local current = redis.pcall('GETRANGE', key, 0, 23)
     local version = 0
@@ -160,11 +238,58 @@ for i = 3, #KEYS do
       end
     end
   end
+  a = a + count
+  statuses[i - 3 - nf] = status
   out[o + 1] = status
   out[o + 2] = result
   o = o + 2
 end
+for f = 1, nf do
+  if verdict[f] == 1 then
+    local key = KEYS[3 + f]
+    local base = 3 + (f - 1) * 3
+    local token = tonumber(ARGV[base]) or 0
+    if tonumber(redis.call('HGET', key, 't') or '0') < token then
+      redis.call('HSET', key, 't', token)
+    end
+    for source, n in pairs(positions(ARGV[base + 2])) do
+      if tonumber(redis.call('HGET', key, 'm:' .. source) or '0') < n then
+        redis.call('HSET', key, 'm:' .. source, n)
+      end
+    end
+  end
+end
 return out
+`;
+
+// Takes a fence for a new owner: KEYS[1] the record, ARGV[1] the token, ARGV[2] positions to
+// mark ("<source>=<n>;…", maybe empty). Replies with the token held afterwards and the record's
+// fields.
+const FENCE = `
+local stored = tonumber(redis.call('HGET', KEYS[1], 't') or '0')
+local token = tonumber(ARGV[1])
+if stored <= token then
+  redis.call('HSET', KEYS[1], 't', token)
+  stored = token
+  for source, n in string.gmatch(ARGV[2], '([^=;]+)=(%d+)') do
+    if tonumber(redis.call('HGET', KEYS[1], 'm:' .. source) or '0') < tonumber(n) then
+      redis.call('HSET', KEYS[1], 'm:' .. source, n)
+    end
+  end
+end
+return {stored, redis.call('HGETALL', KEYS[1])}
+`;
+
+// Reads a journal from a sequence number: KEYS[1] the list, KEYS[2] the trimmed counts, ARGV the
+// member, the sequence after which to read and how many (-1: all). Replies with the number
+// trimmed and the events.
+const READ_JOURNAL = `
+local trimmed = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+local start = math.max(0, tonumber(ARGV[2]) - trimmed)
+local count = tonumber(ARGV[3])
+local stop = -1
+if count >= 0 then stop = start + count - 1 end
+return {trimmed, redis.call('LRANGE', KEYS[1], start, stop)}
 `;
 
 /** Keys per `MGET`, so one huge `getMany` does not block the server for long. */
@@ -202,6 +327,7 @@ type Call = { readonly ops: number[]; readonly keys: string[]; readonly args: st
  */
 export class RedisStore implements StateStore {
   readonly name = "redis";
+  readonly fencing = "atomic";
   readonly #client: Redis;
   readonly #prefix: string;
   /** Byte length of "<prefix>s:" (and "<prefix>j:"), for the batch script. */
@@ -223,6 +349,9 @@ export class RedisStore implements StateStore {
     const max = Math.max(initial, options.maxRetryDelayMs ?? 2000);
     const client = new Redis(url, {
       ...options.redis,
+      ...(options.connectionName === undefined
+        ? {}
+        : { connectionName: options.connectionName.replace(/[^!-~]/g, "_") }),
       lazyConnect: true,
       connectTimeout: options.connectTimeoutMs ?? 5000,
       commandTimeout: options.commandTimeoutMs ?? 10_000,
@@ -300,8 +429,9 @@ export class RedisStore implements StateStore {
     this.#assertOpen();
     assertDistinctKeys(ops);
     const results: OpResult[] = new Array(ops.length);
-    const calls: Call[] = [];
-    let call: Call | null = null;
+    // Ops grouped into calls; an op that depends on another stays in its call.
+    const groups: { ops: number[]; encoded: Encoded[] }[] = [];
+    let group: { ops: number[]; encoded: Encoded[] } | null = null;
     let bytes = 0;
     ops.forEach((op, i) => {
       const encoded = this.#encode(op);
@@ -311,18 +441,18 @@ export class RedisStore implements StateStore {
       }
       let size = encoded.value.length;
       if (encoded.events !== null) { for (const e of encoded.events) size += e.length; }
-      if (call === null || call.ops.length >= CALL_OPS || bytes + size > CALL_BYTES) {
-        call = { ops: [], keys: [this.#index("si"), this.#index("ji")], args: [this.#skip] };
-        calls.push(call);
+      const full = group === null || group.ops.length >= CALL_OPS || bytes + size > CALL_BYTES;
+      if (full && op.onlyIf === undefined) {
+        group = { ops: [], encoded: [] };
+        groups.push(group);
         bytes = 0;
       }
-      call.ops.push(i);
-      call.keys.push(encoded.key);
-      call.args.push(encoded.head, encoded.value);
-      if (encoded.events !== null) { for (const e of encoded.events) call.args.push(e); }
+      group!.ops.push(i);
+      group!.encoded.push(encoded);
       bytes += size;
     });
-    if (calls.length === 0) return results;
+    if (groups.length === 0) return results;
+    const calls = groups.map((g) => this.#callOf(ops, g.ops, g.encoded));
     return await this.#call("commit", async () => {
       let pending = calls;
       for (let attempt = 0; pending.length > 0; attempt++) {
@@ -341,7 +471,7 @@ export class RedisStore implements StateStore {
           if (error === null) {
             const flat = reply as (number | string)[];
             c.ops.forEach((index, k) => {
-              results[index] = resultOf(ops[index]!.key, flat[2 * k]!, flat[2 * k + 1]!);
+              results[index] = resultOf(ops[index]!, flat[2 * k]!, flat[2 * k + 1]!);
             });
           } else if (!(error instanceof ReplyError)) {
             throw error; // the connection, not the ops
@@ -360,20 +490,92 @@ export class RedisStore implements StateStore {
     });
   }
 
+  /** One script call for the operations `indexes` of a batch (see the script's layout). */
+  #callOf(ops: readonly StoreOp[], indexes: number[], encoded: Encoded[]): Call {
+    const fences: Fence[] = [];
+    const fenceIndex = new Map<Fence, number>();
+    for (const i of indexes) {
+      const fence = ops[i]!.fence;
+      if (fence !== undefined && !fenceIndex.has(fence)) {
+        fences.push(fence);
+        fenceIndex.set(fence, fences.length);
+      }
+    }
+    const keys = [this.#index("si"), this.#index("ji"), this.#index("jt")];
+    const args = [this.#skip, String(fences.length)];
+    for (const fence of fences) {
+      keys.push(this.#fenceKey(fence.key));
+      args.push(String(fence.token), positionsText(fence.known), positionsText(fence.marks));
+    }
+    const local = new Map<number, number>();
+    indexes.forEach((i, k) => {
+      local.set(i, k + 1);
+      const op = ops[i]!;
+      const e = encoded[k]!;
+      const f = op.fence === undefined ? "" : String(fenceIndex.get(op.fence));
+      const dep = op.onlyIf === undefined ? "" : String(local.get(op.onlyIf) ?? 0);
+      const head = f === "" && dep === ""
+        ? e.head
+        : dep === ""
+        ? `${e.head}/${f}`
+        : `${e.head}/${f}/${dep}`;
+      keys.push(e.key);
+      args.push(head, e.value);
+      if (e.events !== null) { for (const event of e.events) args.push(event); }
+    });
+    return { ops: indexes, keys, args };
+  }
+
+  fence(
+    key: string,
+    token: number,
+    marks?: Readonly<Record<string, number>>,
+  ): Promise<FenceRecord> {
+    return this.#call("commit", async () => {
+      const [held, fields] = await this.#client.eval(
+        FENCE,
+        1,
+        this.#fenceKey(key),
+        String(token),
+        positionsText(marks),
+      ) as [
+        number,
+        string[],
+      ];
+      const positions: Record<string, number> = {};
+      for (let i = 0; i < fields.length; i += 2) {
+        if (fields[i]!.startsWith("m:")) positions[fields[i]!.slice(2)] = Number(fields[i + 1]);
+      }
+      return { token: held, marks: positions };
+    });
+  }
+
   journalVersion(key: string): Promise<number> {
     return this.#call("read", async () => {
       if (!wellFormed(key)) return 0;
-      return await this.#client.llen(this.#journalKey(key));
+      const [length, trimmed] = await exec(
+        this.#client.pipeline().llen(this.#journalKey(key)).hget(this.#index("jt"), key),
+      ) as [number, string | null];
+      return length + Number(trimmed ?? 0);
     });
   }
 
   readJournal(key: string, afterSeq: number, limit = Infinity): Promise<JournalEntry[]> {
     return this.#call("read", async () => {
       if (!wellFormed(key) || !(limit > 0)) return [];
-      const start = Math.max(0, Math.floor(afterSeq));
-      const stop = Number.isFinite(limit) ? start + Math.ceil(limit) - 1 : -1;
-      const texts = await this.#client.lrange(this.#journalKey(key), start, stop);
-      return texts.map((text, i) => ({ seq: start + i + 1, event: JSON.parse(text) as JsonValue }));
+      const after = Math.max(0, Math.floor(afterSeq));
+      const count = Number.isFinite(limit) ? Math.ceil(limit) : -1;
+      const [trimmed, texts] = await this.#client.eval(
+        READ_JOURNAL,
+        2,
+        this.#journalKey(key),
+        this.#index("jt"),
+        key,
+        String(after),
+        String(count),
+      ) as [number, string[]];
+      const first = Math.max(after, trimmed);
+      return texts.map((text, i) => ({ seq: first + i + 1, event: JSON.parse(text) as JsonValue }));
     });
   }
 
@@ -383,6 +585,33 @@ export class RedisStore implements StateStore {
 
   journalKeys(prefix: string): Promise<string[]> {
     return this.#call("list", () => this.#list("ji", prefix));
+  }
+
+  /**
+   * Reads the server's persistence settings (`CONFIG GET appendonly`, `appendfsync`, `save`;
+   * `INFO persistence` when `CONFIG` is refused) and judges them (see redis_durability.ts): a
+   * Redis with its append-only file on is durable, one without it is not.
+   */
+  durability(): Promise<StoreDurability> {
+    return this.#call("read", async () => {
+      // A refusal (NOPERM, an unknown command) is an answer; a lost connection is not.
+      const refused = (e: unknown) => {
+        if (e instanceof ReplyError) return { error: (e as Error).message };
+        throw e;
+      };
+      const config = await this.#client.config("GET", "append*").then(
+        async (reply) => ({
+          ...pairs(reply as string[]),
+          ...pairs(await this.#client.config("GET", "save").catch(() => []) as string[]),
+        }),
+        refused,
+      );
+      if (!("error" in config) && config.appendonly !== undefined) {
+        return redisDurability({ config });
+      }
+      const info = await this.#client.info("persistence").then(parseInfo, refused);
+      return redisDurability({ config, info });
+    });
   }
 
   async close(): Promise<void> {
@@ -405,6 +634,9 @@ export class RedisStore implements StateStore {
 
   #encode(op: StoreOp): Encoded | OpResult {
     if (!wellFormed(op.key)) return refuse(op.key, "the key holds a lone surrogate");
+    if (op.op === "trim") {
+      return { key: this.#journalKey(op.key), head: "t", value: String(op.through), events: null };
+    }
     const expected = op.expectedVersion === null ? "" : String(op.expectedVersion);
     if (op.op === "delete") {
       return { key: this.#snapshotKey(op.key), head: `d${expected}`, value: "", events: null };
@@ -438,8 +670,13 @@ export class RedisStore implements StateStore {
       };
   }
 
-  #index(name: "si" | "ji"): string {
+  /** The snapshot and journal indexes, and the journals' trimmed counts. */
+  #index(name: "si" | "ji" | "jt"): string {
     return `${this.#prefix}${name}`;
+  }
+
+  #fenceKey(key: string): string {
+    return `${this.#prefix}f:${key}`;
   }
 
   async #list(index: "si" | "ji", prefix: string, page: KeyPage = {}): Promise<string[]> {
@@ -489,10 +726,51 @@ async function exec(pipeline: ReturnType<Redis["pipeline"]>): Promise<unknown[]>
   });
 }
 
-function resultOf(key: string, status: number | string, value: number | string): OpResult {
+/** `[name, value, name, value, …]` as an object. */
+function pairs(flat: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
+  return out;
+}
+
+function resultOf(op: StoreOp, status: number | string, value: number | string): OpResult {
   if (status === 1) return { ok: true, version: value as number };
   if (status === 0) return { ok: false, conflict: true, actualVersion: value as number };
-  return refuse(key, String(value));
+  if (status === -2) {
+    return {
+      ok: false,
+      conflict: false,
+      error: new FencedError(op.fence!.key, op.fence!.token, Number(value)),
+    };
+  }
+  if (status === -3) {
+    return {
+      ok: false,
+      conflict: false,
+      error: new StoreRegressedError(
+        op.fence!.key,
+        parsePositions(String(value)),
+        op.fence!.known ?? {},
+      ),
+    };
+  }
+  if (status === -4) return skipped(op.key, Number(value));
+  return refuse(op.key, String(value));
+}
+
+/** Positions as the batch script reads them: `"<source>=<n>;…"`. */
+function positionsText(positions: Readonly<Record<string, number>> | undefined): string {
+  if (positions === undefined) return "";
+  return Object.entries(positions).map(([source, n]) => `${source}=${Math.floor(n)}`).join(";");
+}
+
+function parsePositions(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of text.split(";")) {
+    const eq = part.lastIndexOf("=");
+    if (eq > 0) out[part.slice(0, eq)] = Number(part.slice(eq + 1));
+  }
+  return out;
 }
 
 function parseSnapshot(text: string | null): Versioned | null {

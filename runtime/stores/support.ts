@@ -115,3 +115,27 @@ export class HeadCache<H> {
     this.#heads.clear();
   }
 }
+
+/** Whether a fence record holds a position below what its writer knew was stored. */
+export function behind(
+  held: Readonly<Record<string, number>>,
+  known: Readonly<Record<string, number>> | undefined,
+): boolean {
+  if (known === undefined) return false;
+  for (const [source, position] of Object.entries(known)) {
+    if ((held[source] ?? 0) < position) return true;
+  }
+  return false;
+}
+
+/** The result of an operation skipped because the one it depended on (`onlyIf`) did not apply. */
+export function skipped(key: string, onlyIf: number): OpResult {
+  return {
+    ok: false,
+    conflict: false,
+    error: new StoreError(
+      `${JSON.stringify(key)} was not written: the operation it goes with (#${onlyIf}) was not ` +
+        `applied`,
+    ),
+  };
+}

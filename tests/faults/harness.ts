@@ -4,8 +4,7 @@
  *
  * Mode: `--full` or `--short` after `--` on the `deno test` command line (what
  * `deno task faults --short` passes), else `FLOTILLA_FAULTS=full|short`, else short — the
- * form `deno task test` runs. Scenarios that need features not built yet are declared
- * `pending` and run only with `FLOTILLA_FAULTS_PENDING=1`.
+ * form `deno task test` runs.
  *
  * @module
  */
@@ -29,9 +28,6 @@ function mode(): "short" | "full" {
 
 /** `"short"` (CI, part of `deno task test`) or `"full"` (`deno task faults`). */
 export const MODE = mode();
-
-/** Whether scenarios waiting for runtime features run (`FLOTILLA_FAULTS_PENDING=1`). */
-export const PENDING = Deno.env.get("FLOTILLA_FAULTS_PENDING") === "1";
 
 /** `short` in the short form, `full` in the full one. */
 export function scale<T>(short: T, full: T): T {
@@ -60,19 +56,13 @@ export interface FaultTestOptions {
   /** The scenario's letter in the issue and the README. */
   readonly id: string;
   readonly name: string;
-  /**
-   * Needs runtime features not built yet: runs only with `FLOTILLA_FAULTS_PENDING=1`, so the
-   * suite stays green until they land.
-   */
-  readonly pending?: boolean;
   readonly fn: () => Promise<void>;
 }
 
 /** Declares a scenario (real servers and processes: the sanitizers are off). */
-export function faultTest({ id, name, pending = false, fn }: FaultTestOptions): void {
+export function faultTest({ id, name, fn }: FaultTestOptions): void {
   Deno.test({
-    name: `faults ${MODE} (${id}) ${name}${pending ? " [pending]" : ""}`,
-    ignore: pending && !PENDING,
+    name: `faults ${MODE} (${id}) ${name}`,
     sanitizeOps: false,
     sanitizeResources: false,
     fn,

@@ -35,7 +35,7 @@ function lastVersions(commands: readonly string[][]): Map<string, number | undef
 faultTest({
   id: "c",
   name: "redis-server SIGKILL (appendfsync everysec) losing the AOF tail, under load",
-  pending: true,
+
   fn: () =>
     runScenario({
       id: "c",

@@ -11,7 +11,6 @@ import { faultTest, MODE } from "./harness.ts";
 faultTest({
   id: "h",
   name: "a node refuses a Redis without an append-only file",
-  pending: true,
   fn: async () => {
     const startedAt = performance.now();
     const cluster = await startCluster({

@@ -34,9 +34,15 @@
  *
  * @module
  */
+import { requirements } from "../../tools/setup.ts";
 
-/** How to install the servers, for error messages. */
-export const INSTALL_HINT = "sudo apt-get install -y nats-server redis-server mosquitto-clients";
+/**
+ * How to install what the tests run (the packages `deno task setup` installs), for error
+ * messages.
+ */
+export const INSTALL_HINT = `sudo apt-get install -y ${
+  requirements({}).map((r) => r.package).join(" ")
+}`;
 
 /** A server binary is not installed (or not where it was looked for). */
 export class MissingBinaryError extends Error {

@@ -25,6 +25,7 @@ import {
   ActorSystem,
   type ActorSystemOptions,
   createLogger,
+  type FenceRecord,
   type JournalEntry,
   ManualClock,
   MemoryStore,
@@ -141,6 +142,7 @@ export function metric(system: ActorSystem, series: string): number {
  */
 export class GatedStore implements StateStore {
   readonly name = "gated";
+  readonly fencing = "atomic";
   /** Where commits become durable. */
   readonly inner = new MemoryStore();
   /** Hold commits until {@link GatedStore.release}. */
@@ -184,6 +186,10 @@ export class GatedStore implements StateStore {
     return promise;
   }
 
+  /** Takes a fence of the inner store. */
+  fence(key: string, token: number, marks?: Record<string, number>): Promise<FenceRecord> {
+    return this.inner.fence(key, token, marks);
+  }
   /** Reads a value of the inner store. */
   get(key: string): Promise<Versioned | null> {
     return this.inner.get(key);

@@ -3,7 +3,7 @@
  * deterministic: every device draws from its own generator seeded by the run's seed and its
  * id, so a device's messages do not depend on how its turns interleave with the others'.
  *
- * The readings are shaped for the node's analytics (SPEC §3.1): normal values move slowly and
+ * The readings are shaped for the node's analytics: normal values move slowly and
  * with bounded noise, so they stay inside their thresholds, never trend "rapidly" (a slope of
  * more than 1 per reading) and never score as anomalies (|z| > 2.4); an anomaly — with
  * probability `anomalyRate` per reading — is one reading far outside the sensor's threshold,
