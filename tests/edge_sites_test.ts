@@ -176,7 +176,7 @@ Deno.test("uplink feed: a burst is one delivery per replica, in order, supersede
       );
       return Promise.resolve();
     },
-    acquired: () => Promise.resolve(),
+    acquired: () => Promise.resolve(null),
     released: () => Promise.resolve(),
   };
   const feed = uplinkFeed("s1");
@@ -305,7 +305,7 @@ Deno.test("downlink feed: each operation to its actor at its origin position; re
       }
       return Promise.resolve(undefined);
     },
-    acquired: () => Promise.resolve(),
+    acquired: () => Promise.resolve(null),
     released: () => Promise.resolve(),
   };
   const events = new RingEventBus();
