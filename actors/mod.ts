@@ -1,6 +1,6 @@
 /**
  * Flotilla's domain actors and their pure logic, one folder per area: devices and edge nodes,
- * payments, customer sessions, alerts. Cross-area messages go through `contracts.ts`.
+ * payments, customer sessions, alerts; and the hub's read replicas of edge sites' actors. Cross-area messages go through `contracts.ts`.
  *
  * @module
  */
@@ -9,6 +9,7 @@ import * as alerts from "./alerts/mod.ts";
 import * as devices from "./devices/mod.ts";
 import * as payments from "./payments/mod.ts";
 import * as sessions from "./sessions/mod.ts";
+import * as sites from "./sites/mod.ts";
 
 /** Deployment configuration of the domain: per area, what differs from the area's defaults. */
 export interface DomainConfig {
@@ -26,6 +27,7 @@ export function registerActors(system: ActorSystem, config: DomainConfig = {}): 
       ...payments.actors(config.payments),
       ...sessions.actors(config.sessions),
       ...alerts.actors(config.alerts),
+      ...sites.actors(),
     ]
   ) {
     system.register(definition);

@@ -19,6 +19,7 @@ export const BENCHMARKS: Readonly<Record<string, string>> = {
   "persist": "persist.ts",
   "failover": "failover.ts",
   "fraud": "fraud.ts",
+  "edge-catchup": "edge_catchup.ts",
 };
 
 if (import.meta.main) {

@@ -26,6 +26,7 @@ import {
 import { closeNats } from "../runtime/nats/mod.ts";
 import { type ClusterParts, connectCluster } from "./cluster.ts";
 import type { NodeConfig } from "./config.ts";
+import type { EdgeLinks } from "./sites/mod.ts";
 import { tappedBus } from "./event_tap.ts";
 import { readinessCheck } from "./readiness.ts";
 import { openStore, storePath } from "./store.ts";
@@ -123,18 +124,26 @@ export async function assemble(
       throw error;
     }
   }
+  const edge = cluster?.edge ?? null;
+  const countCommands = commandMetrics(metrics);
   const system = new ActorSystem({
     store,
     clock,
     metrics,
     // What the actors publish is counted here, once, on the node that published it.
-    events: tappedBus(events, commandMetrics(metrics)),
+    events: tappedBus(events, (topic, data, key) => {
+      countCommands(topic, data);
+      edge?.observe(topic, data, key);
+    }),
     logger,
     nodeId: config.nodeId,
     ...(cluster === null ? {} : { transport: cluster.transport }),
   });
   registerActors(system);
   await system.start();
+  if (edge !== null) {
+    await edge.start({ system, transport: cluster!.transport, events, clock, metrics });
+  }
 
   let generatedToken: string | null = null;
   let auth: AuthTokens | null;
@@ -151,14 +160,14 @@ export async function assemble(
     metrics,
     logger,
     clock,
-    readiness: overrides.readiness ?? readinessCheck({
-      store,
-      durability,
-      cluster,
-    }),
+    readiness: overrides.readiness ?? withEdge(
+      edge,
+      readinessCheck({ store, durability, cluster }),
+    ),
     auth,
     corsOrigins: config.corsOrigins,
     cardKey: config.cardKey,
+    sites: () => edge?.deps ?? null,
     ...overrides.http,
   });
 
@@ -216,6 +225,8 @@ export async function assemble(
         closeStreams();
         await listening?.catch(() => {});
         await server?.shutdown();
+        // What is pending goes up while the actors can still be read.
+        await edge?.stop();
         // Hand the partitions over first, while the system still takes their last messages.
         await cluster?.transport.stop();
         const flushed = await system.shutdown();
@@ -231,6 +242,10 @@ export async function assemble(
       return stopping;
     },
   };
+}
+
+function withEdge(edge: EdgeLinks | null, check: () => Promise<Readiness>) {
+  return edge === null ? check : edge.readiness(check);
 }
 
 /** The first line a node logs: how it runs, where its state is, where it will listen. */

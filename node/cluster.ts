@@ -16,6 +16,7 @@ import {
   NatsTransport,
 } from "../runtime/nats/mod.ts";
 import type { NodeConfig } from "./config.ts";
+import { type EdgeLinks, prepareEdge } from "./sites/mod.ts";
 
 /** What a node in cluster mode runs on besides its store. */
 export interface ClusterParts {
@@ -24,6 +25,8 @@ export interface ClusterParts {
   readonly events: JetStreamEventBus;
   /** Not started: the actor system starts it. */
   readonly transport: NatsTransport;
+  /** The node's part in edge sites (`FLOTILLA_SITE` / `FLOTILLA_SITES`), if any; not started. */
+  readonly edge: EdgeLinks | null;
 }
 
 /**
@@ -43,6 +46,11 @@ export async function connectCluster(
     messagesMaxAgeMs: config.streamMaxAgeMs,
     eventsMaxAgeMs: config.streamMaxAgeMs,
     replicas: config.streamReplicas,
+  });
+  const edge = await prepareEdge(config.edge, nats, {
+    partitions: config.partitions,
+    replicas: config.streamReplicas,
+    logger,
   });
   const events = new JetStreamEventBus({
     ...nats,
@@ -70,9 +78,10 @@ export async function connectCluster(
     leaseMs: config.leaseMs,
     replicas: config.streamReplicas,
     ingest: deviceIngest,
+    ...(edge === null ? {} : { feeds: edge.feeds }),
     logger,
     metrics,
     events,
   });
-  return { nats, events, transport };
+  return { nats, events, transport, edge };
 }

@@ -8,7 +8,7 @@
 import { hostname } from "node:os";
 import { CARD_KEY_ENV, MIN_CARD_KEY_LENGTH } from "../actors/payments/mod.ts";
 import { ConfigError, type LogLevel, parseLogLevel, toMillis } from "../runtime/mod.ts";
-import { DEFAULT_PARTITIONS } from "../runtime/nats/mod.ts";
+import { DEFAULT_LINK_RETENTION, DEFAULT_PARTITIONS, SITE_NAME } from "../runtime/nats/mod.ts";
 
 /** Stores a node can run on. */
 export const STORES = ["denokv", "memory", "redis", "natskv"] as const;
@@ -53,6 +53,31 @@ export interface NodeConfig {
    * (`FLOTILLA_ALLOW_VOLATILE_STORE=1`; for tests and demos).
    */
   readonly allowVolatileStore: boolean;
+  /**
+   * Edge sites (`docs/edge-sites.md`): `site` names the site this node runs at (its
+   * nats-server is a leaf node of the hub's, with JetStream domain `site`); `sites` names the
+   * sites a hub node follows. At most one of the two is set.
+   */
+  readonly edge: EdgeConfig;
+}
+
+/** A node's part in edge sites. */
+export interface EdgeConfig {
+  /** `FLOTILLA_SITE`: the site this node runs at; `null` when it is not at a site. */
+  readonly site: string | null;
+  /** `FLOTILLA_SITES`: the sites this (hub) node follows. */
+  readonly sites: readonly string[];
+  /** `FLOTILLA_HUB_DOMAIN`: the hub's JetStream domain. @default "hub" */
+  readonly hubDomain: string;
+  /**
+   * `FLOTILLA_UPLINK_TELEMETRY`: every Nth telemetry reading goes up as an event (`0`: none);
+   * the twin itself (count, last values) always goes up. @default 10
+   */
+  readonly uplinkTelemetry: number;
+  /** `FLOTILLA_LINK_MAX_AGE` (ISO-8601): how long uplink and downlink keep messages. @default P7D */
+  readonly linkMaxAgeMs: number;
+  /** `FLOTILLA_LINK_MAX_BYTES`: how much each of them keeps, bytes. @default 1 GiB */
+  readonly linkMaxBytes: number;
 }
 
 /**
@@ -79,9 +104,18 @@ export function loadConfig(
   if (store === "natskv" && natsUrl === null) {
     throw new ConfigError("FLOTILLA_STORE=natskv needs NATS_URL (cluster mode)");
   }
-  if (mode === "cluster" && (store === "memory" || store === "denokv")) {
+  const edge = edgeConfig(env);
+  if (edge.site !== null && natsUrl === null) {
     throw new ConfigError(
-      `FLOTILLA_STORE=${store} keeps state on one node; in cluster mode (NATS_URL set) use redis or natskv`,
+      `FLOTILLA_SITE=${edge.site} needs NATS_URL: the site's nats-server (a leaf node of the hub)`,
+    );
+  }
+  // A one-node site may keep its state in a local file (FLOTILLA_STORE=denokv): nothing shares it.
+  const oneNodeSite = edge.site !== null && store === "denokv";
+  if (mode === "cluster" && (store === "memory" || store === "denokv") && !oneNodeSite) {
+    throw new ConfigError(
+      `FLOTILLA_STORE=${store} keeps state on one node; in cluster mode (NATS_URL set) use redis or natskv` +
+        " (or denokv for the one node of an edge site, FLOTILLA_SITE)",
     );
   }
   const format = env.FLOTILLA_LOG_FORMAT ?? (isTerminal ? "pretty" : "json");
@@ -109,6 +143,54 @@ export function loadConfig(
     corsOrigins: (env.FLOTILLA_CORS_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean),
     cardKey: cardKey(env),
     allowVolatileStore: flag(env, "FLOTILLA_ALLOW_VOLATILE_STORE"),
+    edge,
+  };
+}
+
+function edgeConfig(env: Record<string, string | undefined>): EdgeConfig {
+  const site = env.FLOTILLA_SITE || null;
+  const sites = (env.FLOTILLA_SITES ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const hubDomain = env.FLOTILLA_HUB_DOMAIN || "hub";
+  for (const [name, value] of [["FLOTILLA_SITE", site], ["FLOTILLA_HUB_DOMAIN", hubDomain]]) {
+    if (value !== null && !SITE_NAME.test(value!)) {
+      throw new ConfigError(`${name}=${value}: use 1-32 letters, digits, _ or -`);
+    }
+  }
+  for (const s of sites) {
+    if (!SITE_NAME.test(s)) {
+      throw new ConfigError(
+        `FLOTILLA_SITES: ${s} is not a site name (1-32 letters, digits, _ or -)`,
+      );
+    }
+  }
+  if (site !== null && sites.length > 0) {
+    throw new ConfigError(
+      "FLOTILLA_SITE and FLOTILLA_SITES: a node is at a site or at the hub, not both",
+    );
+  }
+  if (site === hubDomain || sites.includes(hubDomain)) {
+    throw new ConfigError(
+      `the site name ${hubDomain} is the hub's JetStream domain (FLOTILLA_HUB_DOMAIN)`,
+    );
+  }
+  const telemetry = env.FLOTILLA_UPLINK_TELEMETRY;
+  return {
+    site,
+    sites: [...new Set(sites)],
+    hubDomain,
+    uplinkTelemetry: telemetry === "none"
+      ? 0
+      : integer(env, "FLOTILLA_UPLINK_TELEMETRY", 10, 0, 1_000_000),
+    linkMaxAgeMs: env.FLOTILLA_LINK_MAX_AGE
+      ? toMillis(env.FLOTILLA_LINK_MAX_AGE, "FLOTILLA_LINK_MAX_AGE")
+      : DEFAULT_LINK_RETENTION.maxAgeMs,
+    linkMaxBytes: integer(
+      env,
+      "FLOTILLA_LINK_MAX_BYTES",
+      DEFAULT_LINK_RETENTION.maxBytes,
+      1024 * 1024,
+      2 ** 50,
+    ),
   };
 }
 

@@ -10,11 +10,11 @@ import type { EventBus, JsonValue } from "../runtime/mod.ts";
 /** `bus`, with `observe` called (synchronously, first) for every event published through it. */
 export function tappedBus(
   bus: EventBus,
-  observe: (topic: string, data: JsonValue) => void,
+  observe: (topic: string, data: JsonValue, key: string | null) => void,
 ): EventBus {
   return {
     publish(topic, data, key) {
-      observe(topic, data);
+      observe(topic, data, key ?? null);
       bus.publish(topic, data, key);
     },
     subscribe: (filter, listener, after) => bus.subscribe(filter, listener, after),

@@ -8,11 +8,13 @@
  */
 import { z } from "zod";
 import {
+  type Alert,
   ALERT_ID,
   ALERT_TYPE,
   alertBook,
   AlertClearedError,
   alertIndex,
+  type AlertIndexView,
   type AlertQuery,
   type AlertStatus,
   parseAlertId,
@@ -23,11 +25,14 @@ import {
 } from "../actors/alerts/mod.ts";
 import { ROLLUP_ID, SEVERITIES } from "../actors/contracts.ts";
 import { ENTITY_ID } from "../actors/shared/mod.ts";
+import { siteAlerts } from "../actors/sites/mod.ts";
 import { NotFoundError } from "../runtime/mod.ts";
 import type { AppDeps } from "./deps.ts";
 import { pageOf, queryInt } from "./params.ts";
 import { ApiRoutes } from "./spec.ts";
 import { ALERT, CLEARED_LONG_AGO, ROLLUPS } from "./responses/alerts.ts";
+import { SENT_DOWN } from "./responses/sites.ts";
+import { sentDown, siteOfAlert } from "./sites.ts";
 
 const params = z.strictObject({
   id: z.string().regex(
@@ -64,6 +69,22 @@ const ALERT_PAGE = pageOf(ALERT).extend({
   ),
 });
 
+/**
+ * The alert index; at a hub, with the alerts of every site it follows (each with `site` and
+ * `syncedAt`), from their replicas.
+ */
+async function alertsView(deps: AppDeps): Promise<AlertIndexView> {
+  const index = (await alertIndex(deps.system)).view;
+  const sites = deps.sites?.();
+  if (sites?.role !== "hub" || sites.sites.length === 0) return index;
+  const byId = new Map(index.byId);
+  const replicas = await Promise.all(
+    sites.sites.map((site) => deps.system.ref(siteAlerts, site).ask("alerts")),
+  );
+  for (const alert of replicas.flat()) byId.set(String(alert.id), alert as unknown as Alert);
+  return { byId, cleared: index.cleared };
+}
+
 /** Routes under `/api`. */
 export function alertRoutes(deps: AppDeps): ApiRoutes {
   const { system } = deps;
@@ -98,8 +119,7 @@ export function alertRoutes(deps: AppDeps): ApiRoutes {
       limit: query.limit,
       offset: query.after === undefined ? query.offset : Number(query.after),
     };
-    const index = await alertIndex(system);
-    const { alerts, total, next } = queryAlerts(index.view, filter);
+    const { alerts, total, next } = queryAlerts(await alertsView(deps), filter);
     return c.json({ items: alerts, next: next === null ? null : String(next), total, alerts });
   });
 
@@ -113,7 +133,7 @@ export function alertRoutes(deps: AppDeps): ApiRoutes {
       404: { description: "no such alert" },
     },
   }, async (c, { params: { id } }) => {
-    const alert = (await alertIndex(system)).view.byId.get(id);
+    const alert = (await alertsView(deps)).byId.get(id);
     if (alert === undefined) throw new NotFoundError(`no alert ${id}`);
     return c.json(alert);
   });
@@ -126,11 +146,14 @@ export function alertRoutes(deps: AppDeps): ApiRoutes {
     params,
     responses: {
       200: { description: "the alert", schema: ALERT },
+      202: { description: "the alert is a site's: sent down to it", schema: SENT_DOWN },
       404: { description: "no such alert" },
       409: { description: "`alert_cleared`: the alert is already cleared" },
     },
   }, async (c, { params: { id } }) => {
     const source = parseAlertId(id)!.source;
+    const site = await siteOfAlert(deps, id);
+    if (site !== null) return sentDown(c, deps, site, "alertAck", source, { id });
     const r = await system.ref(alertBook, source).ask("ack", { id });
     if (r.result === "not_found") throw new NotFoundError(`no alert ${id}`);
     if (r.result === "cleared") throw new AlertClearedError(id);
@@ -150,10 +173,13 @@ export function alertRoutes(deps: AppDeps): ApiRoutes {
           "it is no longer kept)",
         schema: z.union([ALERT, CLEARED_LONG_AGO]),
       },
+      202: { description: "the alert is a site's: sent down to it", schema: SENT_DOWN },
       404: { description: "no such alert" },
     },
   }, async (c, { params: { id } }) => {
     const source = parseAlertId(id)!.source;
+    const site = await siteOfAlert(deps, id);
+    if (site !== null) return sentDown(c, deps, site, "alertClear", source, { id });
     const r = await system.ref(alertBook, source).ask("clear", { id });
     if (r.result === "not_found") throw new NotFoundError(`no alert ${id}`);
     if (r.alert !== null) return c.json(r.alert);

@@ -25,6 +25,7 @@ import { paymentRoutes } from "./payments.ts";
 import { problem, renderError } from "./problem.ts";
 import { qualityRoutes } from "./quality.ts";
 import { sessionRoutes } from "./sessions.ts";
+import { siteRoutes } from "./sites.ts";
 import { ApiRegistry } from "./spec.ts";
 
 export type { AppDeps, Readiness } from "./deps.ts";
@@ -93,6 +94,7 @@ export function createApp(deps: AppDeps): FlotillaApp {
   api.mount(app, "/api", paymentRoutes(deps));
   api.mount(app, "/api", sessionRoutes(deps));
   api.mount(app, "/api", alertRoutes(deps));
+  api.mount(app, "/api", siteRoutes(deps));
 
   app.notFound((c) => {
     const allowed = api.allowedMethods(c.req.path);

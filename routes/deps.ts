@@ -3,7 +3,14 @@
  *
  * @module
  */
-import type { ActorSystem, Clock, EventBus, Logger, MetricsRegistry } from "../runtime/mod.ts";
+import type {
+  ActorSystem,
+  Clock,
+  EventBus,
+  JsonValue,
+  Logger,
+  MetricsRegistry,
+} from "../runtime/mod.ts";
 import type { AuthTokens } from "./auth.ts";
 
 /** The result of a readiness check. */
@@ -11,6 +18,43 @@ export interface Readiness {
   readonly ready: boolean;
   /** Each dependency's state: `"ok"` or what is wrong. */
   readonly checks: Readonly<Record<string, string>>;
+}
+
+/** One edge site link as a node sees it (`GET /api/sites`). */
+export interface SiteStatus {
+  readonly site: string;
+  /** `"hub"`: this node follows the site; `"site"`: this node runs at it. */
+  readonly role: "hub" | "site";
+  readonly link: "connected" | "disconnected" | "unknown";
+  /** When the link last changed state (epoch ms); `null` before the first probe. */
+  readonly since: number | null;
+  readonly uplinkLagMessages: number;
+  readonly uplinkLagSeconds: number;
+  readonly downlinkPending: number;
+}
+
+/** Operations a hub sends down to a site. */
+export type DownlinkOp =
+  | "register"
+  | "desired"
+  | "command"
+  | "cards"
+  | "terminal"
+  | "alertAck"
+  | "alertClear";
+
+/** Edge sites, as the routes see them (`docs/edge-sites.md`). */
+export interface SiteDeps {
+  readonly role: "hub" | "site";
+  /** The sites this node follows (hub), or the one it runs at (site). */
+  readonly sites: readonly string[];
+  /** Each link's state. */
+  status(): SiteStatus[];
+  /**
+   * Hub: publishes a write for actor `id` of site `site` to the site's downlink; resolves with
+   * its position there once the hub's stream holds it.
+   */
+  send(site: string, op: DownlinkOp, id: string, body: JsonValue, msgId?: string): Promise<number>;
 }
 
 /** Dependencies of the HTTP app. */
@@ -40,4 +84,6 @@ export interface AppDeps {
    * @default a development key, with a warning
    */
   readonly cardKey?: string | null;
+  /** Edge sites this node is part of; absent for a node of neither a site nor a hub. */
+  readonly sites?: () => SiteDeps | null;
 }

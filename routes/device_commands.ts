@@ -23,6 +23,8 @@ import { NotFoundError } from "../runtime/mod.ts";
 import type { AppDeps } from "./deps.ts";
 import { deviceId, idOf, pageAfter, pageLimit, pageOf } from "./params.ts";
 import { ApiRoutes } from "./spec.ts";
+import { SENT_DOWN } from "./responses/sites.ts";
+import { sentDown, siteOfWrite } from "./sites.ts";
 
 const commandId = idOf("command", COMMAND_ID);
 const params = z.strictObject({ id: deviceId });
@@ -88,13 +90,24 @@ export function deviceCommandRoutes(deps: AppDeps): ApiRoutes {
     body: COMMAND_SCHEMA,
     example: { name: "move", params: { x: 3, y: -1 }, ttl: "PT10M", commandId: "move-0001" },
     responses: {
-      202: { description: "created, pending", schema: CREATED },
+      202: {
+        description: "created, pending; or, for a device at a site, sent down to it",
+        schema: z.union([CREATED, SENT_DOWN.extend({ commandId: z.string() })]),
+      },
       200: { description: "the command this commandId already names (same body)", schema: CREATED },
       404: NO_DEVICE,
       409: { description: "`command_conflict`: the commandId names a command with another body" },
       429: { description: "`too_many_commands`: 100 commands of the device are not final" },
     },
   }, async (c, { params: { id }, body }) => {
+    const site = await siteOfWrite(deps, "device", id);
+    if (site !== null) {
+      // The id is made here, so the hub can answer with it; the site creates the command with it.
+      const command = { ...newCommand(body), commandId: body.commandId ?? crypto.randomUUID() };
+      return sentDown(c, deps, site, "command", id, command, command.commandId, {
+        commandId: command.commandId,
+      });
+    }
     const target = await system.ref(device, id).ask("commandTarget");
     if (!target.known) throw noDevice(id);
     const online = target.commandsInUse

@@ -9,6 +9,7 @@ import {
   DESIRED_PATCH_SCHEMA,
   device,
   deviceHistory,
+  type DeviceView,
   mergeHistory,
   RecordRejectedError,
   REGISTRATION_SCHEMA,
@@ -27,6 +28,16 @@ import {
   sensorName,
 } from "./params.ts";
 import { ApiRoutes } from "./spec.ts";
+import { SENT_DOWN } from "./responses/sites.ts";
+import {
+  NO_SUCH_SITE,
+  sentDown,
+  siteDeviceIds,
+  siteOfWrite,
+  siteQuery,
+  siteReplica,
+  type SiteView,
+} from "./sites.ts";
 import {
   DESIRED_RESULT,
   DEVICE,
@@ -74,6 +85,24 @@ const historyQuery = z.strictObject({
   limit: queryInt(1, MAX_HISTORY, 1000, `most items, 1-${MAX_HISTORY}`),
 });
 
+/** A site device's entry in the device list: the summary's fields of its twin, and whose. */
+function summaryOf(twin: SiteView<DeviceView>) {
+  const { id, type, location, status, lastSeen, messageCount, battery, rssi, reported } = twin;
+  return {
+    id,
+    type,
+    location,
+    status,
+    lastSeen,
+    messageCount,
+    battery,
+    rssi,
+    reported,
+    site: twin.site,
+    syncedAt: twin.syncedAt,
+  };
+}
+
 /** The device routes. */
 export function deviceRoutes(deps: AppDeps): ApiRoutes {
   const { system, clock } = deps;
@@ -90,8 +119,15 @@ export function deviceRoutes(deps: AppDeps): ApiRoutes {
     query: z.strictObject({ limit: pageLimit(50), after: pageAfter(deviceId) }),
     responses: { 200: { description: "`{items, next}`: device summaries", schema: DEVICE_PAGE } },
   }, async (c, { query: { limit, after } }) => {
-    const ids = await system.list(device.name, { after, limit });
-    const summaries = await Promise.all(ids.map((id) => system.ref(device, id).ask("summary")));
+    const own = await system.list(device.name, { after, limit });
+    // At a hub, the sites' devices too (their replicas), in the same order by id.
+    const atSites = await siteDeviceIds(deps, { after, limit });
+    const ids = [...new Set([...own, ...atSites])].sort().slice(0, limit);
+    const fromSite = new Set(atSites);
+    const summaries = await Promise.all(ids.map(async (id) => {
+      const replica = fromSite.has(id) ? await siteReplica<DeviceView>(deps, "device", id) : null;
+      return replica === null ? system.ref(device, id).ask("summary") : summaryOf(replica);
+    }));
     return c.json({
       items: summaries.filter((s) => s !== null),
       next: ids.length === limit ? ids[ids.length - 1]! : null,
@@ -104,6 +140,7 @@ export function deviceRoutes(deps: AppDeps): ApiRoutes {
     summary: "Register or update a device",
     description: "`heartbeatTimeout` is milliseconds or an ISO-8601 duration (1 s to 30 days).",
     params,
+    query: siteQuery,
     body: REGISTRATION_SCHEMA,
     example: {
       type: "robot",
@@ -115,8 +152,12 @@ export function deviceRoutes(deps: AppDeps): ApiRoutes {
     responses: {
       200: { description: "updated: the twin", schema: DEVICE },
       201: { description: "registered: the twin", schema: DEVICE },
+      202: { description: "the device lives at a site: sent down to it", schema: SENT_DOWN },
+      404: NO_SUCH_SITE,
     },
-  }, async (c, { params: { id }, body }) => {
+  }, async (c, { params: { id }, query, body }) => {
+    const site = await siteOfWrite(deps, "device", id, query.site);
+    if (site !== null) return sentDown(c, deps, site, "register", id, body);
     const { created, twin } = await system.ref(device, id).ask("register", body);
     return c.json(twin, created ? 201 : 200);
   });
@@ -131,6 +172,10 @@ export function deviceRoutes(deps: AppDeps): ApiRoutes {
     params,
     responses: { 200: { description: "the twin", schema: DEVICE, headers: ETAG }, 404: NOT_FOUND },
   }, async (c, { params: { id } }) => {
+    const replica = await siteReplica<DeviceView>(deps, "device", id);
+    if (replica !== null) {
+      return c.json(replica, 200, { ETag: etagOf(replica.desiredVersion) });
+    }
     const twin = await system.ref(device, id).ask("twin");
     if (twin === null) {
       throw new NotFoundError(`device ${id} is not registered and has never sent telemetry`);
@@ -152,11 +197,17 @@ export function deviceRoutes(deps: AppDeps): ApiRoutes {
     example: { motorRPM: 1200, mode: "eco", led: null },
     responses: {
       200: { description: "the new desired state", schema: DESIRED_RESULT, headers: ETAG },
+      202: { description: "the device lives at a site: sent down to it", schema: SENT_DOWN },
       404: NOT_FOUND,
       412: { description: "`precondition_failed`: the desired state is not at that version" },
     },
   }, async (c, { params: { id }, headers, body }) => {
     const ifMatch = ifMatchVersions(headers["If-Match"]);
+    const site = await siteOfWrite(deps, "device", id);
+    if (site !== null) {
+      const change = ifMatch === undefined ? { patch: body } : { patch: body, ifMatch };
+      return sentDown(c, deps, site, "desired", id, change);
+    }
     const reply = await system.ref(device, id).ask(
       "desired",
       ifMatch === undefined ? { patch: body } : { patch: body, ifMatch },

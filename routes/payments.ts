@@ -24,6 +24,8 @@ import type { AppDeps } from "./deps.ts";
 import { idOf, idParams } from "./params.ts";
 import { ApiRoutes } from "./spec.ts";
 import { CARDS_RESULT, PAYMENT_RESULT, TERMINAL } from "./responses/payments.ts";
+import { SENT_DOWN } from "./responses/sites.ts";
+import { NO_SUCH_SITE, sentDown, siteOfWrite, siteQuery, siteReplica } from "./sites.ts";
 
 const params = idParams(idOf("terminal"));
 
@@ -66,8 +68,15 @@ export function paymentRoutes(deps: AppDeps): ApiRoutes {
     params,
     body: SETTINGS_SCHEMA,
     example: { timezone: "Asia/Seoul", online: true },
-    responses: { 200: { description: "the terminal", schema: TERMINAL } },
-  }, async (c, { params: { id }, body }) => {
+    query: siteQuery,
+    responses: {
+      200: { description: "the terminal", schema: TERMINAL },
+      202: { description: "the terminal lives at a site: sent down to it", schema: SENT_DOWN },
+      404: NO_SUCH_SITE,
+    },
+  }, async (c, { params: { id }, query, body }) => {
+    const site = await siteOfWrite(deps, "terminal", id, query.site);
+    if (site !== null) return sentDown(c, deps, site, "terminal", id, body);
     return c.json(await terminalRef(id).ask("configure", body));
   });
 
@@ -81,11 +90,15 @@ export function paymentRoutes(deps: AppDeps): ApiRoutes {
     example: { cards: { "tok-4111": "valid", "tok-4000": "blocked" } },
     responses: {
       200: { description: "the cache's size", schema: CARDS_RESULT },
+      202: { description: "the terminal lives at a site: sent down to it", schema: SENT_DOWN },
       404: NOT_REGISTERED,
     },
   }, async (c, { params: { id }, body }) => {
     const cards: Record<string, CardStatus> = {};
     for (const { token, status } of body) cards[await hasher.hash(token)] = status;
+    // Hashed here: a site and its hub share FLOTILLA_CARD_KEY.
+    const site = await siteOfWrite(deps, "terminal", id);
+    if (site !== null) return sentDown(c, deps, site, "cards", id, { cards });
     return c.json(await terminalRef(id).ask("replaceCards", { cards }));
   });
 
@@ -133,6 +146,8 @@ export function paymentRoutes(deps: AppDeps): ApiRoutes {
     params,
     responses: { 200: { description: "the terminal", schema: TERMINAL }, 404: NOT_REGISTERED },
   }, async (c, { params: { id } }) => {
+    const replica = await siteReplica(deps, "terminal", id);
+    if (replica !== null) return c.json(replica);
     const view = await terminalRef(id).ask("view");
     if (view === null) {
       throw new NotFoundError(

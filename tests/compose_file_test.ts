@@ -136,7 +136,11 @@ Deno.test("compose file: the YAML reader reads what it should and refuses what i
 
 Deno.test("compose file: NATS cluster, Redis and three nodes, consistent with deploy/nats", () => {
   const doc = map(parseYamlSubset(Deno.readTextFileSync(join(ROOT, "docker-compose.yml"))));
-  const services = map(doc.services);
+  const all = map(doc.services);
+  // The services of profile "edge" are checked by the next test.
+  const services = Object.fromEntries(
+    Object.entries(all).filter(([, s]) => map(s).profiles === undefined),
+  );
   assertEquals(Object.keys(services).sort(), [
     "flotilla-1",
     "flotilla-2",
@@ -218,6 +222,54 @@ Deno.test("compose file: NATS cluster, Redis and three nodes, consistent with de
   }
   assertEquals(ids.size, 3, "node ids differ");
   assertEquals(tokens.size, 1, "one API token for every node");
+});
+
+Deno.test("compose file: profile edge, a hub and a site, each its nats-server and node", () => {
+  const doc = map(parseYamlSubset(Deno.readTextFileSync(join(ROOT, "docker-compose.yml"))));
+  const services = map(doc.services);
+  const edge = Object.keys(services).filter((name) =>
+    list(map(services[name]).profiles ?? []).includes("edge")
+  ).sort();
+  assertEquals(edge, ["edge-hub", "edge-hub-nats", "edge-site", "edge-site-nats"]);
+  const volumes = Object.keys(map(doc.volumes));
+  for (
+    const [name, conf, vars] of [
+      ["edge-hub-nats", "hub.conf", [] as string[]],
+      ["edge-site-nats", "site.conf", ["FLOTILLA_SITE", "FLOTILLA_HUB_LEAF_URL"]],
+    ] as const
+  ) {
+    const s = map(services[name]);
+    assertEquals(s.command, ["-c", `/etc/nats/${conf}`, "-sd", "/data"]);
+    const text = Deno.readTextFileSync(join(ROOT, "deploy/nats", conf));
+    const env = map(s.environment) as Record<string, string>;
+    // Every variable the config uses is given.
+    for (const [, used] of text.matchAll(/:\s*\$([A-Z_]+)\s*$/gm)) {
+      assert(env[used!] !== undefined, `${name} sets ${used}`);
+    }
+    for (const v of vars) assert(env[v] !== undefined, `${name} sets ${v}`);
+    const data = list(s.volumes).map(String).find((m) => m.endsWith(":/data"));
+    assert(data !== undefined && volumes.includes(data.split(":")[0]!), `${name} data volume`);
+  }
+  const siteNats = map(map(services["edge-site-nats"]).environment) as Record<string, string>;
+  const hubNats = map(map(services["edge-hub-nats"]).environment) as Record<string, string>;
+  assertEquals(
+    siteNats.FLOTILLA_HUB_LEAF_URL,
+    `nats-leaf://edge-hub-nats:${hubNats.FLOTILLA_LEAF_PORT}`,
+  );
+  const configOf = (name: string) => {
+    const env = map(map(services[name]).environment) as Record<string, string>;
+    const resolved = Object.fromEntries(
+      Object.entries(env).map(([k, v]) => [k, interpolate(String(v), DOT_ENV)]),
+    );
+    return loadConfig({ ...resolved, PORT: "8080" });
+  };
+  const hub = configOf("edge-hub");
+  assertEquals(hub.edge.sites, [siteNats.FLOTILLA_SITE!]);
+  assertEquals(hub.natsUrl, "nats://edge-hub-nats:4222");
+  const site = configOf("edge-site");
+  assertEquals(site.edge.site, siteNats.FLOTILLA_SITE);
+  assertEquals(site.store, "denokv");
+  assertEquals(site.natsUrl, "nats://edge-site-nats:4222");
 });
 
 /** The variables every node takes from .env. */

@@ -31,6 +31,7 @@ import {
   qualityLevel,
   readingsOf,
   severityClass,
+  siteFigures,
   usageLevel,
 } from "../routes/dashboard/select.js";
 
@@ -312,4 +313,34 @@ Deno.test("select: levels, classes and words", () => {
   assertEquals(deviceKind(d), "robot · Yard");
   d.location = null;
   assertEquals(deviceKind(d), "robot");
+});
+
+Deno.test("siteFigures: a link's state, colour, uplink lag, downlink backlog and age", () => {
+  const now = Date.UTC(2026, 4, 1, 12, 0, 0);
+  const up = siteFigures({
+    site: "store1",
+    role: "hub",
+    link: "connected",
+    since: now - 5 * 60_000,
+    uplinkLagMessages: 0,
+    uplinkLagSeconds: 0,
+    downlinkPending: 0,
+  }, now);
+  assertEquals(up.state, "Connected");
+  assertEquals(up.tone, "ok");
+  assertEquals(up.lag, "uplink in sync");
+  assertEquals(up.pending, "downlink applied");
+  assertEquals(up.since, "since 5 min ago");
+  const down = siteFigures({
+    site: "store1",
+    role: "site",
+    link: "disconnected",
+    since: null,
+    uplinkLagMessages: 1200,
+    uplinkLagSeconds: 31.5,
+    downlinkPending: 3,
+  }, now);
+  assertEquals([down.state, down.tone, down.since], ["Disconnected", "bad", ""]);
+  assert(/^uplink 1.?200 behind \(31\.5 s\)$/.test(down.lag), down.lag);
+  assertEquals(down.pending, "downlink 3 pending");
 });

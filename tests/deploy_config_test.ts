@@ -2,7 +2,9 @@
  * deploy/nats/dev.conf, the nats-server configuration of the README's walkthrough, started for
  * real: on ports chosen through its environment variables (free ones here, as on a machine where
  * 4222, 1883 and 8222 are taken), listening on loopback only, with its subject mappings working
- * over NATS and over MQTT; and without a port variable it refuses to start, naming it.
+ * over NATS and over MQTT; and without a port variable it refuses to start, naming it. Also
+ * deploy/nats/hub.conf and site.conf (edge sites): the site's server joins the hub's as a leaf
+ * node, each in its JetStream domain, and device subjects stay on their side.
  *
  * @module
  */
@@ -29,12 +31,16 @@ function natsServer(): string {
   throw new Error("nats-server is not installed: run `deno task setup` (as root) first");
 }
 
-/** nats-server -c deploy/nats/dev.conf with `env`, in `cwd` (JetStream's store is under it). */
-function devServer(env: Record<string, string>, cwd: string): Deno.ChildProcess {
+/** nats-server -c deploy/nats/dev.conf (or `conf`) with `env`, in `cwd` (JetStream's store is under it). */
+function devServer(
+  env: Record<string, string>,
+  cwd: string,
+  conf = DEV_CONF,
+): Deno.ChildProcess {
   const binary = natsServer();
   const command = [...(SETPRIV ? [SETPRIV, "--pdeathsig", "KILL", "--"] : []), binary];
   return new Deno.Command(command[0]!, {
-    args: [...command.slice(1), "-c", DEV_CONF],
+    args: [...command.slice(1), "-c", conf],
     cwd,
     env: { PATH: Deno.env.get("PATH") ?? "", ...env },
     clearEnv: true,
@@ -145,4 +151,94 @@ Deno.test("dev.conf: a port variable missing stops nats-server, naming it", asyn
   } finally {
     await Deno.remove(cwd, { recursive: true });
   }
+});
+
+Deno.test({
+  name: "hub.conf and site.conf: a leaf node in its own JetStream domain; device subjects stay",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const cwd = await Deno.makeTempDir({ prefix: "flotilla-edgeconf-" });
+    const hub = { nats: freePort(), mqtt: freePort(), monitor: freePort(), leaf: freePort() };
+    const site = { nats: freePort(), mqtt: freePort(), monitor: freePort() };
+    const common = { FLOTILLA_NATS_HOST: "127.0.0.1" };
+    const hubChild = devServer(
+      {
+        ...common,
+        FLOTILLA_NATS_PORT: String(hub.nats),
+        FLOTILLA_MQTT_PORT: String(hub.mqtt),
+        FLOTILLA_NATS_MONITOR_PORT: String(hub.monitor),
+        FLOTILLA_LEAF_PORT: String(hub.leaf),
+      },
+      cwd,
+      join(ROOT, "deploy/nats/hub.conf"),
+    );
+    const siteChild = devServer(
+      {
+        ...common,
+        FLOTILLA_SITE: "store1",
+        FLOTILLA_NATS_PORT: String(site.nats),
+        FLOTILLA_MQTT_PORT: String(site.mqtt),
+        FLOTILLA_NATS_MONITOR_PORT: String(site.monitor),
+        FLOTILLA_HUB_LEAF_URL: `nats-leaf://127.0.0.1:${hub.leaf}`,
+      },
+      cwd,
+      join(ROOT, "deploy/nats/site.conf"),
+    );
+    const logs = [hubChild, siteChild].map((c) => {
+      const out = collect(c.stdout);
+      const err = collect(c.stderr);
+      return () => out() + err();
+    });
+    const clients: { close(): Promise<void> }[] = [];
+    try {
+      await healthy(
+        `http://127.0.0.1:${hub.monitor}/healthz?js-enabled-only=true`,
+        hubChild,
+        logs[0]!,
+      );
+      await healthy(
+        `http://127.0.0.1:${site.monitor}/healthz?js-enabled-only=true`,
+        siteChild,
+        logs[1]!,
+      );
+      const deadline = Date.now() + 10_000;
+      let leafs: { leafs?: unknown[] } = {};
+      while (Date.now() < deadline) {
+        leafs = await (await fetch(`http://127.0.0.1:${hub.monitor}/leafz`)).json();
+        if ((leafs.leafs ?? []).length > 0) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assertEquals((leafs.leafs ?? []).length, 1, "the site's server is the hub's leaf node");
+      const hubVarz = await (await fetch(`http://127.0.0.1:${hub.monitor}/varz`)).json();
+      const siteVarz = await (await fetch(`http://127.0.0.1:${site.monitor}/varz`)).json();
+      assertEquals(siteVarz.server_name, "store1");
+      assertEquals(siteVarz.jetstream.config.domain, "store1");
+      assertEquals(hubVarz.jetstream.config.domain, "hub");
+      const atHub = await connect({ servers: `nats://127.0.0.1:${hub.nats}` });
+      const atSite = await connect({ servers: `nats://127.0.0.1:${site.nats}` });
+      clients.push(atHub, atSite);
+      // The hub's JetStream answers at the site through its domain.
+      const info = await atSite.request("$JS.hub.API.INFO", "", { timeout: 2000 });
+      assert(info.data.length > 0, "hub JetStream reachable from the site");
+      const crossed: string[] = [];
+      atHub.subscribe("fl.>", { callback: (_e, m) => void crossed.push(m.subject) });
+      atHub.subscribe("iot.>", { callback: (_e, m) => void crossed.push(m.subject) });
+      await atHub.flush();
+      await new Promise((r) => setTimeout(r, 200)); // interest reaches the site, or would
+      atSite.publish("iot.x.telemetry", '{"readings":{"t":1}}');
+      atSite.publish("fl.ev.telemetry", "{}");
+      await atSite.flush();
+      await new Promise((r) => setTimeout(r, 300));
+      await atHub.flush();
+      assertEquals(crossed, [], "device and Flotilla subjects stay at the site");
+    } finally {
+      for (const c of clients) await c.close();
+      for (const child of [siteChild, hubChild]) {
+        child.kill("SIGTERM");
+        await child.status;
+      }
+      await Deno.remove(cwd, { recursive: true });
+    }
+  },
 });

@@ -20,7 +20,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const CODE = ["main.ts", "runtime", "actors", "routes", "node", "tools", "bench"];
 
 /** The areas of the domain: folders of `actors/` that must not import one another. */
-const AREAS = ["devices", "payments", "sessions", "alerts"];
+const AREAS = ["devices", "payments", "sessions", "alerts", "sites"];
 
 /** Longest source file allowed in `actors/` and `routes/`. */
 const MAX_LINES = 600;

@@ -60,7 +60,7 @@ export {
   SETTINGS_SCHEMA,
   type TerminalSettings,
 } from "./requests.ts";
-export { terminal, terminalActor } from "./terminal.ts";
+export { type DecidedEvent, terminal, terminalActor } from "./terminal.ts";
 export type { TerminalEvent, TerminalState, TerminalView } from "./terminal_state.ts";
 
 /** The actor types of this area, configured (defaults for whatever `config` leaves out). */

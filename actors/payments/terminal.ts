@@ -36,6 +36,7 @@ import {
   type PaymentCommand,
   paymentFingerprint,
   type PaymentReply,
+  type PaymentResult,
   resultOf,
 } from "./payment.ts";
 import type { TerminalSettings } from "./requests.ts";
@@ -78,6 +79,15 @@ function sendItems(ctx: Ctx, items: readonly ForwardItem[]): void {
     ctx.tell({ type: GATEWAY, id: ctx.id }, "forward", { items: batch });
   }
 }
+
+/** A `payment.decided` event's data (topic `payments`). */
+export type DecidedEvent = PaymentResult & {
+  readonly type: "payment.decided";
+  readonly terminal: string;
+  readonly amount: number;
+  readonly currency: string;
+  readonly ts: number;
+};
 
 /** The terminal actor type, configured. */
 export function terminalActor(config: ResolvedPaymentsConfig) {
@@ -264,6 +274,29 @@ export function terminalActor(config: ResolvedPaymentsConfig) {
       /** The terminal, or `null` when it was never registered. */
       view(ctx: Ctx): TerminalView | null {
         return ctx.state.registered ? terminalView(ctx.id, ctx.state) : null;
+      },
+      /**
+       * The decisions the terminal still remembers (its idempotency window), oldest first, as
+       * the `payment.decided` events that announced them: an edge site publishes them again
+       * at start, so a decision whose event a crash lost still reaches the hub (which keeps
+       * one per transaction id).
+       */
+      decided(ctx: Ctx): DecidedEvent[] {
+        const seen = ctx.state.seen;
+        return seen.order.flatMap((tx) => {
+          const m = seen.byId[tx];
+          if (m === undefined) return [];
+          // The fingerprint is "amount|currency|card" (paymentFingerprint).
+          const [amount, currency] = m.h.split("|");
+          return [{
+            type: "payment.decided" as const,
+            terminal: ctx.id,
+            ...m.r,
+            amount: Number(amount),
+            currency: currency ?? "",
+            ts: m.at, // when decided: the payment's own time is not remembered
+          }];
+        });
       },
     },
     /**

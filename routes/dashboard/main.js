@@ -26,6 +26,7 @@ import { createSnapshots, createTwins } from "./snapshots.js";
 import { createFleet } from "./store.js";
 import { createStream } from "./stream.js";
 import { createSync } from "./sync.js";
+import { createSiteList } from "./sites.js";
 import { createThroughput } from "./throughput.js";
 import { createAuth } from "./token.js";
 
@@ -51,6 +52,7 @@ const hook = {
   connection: () => stream.state(),
   lastEventId: () => stream.lastEventId(),
   hasToken: () => auth.token() !== null,
+  sites: () => sites.links(),
 };
 Object.defineProperty(globalThis, "__flotilla", { value: hook });
 
@@ -59,6 +61,7 @@ const throughput = createThroughput();
 const devices = createDevicesTable(fleet, hook.seen, (id) => void panel.open(id));
 const panel = createDevicePanel({ book, request: call, selected: (id) => devices.select(id) });
 const nodes = createNodeList(fleet);
+const sites = createSiteList(call);
 const alerts = createAlertsFeed({
   fleet,
   request: call,
@@ -126,6 +129,7 @@ function tick() {
   panel.tick();
   alerts.tick(now);
   nodes.tick(now);
+  sites.tick(now);
 }
 
 onThemeChange(() => {
@@ -136,6 +140,7 @@ renderKpis();
 throughput.draw();
 map.redraw();
 setInterval(tick, 1000);
+sites.tick(Date.now());
 // Subscribe first, then load: nothing that happens in between is missed.
 stream.connect(false);
 void snapshots.reload();

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { fmtCount, placeOf } from "./format.js";
+import { fmtAgo, fmtCount, fmtNumber, placeOf } from "./format.js";
 
 /** @typedef {import("./store.js").Fleet} Fleet */
 /** @typedef {import("./store.js").Device} Device */
@@ -172,4 +172,40 @@ export function connectionText(state, retryIn) {
     case "down":
       return retryIn ? `Offline · retrying in ${Math.round(retryIn / 1000)} s` : "Offline";
   }
+}
+
+/**
+ * A site link as `GET /api/sites` gives it.
+ * @typedef {object} SiteLink
+ * @property {string} site
+ * @property {"hub" | "site"} role
+ * @property {"connected" | "disconnected" | "unknown"} link
+ * @property {number | null} since
+ * @property {number} uplinkLagMessages
+ * @property {number} uplinkLagSeconds
+ * @property {number} downlinkPending
+ */
+
+/**
+ * What the sites card shows of a link at `now`: its state and colour, the uplink lag, the
+ * downlink backlog and since when the link is in its state.
+ * @param {SiteLink} link
+ * @param {number} now
+ * @returns {{ state: string, tone: "ok" | "bad" | "grey", lag: string, pending: string, since: string }}
+ */
+export function siteFigures(link, now) {
+  const tone = link.link === "connected" ? "ok" : link.link === "disconnected" ? "bad" : "grey";
+  const state = link.link === "connected"
+    ? "Connected"
+    : link.link === "disconnected"
+    ? "Disconnected"
+    : "Unknown";
+  const lag = link.uplinkLagMessages === 0
+    ? "uplink in sync"
+    : `uplink ${fmtCount(link.uplinkLagMessages)} behind (${fmtNumber(link.uplinkLagSeconds)} s)`;
+  const pending = link.downlinkPending === 0
+    ? "downlink applied"
+    : `downlink ${fmtCount(link.downlinkPending)} pending`;
+  const since = link.since === null ? "" : `since ${fmtAgo(link.since, now)}`;
+  return { state, tone, lag, pending, since };
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from "zod";
+import { SITE_FIELDS } from "./sites.ts";
 import { SEVERITIES } from "../../actors/contracts.ts";
 import { anyJson, count, epochMs, maybeEpochMs } from "./common.ts";
 
@@ -22,6 +23,7 @@ export const ALERT = z.object({
   acknowledgedAt: maybeEpochMs,
   clearedAt: maybeEpochMs,
   clearedBy: z.enum(["source", "operator"]).nullable(),
+  ...SITE_FIELDS,
 });
 
 /** An alert cleared so long ago that only its id is known. */

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { CHECKS } from "../../actors/devices/mod.ts";
 import { pageOf } from "../params.ts";
 import { count, epochMs } from "./common.ts";
+import { SITE_FIELDS } from "./sites.ts";
 
 const byCheck = z.object(
   Object.fromEntries(CHECKS.map((c) => [c, count])) as Record<
@@ -68,6 +69,7 @@ export const DEVICE_SUMMARY = z.object({
   battery: nullableNumber,
   rssi: nullableNumber,
   reported,
+  ...SITE_FIELDS,
 });
 
 /** `GET /api/devices`. */

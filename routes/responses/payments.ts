@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from "zod";
+import { SITE_FIELDS } from "./sites.ts";
 import { CARD_STATUSES } from "../../actors/payments/mod.ts";
 import { count, epochMs, maybeEpochMs } from "./common.ts";
 
@@ -49,6 +50,7 @@ export const TERMINAL = z.object({
   }).describe("offline approvals not yet acknowledged by the gateway"),
   outbox: z.object({ pending: count, lastSeq: count, ackedSeq: count }),
   updatedAt: maybeEpochMs,
+  ...SITE_FIELDS,
 });
 
 /** `PUT /api/terminals/:id/cards`. */

@@ -19,11 +19,28 @@ export {
   partitionsReadiness,
   type PartitionsState,
 } from "./readiness.ts";
-export { ensureStreams, type Retention, STREAMS, SUBJECTS } from "./streams.ts";
+export {
+  ensureStreamConfigs,
+  ensureStreams,
+  type Retention,
+  STREAMS,
+  SUBJECTS,
+} from "./streams.ts";
+export {
+  DEFAULT_LINK_RETENTION,
+  hubStreamConfigs,
+  type LinkRetention,
+  originSeq,
+  SITE_NAME,
+  SITE_STREAMS,
+  SITE_SUBJECTS,
+  siteStreamConfigs,
+} from "./site_streams.ts";
 export {
   type IngestDecoder,
   type IngestRejection,
   NatsTransport,
   type NatsTransportOptions,
+  type PartitionFeed,
   RemoteError,
 } from "./transport.ts";

@@ -78,8 +78,16 @@ export function streamConfigs(
 }
 
 /** Creates the streams, or updates them to this configuration; safe to run on every start. */
-export async function ensureStreams(jsm: JetStreamManager, retention?: Retention): Promise<void> {
-  for (const config of streamConfigs(retention)) {
+export function ensureStreams(jsm: JetStreamManager, retention?: Retention): Promise<void> {
+  return ensureStreamConfigs(jsm, streamConfigs(retention));
+}
+
+/** Creates each stream, or updates it to its configuration; safe to run on every start. */
+export async function ensureStreamConfigs(
+  jsm: JetStreamManager,
+  configs: readonly (Partial<StreamConfig> & { name: string })[],
+): Promise<void> {
+  for (const config of configs) {
     try {
       await jsm.streams.info(config.name);
       await jsm.streams.update(config.name, config);

@@ -68,6 +68,27 @@ export interface IngestDecoder {
   ): Envelope | IngestRejection;
 }
 
+/**
+ * A further partitioned stream the owner of each partition consumes, like ingest: one durable
+ * consumer per partition (filter {@link filter}), handed over with the partition, acknowledged
+ * once {@link handle} resolved. Edge sites use feeds for the uplink (at the hub) and the
+ * downlink (at the site).
+ */
+export interface PartitionFeed {
+  /** Names the feed in metrics and logs, e.g. `up-store1`. */
+  readonly name: string;
+  readonly stream: string;
+  /** The subject filter of partition `partition`'s messages. */
+  filter(partition: number): string;
+  /**
+   * Applies one message, delivering through `local` (with a `source` and `seq`, so a
+   * redelivery is recognised); resolves once that is durable. A rejection with a
+   * `ShutdownError` leaves the message for the partition's next owner; any other error
+   * acknowledges it (the handler reports it).
+   */
+  handle(msg: JsMsg, local: LocalDelivery): Promise<unknown>;
+}
+
 /** Options of {@link NatsTransport}. */
 export interface NatsTransportOptions {
   readonly nc: NatsConnection;
@@ -96,6 +117,8 @@ export interface NatsTransportOptions {
   /** Copies of the lease buckets. @default 1 */
   readonly replicas?: number;
   readonly ingest?: IngestDecoder;
+  /** Further partitioned streams to consume (see {@link PartitionFeed}). */
+  readonly feeds?: readonly PartitionFeed[];
   readonly logger: Logger;
   readonly metrics: MetricsRegistry;
   /** Where rejected payloads are reported (topic `system`). */
@@ -393,8 +416,11 @@ export class NatsTransport implements Transport {
     this.#hosting.add(p);
     const { js, jsm, logger } = this.#o;
     const maxAckPending = this.#o.maxAckPending ?? 1000;
+    // `source` names the consumer's position (acknowledged stream sequence) in the fence's
+    // marks: one name per consumer, never shared.
     const consumer = (
       stream: string,
+      source: string,
       filter: string,
       durable: string,
       work: (msg: JsMsg, done: (finished?: boolean) => void) => void,
@@ -406,7 +432,7 @@ export class NatsTransport implements Transport {
         maxAckPending,
         stream,
         partition: p,
-        source: `${stream === STREAMS.ingest ? "in" : "msg"}/${p}`,
+        source,
         filter,
         durable,
         owned: () => this.#hosting.has(p) && this.placement.holds(p),
@@ -418,15 +444,28 @@ export class NatsTransport implements Transport {
       consumers.push(
         consumer(
           STREAMS.ingest,
+          `in/${p}`,
           `${SUBJECTS.ingest}.${p}.>`,
           `ingest-p${p}`,
           (msg, done) => this.#ingest(p, msg, done),
         ),
       );
     }
+    for (const feed of this.#o.feeds ?? []) {
+      consumers.push(
+        consumer(
+          feed.stream,
+          `${feed.name}/${p}`,
+          feed.filter(p),
+          `${feed.name}-p${p}`,
+          (msg, done) => this.#feed(p, feed, msg, done),
+        ),
+      );
+    }
     consumers.push(
       consumer(
         STREAMS.messages,
+        `msg/${p}`,
         `${SUBJECTS.messages}.${p}`,
         `msg-p${p}`,
         (msg, done) => this.#message(p, msg, done),
@@ -639,6 +678,25 @@ export class NatsTransport implements Transport {
       payload,
     };
     this.#deliver(p, envelope, `msg/${p}`, msg, done);
+  }
+
+  #feed(
+    p: number,
+    feed: PartitionFeed,
+    msg: JsMsg,
+    done: (finished?: boolean) => void,
+  ): void {
+    this.#m.ingested.labels(feed.name).inc();
+    if (msg.redelivered) this.#m.redeliveries.labels(feed.name).inc();
+    feed.handle(msg, this.#local!).then(
+      () => done(),
+      (error) => {
+        // Moving or stopping: left for the next owner (or taken again here, see #abandoned);
+        // anything else was reported by the feed.
+        if (error instanceof ShutdownError) this.#abandoned(p, done);
+        else done();
+      },
+    );
   }
 
   /** Delivers to the local actor; finished once durable (or dead-lettered), never on a handover. */

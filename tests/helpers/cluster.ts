@@ -171,6 +171,12 @@ export class Cluster {
       let consumers = 0;
       for (const stream of ["FLOTILLA_INGEST", "FLOTILLA_MSGS"]) {
         for await (const info of jsm.consumers.list(stream)) {
+          // A consumer deleted while the list was read (a partition taken again) comes as null:
+          // not settled yet, look again.
+          if (info === null) {
+            open++;
+            continue;
+          }
           consumers++;
           open += info.num_pending + info.num_ack_pending;
         }

@@ -151,6 +151,8 @@ export interface NatsServerOptions extends ServerOptions {
   readonly mqtt?: boolean;
   /** Open the HTTP monitoring endpoint on a free port (default false). */
   readonly monitor?: boolean;
+  /** JetStream's domain (edge sites: the hub's and each site's server have one). */
+  readonly domain?: string;
   /**
    * Configuration text appended to the generated file: `mappings { … }`, `accounts { … }`,
    * `authorization { … }`, limits. With `accounts`, give an account that uses JetStream
@@ -207,7 +209,10 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       monitor: options.monitor ? freePort() : undefined,
     };
     server.port = ports.port;
-    await Deno.writeTextFile(configPath, natsConfig(ports, jetstream, storeDir, options.config));
+    await Deno.writeTextFile(
+      configPath,
+      natsConfig(ports, jetstream, storeDir, options.config, options.domain),
+    );
   }, natsReady);
   const handle = server.handle(`nats://${HOST}:${ports.port}`) as NatsServerHandle;
   return Object.defineProperties(handle, {
@@ -310,6 +315,7 @@ function natsConfig(
   jetstream: boolean,
   storeDir: string,
   extra = "",
+  domain?: string,
 ): string {
   const lines = [
     `server_name: ${JSON.stringify(`flotilla-test-${ports.port}`)}`,
@@ -323,6 +329,7 @@ function natsConfig(
     lines.push(
       "jetstream {",
       `  store_dir: ${JSON.stringify(storeDir)}`,
+      ...(domain === undefined ? [] : [`  domain: ${JSON.stringify(domain)}`]),
       "  max_memory_store: 268435456",
       "  max_file_store: 4294967296",
       "}",
