@@ -83,13 +83,32 @@ async function rawRedis(): Promise<number> {
   }
 }
 
+/** CPU time (user + system) a process has used, in ms, from `/proc/<pid>/stat` (Linux). */
+function cpuMs(pid: number): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime are fields 14 and 15 of stat, in clock ticks (100 per second).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 }
 
 /** Flotilla: sustained rate, then latency at half of it. */
 async function flotilla(): Promise<
-  { rate: number; p50: number; p99: number; samples: number; eventMessagesPerMessage: number }
+  {
+    rate: number;
+    p50: number;
+    p99: number;
+    samples: number;
+    eventMessagesPerMessage: number;
+    cpuUsPerMessage: { node: number; nats: number };
+  }
 > {
   // Redis without an append-only file, like the raw baseline's (the node is allowed to run on it).
   const cluster = await startCluster({ nodes: 1, redis: { durable: false } });
@@ -117,6 +136,8 @@ async function flotilla(): Promise<
 
     // Sustained: as fast as devices can publish.
     const eventsBefore = await eventsSeq();
+    const node = cluster.nodes[0]!.pid, nats = cluster.nats.pid;
+    const cpuBefore = { node: cpuMs(node), nats: cpuMs(nats) };
     const { promise, resolve } = Promise.withResolvers<void>();
     allIn = { n: N, resolve };
     const started = performance.now();
@@ -133,6 +154,10 @@ async function flotilla(): Promise<
     await cluster.drained();
     // Messages the events stream took for the N readings (their events, and any other).
     const eventMessagesPerMessage = (await eventsSeq() - eventsBefore) / N;
+    const cpuUsPerMessage = {
+      node: Math.round((cpuMs(node) - cpuBefore.node) * 1000 / N),
+      nats: Math.round((cpuMs(nats) - cpuBefore.nats) * 1000 / N),
+    };
 
     // Latency at half that rate, paced in 10 ms slices.
     latencies = [];
@@ -159,6 +184,7 @@ async function flotilla(): Promise<
       p99: percentile(sorted, 0.99),
       samples: sorted.length,
       eventMessagesPerMessage,
+      cpuUsPerMessage,
     };
   } finally {
     await cluster.stop();
@@ -195,6 +221,8 @@ if (import.meta.main) {
       p99Ms: result.p99,
       latencySamples: result.samples,
       eventMessagesPerMessage: Number(result.eventMessagesPerMessage.toFixed(4)),
+      nodeCpuUsPerMessage: result.cpuUsPerMessage.node,
+      natsServerCpuUsPerMessage: result.cpuUsPerMessage.nats,
     },
   });
 }
