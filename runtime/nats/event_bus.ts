@@ -3,9 +3,9 @@
  * stream (`fl.ev.<topic>`), and every node follows the stream, so an SSE client on any node
  * sees the events of every node.
  *
- * Events are published in batches (see event_batch.ts): what one synchronous run publishes —
- * every event one group commit releases — goes out, once that run is over, as one message per
- * run of the same topic. An event's id is `<stream seq>.<index in its message>`; a plain
+ * Events are published in batches (see event_batch.ts): what one turn of the event loop
+ * publishes — every event the group commits completed in it release — goes out, once the
+ * turn's microtasks are done, as one message per run of the same topic. An event's id is `<stream seq>.<index in its message>`; a plain
  * `<seq>` (the ids before batches) resumes after the whole message. A client resumes after any
  * id the stream still keeps — recent ones from a ring in memory, older ones read back from the
  * stream. An id the stream no longer keeps, or one that is not of this stream (not an id, or
