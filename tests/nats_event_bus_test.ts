@@ -182,7 +182,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "JetStreamEventBus: a batch grows to its size limit; stop publishes what is waiting",
+  name:
+    "JetStreamEventBus: a batch grows to its size or count limit; stop publishes what is waiting",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
@@ -200,11 +201,17 @@ Deno.test({
       await all.wait(7);
       assertEquals(dataOf(all.items), [1, 2, 3, 4, 5, 6, 7].map((n) => ({ n })));
       assertEquals(ids(all.items), idsOfMessages([3, 3, 1], before + 1));
+      // And to a number of events.
+      const counted = new JetStreamEventBus({ ...clients, logger, maxBatchEvents: 2 });
+      for (let n = 1; n <= 5; n++) counted.publish("limits", { n });
+      await all.wait(12);
+      assertEquals(ids(all.items.slice(7)), idsOfMessages([2, 2, 1], before + 4));
+      await counted.stop();
       // Published and stopped in the same run: stop sends the batch before it returns.
       bus.publish("limits", { n: 8 });
       await bus.stop();
       await clients.nc.flush();
-      assertEquals((await info()).state.last_seq, before + 4);
+      assertEquals((await info()).state.last_seq, before + 7);
     } finally {
       await clients.nc.close();
     }

@@ -58,6 +58,11 @@ export interface JetStreamEventBusOptions {
    */
   readonly maxBatchChars?: number;
   /**
+   * Events in one batch message at most: a subscriber gets no more at once than one group
+   * commit (500 entries) releases in embedded mode. @default 500
+   */
+  readonly maxBatchEvents?: number;
+  /**
    * Topics also published on a plain subject of their own, e.g. `commands` →
    * `(e) => "cmd." + e.key` so devices receive commands on `cmd.<deviceId>`.
    */
@@ -101,6 +106,7 @@ const encoder = new TextEncoder();
 export class JetStreamEventBus implements EventBus {
   #o: JetStreamEventBusOptions;
   #capacity: number;
+  #maxEvents: number;
   /** The kept messages, oldest first from `#head`. */
   #ring: Entry[] = [];
   #head = 0;
@@ -117,6 +123,7 @@ export class JetStreamEventBus implements EventBus {
   constructor(options: JetStreamEventBusOptions) {
     this.#o = options;
     this.#capacity = Math.max(1, options.capacity ?? 10_000);
+    this.#maxEvents = Math.max(1, options.maxBatchEvents ?? 500);
   }
 
   /** Starts following the stream from its next message. */
@@ -147,7 +154,10 @@ export class JetStreamEventBus implements EventBus {
     }
     const entry = batchEntry(key, json);
     const run = this.#pending.at(-1);
-    if (run !== undefined && run.topic === topic && run.chars + entry.length <= this.#maxChars()) {
+    if (
+      run !== undefined && run.topic === topic && run.pairs.length < this.#maxEvents &&
+      run.chars + entry.length <= this.#maxChars()
+    ) {
       run.pairs.push(entry);
       run.chars += entry.length + 1;
     } else this.#pending.push({ topic, pairs: [entry], chars: entry.length + 2 });
