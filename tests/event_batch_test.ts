@@ -10,7 +10,7 @@ import { assert, assertEquals } from "./helpers/assert.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
-Deno.test("event ids: <seq>.<index> is after that event, a plain <seq> after its whole message", () => {
+Deno.test("event ids: <seq>.<index> is after that event, a plain <seq> after its message", () => {
   assertEquals(eventId(42, 3), "42.3");
   assertEquals(parseEventId("42.3"), { seq: 42, index: 3 });
   assertEquals(parseEventId("42"), { seq: 42, index: Infinity });

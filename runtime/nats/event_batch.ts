@@ -4,8 +4,9 @@
  * One message carries a batch: the events of one topic published in one turn of the event
  * loop — all the events of the group commits that completed in it, in publish order — split
  * where the topic changes (so order across topics stays publish order), after 500 events, or
- * where the message would grow too large. Its subject is `fl.ev.<topic>`, its header `Fl-Batch` holds the number of events, and
- * its body is the JSON array `[[key, data], …]` (`key` a string or `null`).
+ * where the message would grow too large. Its subject is `fl.ev.<topic>`, its header
+ * `Fl-Batch` holds the number of events, and its body is the JSON array `[[key, data], …]`
+ * (`key` a string or `null`).
  *
  * A message without `Fl-Batch` is one event in the format written before batches: its key in
  * the `Fl-Key` header, its data the whole body. Readers accept both, so a stream written by an

@@ -8,9 +8,10 @@
  * microtask the first of them queued, as one message per run of the same topic. An event's id
  * is `<stream seq>.<index in its message>`; a plain `<seq>` (the ids before batches) resumes
  * after the whole message. A client resumes after any id the stream still keeps — recent ones
- * from a ring in memory, older ones read back from the stream. An id the stream no longer keeps, or one that is not of this stream (not an id, or
- * past its newest message: the stream was recreated), gets an explicit reset and then every
- * event the stream still keeps, read back from its first.
+ * from a ring in memory, older ones read back from the stream. An id the stream no longer
+ * keeps, or one that is not of this stream (not an id, or past its newest message: the stream
+ * was recreated), gets an explicit reset and then every event the stream still keeps, read
+ * back from its first.
  *
  * @module
  */
@@ -50,7 +51,10 @@ export interface JetStreamEventBusOptions {
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
   readonly logger: Logger;
-  /** Recent events kept in memory for resuming clients (whole messages, at least one). @default 10000 */
+  /**
+   * Recent events kept in memory for resuming clients (whole messages, at least one).
+   * @default 10000
+   */
   readonly capacity?: number;
   /**
    * A batch message's body grows to about this many characters at most; an event larger
