@@ -206,7 +206,7 @@ export class Loader {
         const entries = await this.#o.store.readJournal(key, version, 1000);
         for (const entry of entries) {
           const record = entry.event as unknown as JournalRecord;
-          const next = t.def.apply!(state, record.e);
+          const next = t.def.apply!(state, record.e, a.id);
           if (next !== undefined) state = next;
           version = entry.seq;
           seq = Math.max(seq, record.n);
