@@ -561,6 +561,33 @@ export function storeConformance(
     assertEquals((await store.get("r/reminder"))?.value, { due: 2 });
   });
 
+  test("onlyIf: a journal's snapshot rides with the append of the same key, never without it", async ({ store }) => {
+    // What the runtime writes for a journaled actor crossing a snapshot boundary.
+    assertOk(
+      await store.commit([
+        append("a/x", ["e1", "e2"], 0),
+        { ...put("a/x", { j: 2 }, null), onlyIf: 0 },
+      ]),
+      [2, 1],
+    );
+    const lost = await store.commit([
+      append("a/x", ["e3"], 1), // conflicts: the journal is at 2
+      { ...put("a/x", { j: 3 }, null), onlyIf: 0 },
+    ]);
+    assertEquals(lost[0], conflict(2));
+    assert(!lost[1]!.ok && !lost[1]!.conflict, "skipped with its append");
+    assertEquals((await store.get("a/x"))?.value, { j: 2 });
+    assertOk(
+      await store.commit([
+        append("a/x", ["e3"], 2),
+        { ...put("a/x", { j: 3 }, null), onlyIf: 0 },
+      ]),
+      [3, 2],
+    );
+    assertEquals((await store.get("a/x"))?.value, { j: 3 });
+    assertEquals(await store.journalVersion("a/x"), 3);
+  });
+
   test("trimming a journal keeps its version and reads from the first event kept", async ({ store }) => {
     assertOk(await store.commit([append("j", [1, 2, 3, 4, 5], 0)]), [5]);
     assertOk(await store.commit([{ op: "trim", key: "j", through: 3 }]), [5]);
