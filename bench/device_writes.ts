@@ -4,6 +4,10 @@
  * devices (one sensor at 1 Hz) and for robots (four sensors at 1 Hz). Runs in process on a
  * memory store behind a counter and a manual clock: no servers, nothing timed, exact figures.
  *
+ * Also the CPU time this process spends per message (handler, commit, the memory store's
+ * JSON encoding of what it is asked to write), in a second run on a plain memory store: a
+ * figure a busy machine disturbs less than a rate.
+ *
  * The baseline is the device's whole state: what a write per message would cost if it rewrote
  * the twin (the design before issue 15). The ratio is bytes written per message over it.
  *
@@ -12,6 +16,7 @@
 import { device } from "../actors/devices/mod.ts";
 import { MemoryStore, type OpResult, type StoreOp } from "../runtime/mod.ts";
 import { deviceSystem, T0 } from "../tests/helpers/devices.ts";
+import { cpuUsage } from "node:process";
 import { machine, report } from "./lib.ts";
 
 const DEVICES = Number(Deno.env.get("BENCH_DEVICE_WRITES_DEVICES") ?? 100);
@@ -39,10 +44,11 @@ class CountingStore extends MemoryStore {
   }
 }
 
-/** Sends `MESSAGES` rounds of telemetry to `DEVICES` devices; returns per-message figures. */
-async function run(readings: (i: number) => Record<string, number>) {
-  const store = new CountingStore();
-  const t = await deviceSystem({}, { store });
+/** Sends `MESSAGES` rounds of telemetry to `DEVICES` devices, one round a second. */
+async function send(
+  t: Awaited<ReturnType<typeof deviceSystem>>,
+  readings: (i: number) => Record<string, number>,
+): Promise<string[]> {
   const ids = Array.from({ length: DEVICES }, (_, d) => `b-${d}`);
   for (let i = 0; i < MESSAGES; i++) {
     t.clock.advance(1000);
@@ -52,6 +58,28 @@ async function run(readings: (i: number) => Record<string, number>) {
     );
   }
   await t.system.idle();
+  return ids;
+}
+
+/** CPU microseconds (user + system) per message, on a plain memory store; best of 3 runs. */
+async function cpuPerMessage(readings: (i: number) => Record<string, number>): Promise<number> {
+  let best = Infinity;
+  for (let run = 0; run < 3; run++) {
+    const t = await deviceSystem({}, { store: new MemoryStore() });
+    const before = cpuUsage();
+    await send(t, readings);
+    const used = cpuUsage(before);
+    await t.system.shutdown();
+    best = Math.min(best, (used.user + used.system) / (DEVICES * MESSAGES));
+  }
+  return best;
+}
+
+/** Sends the telemetry through a counting store; returns per-message figures. */
+async function run(readings: (i: number) => Record<string, number>) {
+  const store = new CountingStore();
+  const t = await deviceSystem({}, { store });
+  const ids = await send(t, readings);
   let atRest = 0, state = 0;
   for (const id of ids) {
     const key = PREFIX + id;
@@ -70,6 +98,7 @@ async function run(readings: (i: number) => Record<string, number>) {
     storedBytesPerDevice: atRest / DEVICES,
     stateBytesPerDevice: state / DEVICES,
     ops: store.ops,
+    cpuMicrosPerMessage: await cpuPerMessage(readings),
   };
 }
 
@@ -124,6 +153,7 @@ function roundAll(r: Awaited<ReturnType<typeof run>>) {
     bytesPerWrite: Math.round(r.bytesPerWrite),
     storedBytesPerDevice: Math.round(r.storedBytesPerDevice),
     stateBytesPerDevice: Math.round(r.stateBytesPerDevice),
+    cpuMicrosPerMessage: Math.round(r.cpuMicrosPerMessage * 10) / 10,
     ops: r.ops,
   };
 }
