@@ -22,6 +22,7 @@ import { journalEvents } from "./helpers/stored.ts";
 import { flushMicrotasks } from "./helpers/system.ts";
 
 const KEY = "a/device/d1";
+const N = DEVICE_SNAPSHOT_EVERY;
 type Sys = Awaited<ReturnType<typeof deviceSystem>>;
 
 /** Everything the API shows of a device: twin, quality report, history. */
@@ -56,7 +57,7 @@ async function readings(t: Sys, from: number, to: number, id = "d1"): Promise<vo
   await flushMicrotasks();
 }
 
-Deno.test("a reading is one small journal event; every 100 events a snapshot, the journal compacted behind it", async () => {
+Deno.test("a reading is one small journal event; every N events a snapshot, the journal compacted behind it", async () => {
   const t = await deviceSystem();
   const ref = t.system.ref(device, "d1");
   await ref.ask("telemetry", { ts: T0, readings: { temperature: 21.5 } });
@@ -68,18 +69,18 @@ Deno.test("a reading is one small journal event; every 100 events a snapshot, th
   const [first] = await t.store.readJournal(KEY, 0);
   assert(JSON.stringify(first).length < 150, `an event is small: ${JSON.stringify(first)}`);
 
-  await readings(t, 1, DEVICE_SNAPSHOT_EVERY);
+  await readings(t, 1, N);
   const snap = (await t.store.get(KEY))!;
   const value = snap.value as { s: { messageCount: number }; j: number };
-  assertEquals([value.j, value.s.messageCount], [100, 100]);
-  assertEquals(await t.store.journalVersion(KEY), 100);
+  assertEquals([value.j, value.s.messageCount], [N, N]);
+  assertEquals(await t.store.journalVersion(KEY), N);
   assertEquals(await t.store.readJournal(KEY, 0), [], "compacted behind the snapshot");
   assert(JSON.stringify(snap.value).length > 20 * JSON.stringify(first).length);
   await t.system.shutdown();
 });
 
 Deno.test("a reloaded twin replays to the twin of a device that never left memory, and goes on alike", async () => {
-  // `a` keeps the device in memory; `b` reloads it midway (snapshot at 100 + 23 events).
+  // `a` keeps the device in memory; `b` reloads it midway (a snapshot and the events after it).
   const a = await deviceSystem({}, { clock: new ManualClock(T0) });
   let b = await deviceSystem({}, { clock: new ManualClock(T0) });
   for (const t of [a, b]) {
@@ -135,11 +136,11 @@ Deno.test("a twin stored whole by the code before the journal loads, goes on, an
   const twin = (await ref().ask("twin"))!;
   assertEquals([twin.messageCount, twin.reported.temperature?.value], [6, 30]);
   assertEquals(twin.desired, { mode: "eco" });
-  await readings(t, 0, DEVICE_SNAPSHOT_EVERY);
+  await readings(t, 0, N);
   const snap = (await t.store.get(KEY))!.value as { j: number; s: { messageCount: number } };
-  assertEquals([snap.j, snap.s.messageCount], [100, 105], "a snapshot of the new kind");
+  assertEquals([snap.j, snap.s.messageCount], [N, 5 + N], "a snapshot of the new kind");
   t = await reopen(t);
-  assertEquals((await ref().ask("twin"))!.messageCount, 106);
+  assertEquals((await ref().ask("twin"))!.messageCount, 6 + N);
   await t.system.shutdown();
 });
 
@@ -187,22 +188,22 @@ Deno.test("a crash between the append and its snapshot loses nothing: replay sta
   const store = new LosingStore();
   let t = await deviceSystem({}, { store });
   store.lose = "snapshot";
-  await readings(t, 0, 130);
+  await readings(t, 0, N + 30);
   assertEquals(
     [store.lost, await store.get(KEY)],
     [1, null],
     "the appends landed, not the snapshot",
   );
-  assertEquals((await store.readJournal(KEY, 0)).length, 130, "nothing compacted");
+  assertEquals((await store.readJournal(KEY, 0)).length, N + 30, "nothing compacted");
   const before = await views(t);
   store.lose = null;
   t = await reopen(t);
   assertEquals(await views(t), before, "every event replayed from the journal");
-  await readings(t, 130, 210);
-  assertEquals(((await store.get(KEY))!.value as { j: number }).j, 200);
-  assertEquals((await store.readJournal(KEY, 0)).length, 10, "compacted through 200");
+  await readings(t, N + 30, 2 * N + 10);
+  assertEquals(((await store.get(KEY))!.value as { j: number }).j, 2 * N);
+  assertEquals((await store.readJournal(KEY, 0)).length, 10, "compacted through 2N");
   t = await reopen(t);
-  assertEquals((await t.system.ref(device, "d1").ask("twin"))!.messageCount, 210);
+  assertEquals((await t.system.ref(device, "d1").ask("twin"))!.messageCount, 2 * N + 10);
   await t.system.shutdown();
 });
 
@@ -210,13 +211,13 @@ Deno.test("a crash between the snapshot and the compaction: the events it covers
   const store = new LosingStore();
   let t = await deviceSystem({}, { store });
   store.lose = "trim";
-  await readings(t, 0, 150);
-  assertEquals((await store.readJournal(KEY, 0)).length, 150, "the compaction was lost");
-  assertEquals(((await store.get(KEY))!.value as { j: number }).j, 100);
+  await readings(t, 0, N + 25);
+  assertEquals((await store.readJournal(KEY, 0)).length, N + 25, "the compaction was lost");
+  assertEquals(((await store.get(KEY))!.value as { j: number }).j, N);
   const before = await views(t);
   t = await reopen(t);
   assertEquals(await views(t), before);
-  assertEquals((await t.system.ref(device, "d1").ask("twin"))!.messageCount, 150);
+  assertEquals((await t.system.ref(device, "d1").ask("twin"))!.messageCount, N + 25);
   await t.system.shutdown();
 });
 
