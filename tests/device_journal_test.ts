@@ -125,6 +125,7 @@ Deno.test("a twin stored whole by the code before the journal loads, goes on, an
   const store = new MemoryStore();
   await store.commit([{ op: "put", key: KEY, value: OLD_DEVICE_ENVELOPE, expectedVersion: 0 }]);
   let t = await deviceSystem({}, { store, clock: new ManualClock(OLD_DEVICE_SAVED_AT) });
+  assertEquals(await t.system.list("device"), ["d1"], "listed by its snapshot");
   const ref = () => t.system.ref(device, "d1");
   assertEquals(await ref().ask("twin"), OLD_DEVICE_TWIN as unknown);
   t.clock.advance(1000);
@@ -132,6 +133,11 @@ Deno.test("a twin stored whole by the code before the journal loads, goes on, an
   await t.system.idle();
   assertEquals(await t.store.journalVersion(KEY), 1, "the reading is an event");
   assertEquals((await t.store.get(KEY))!.value, OLD_DEVICE_ENVELOPE, "the old snapshot stays");
+  await t.system.ref(device, "d0").ask("telemetry", { ts: t.clock.now(), readings: { x: 1 } });
+  await t.system.idle();
+  assertEquals(await t.system.list("device"), ["d0", "d1"], "by journal or snapshot, in order");
+  assertEquals(await t.system.list("device", { limit: 1 }), ["d0"]);
+  assertEquals(await t.system.list("device", { after: "d0", limit: 1 }), ["d1"]);
   t = await reopen(t);
   const twin = (await ref().ask("twin"))!;
   assertEquals([twin.messageCount, twin.reported.temperature?.value], [6, 30]);

@@ -453,6 +453,16 @@ export function storeConformance(
     assertEquals(await store.keys("p/", { limit: 0 }), []);
   });
 
+  test("journalKeys lists a page after a key, at most limit", async ({ store }) => {
+    const keys = Array.from({ length: 25 }, (_, i) => `p/${String(i).padStart(2, "0")}`);
+    await store.commit(keys.map((k) => append(k, [k], 0)).concat(append("q/1", [1], 0)));
+    assertEquals(await store.journalKeys("p/", { limit: 10 }), keys.slice(0, 10));
+    assertEquals(await store.journalKeys("p/", { after: "p/09", limit: 10 }), keys.slice(10, 20));
+    assertEquals(await store.journalKeys("p/", { after: "p/24", limit: 10 }), []);
+    assertEquals(await store.journalKeys("p/", { after: "p/05x" }), keys.slice(6));
+    assertEquals(await store.journalKeys("p/"), keys);
+  });
+
   test("data survives close and reopen", async (f) => {
     assert(f.reopen, "a durable store's fixture must provide reopen");
     await f.store.commit([put("k", { n: 1 }, 0), put("big", "z".repeat(100_000), 0)]);
