@@ -140,7 +140,7 @@ if (import.meta.main) {
     unit: "bytes written per telemetry message",
     baseline: "the device's whole state (a rewrite per message)",
     baselineValue: round(sensor.stateBytesPerDevice),
-    ratio: sensor.bytesPerMessage / sensor.stateBytesPerDevice,
+    ratio: round(sensor.bytesPerMessage) / round(sensor.stateBytesPerDevice),
     target: "proportional to the change: ≤ 0.1 of the state",
     met: sensor.bytesPerMessage <= 0.1 * sensor.stateBytesPerDevice,
     machine: machine(),
