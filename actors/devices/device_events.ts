@@ -7,9 +7,11 @@
  * writes a snapshot of the state every `snapshotEvery` events, compacting the journal behind it.
  *
  * Folding is deterministic: the same state and event give the same state, whether the device
- * actor runs the command now or an activation replays the journal later. What a command sends
- * out (alerts, history chunks, presence) is decided by the actor from the {@link Outcome} the
- * fold leaves behind; replay throws it away.
+ * actor runs the command now or an activation replays the journal later (with the devices
+ * configuration of the node replaying: a threshold changed in between applies to the events
+ * replayed after the last snapshot). What a command sends out (alerts, history chunks,
+ * presence) is decided by the actor from the {@link TelemetryOutcome} the fold leaves behind;
+ * replay throws it away.
  *
  * @module
  */
