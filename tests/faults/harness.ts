@@ -288,7 +288,9 @@ export async function runScenario(options: ScenarioOptions): Promise<void> {
     const verifyOptions = (await options.fault(ctx)) ?? {};
     await load.until(load.total + LOAD.after, "readings after the fault");
     await load.stop();
-    const outcome = await verify(cluster, load, verifyOptions);
+    const outcome = await verify(cluster, load, verifyOptions).catch((error) => {
+      throw new AssertionError(`${(error as Error).message}\n${cluster.warnings().join("\n")}`);
+    });
     summary(options.id, options.name, outcome, startedAt);
     // Both, so that a failing scenario says everything that is wrong at once.
     const failures: string[] = [];

@@ -192,16 +192,9 @@ export class Cluster {
       // Every partition of both streams has its consumer (a missing one would hide messages).
       if (open === 0 && consumers === 2 * PARTITIONS) return Date.now() - started;
       if (Date.now() - started > timeoutMs) {
-        // What the nodes said that was not routine: the first lead when a partition is stuck.
-        const said = this.nodes.flatMap((node, i) =>
-          node.lines
-            .filter((l) => l.level === "warn" || l.level === "error")
-            .slice(-15)
-            .map((l) => `${this.names[i]}: ${JSON.stringify(l)}`)
-        );
         throw new Error(
           `streams not drained: ${open} messages open, ${consumers} of ${2 * PARTITIONS} ` +
-            `consumers\n${stuck.join("\n")}\n${said.join("\n")}`,
+            `consumers\n${stuck.join("\n")}\n${this.warnings().join("\n")}`,
         );
       }
       await new Promise((r) => setTimeout(r, 100));
@@ -220,6 +213,19 @@ export class Cluster {
       }
     }
     return total;
+  }
+
+  /**
+   * The last warnings and errors each node logged, one line each: the first lead when something
+   * is stuck.
+   */
+  warnings(last = 15): string[] {
+    return this.nodes.flatMap((node, i) =>
+      node.lines
+        .filter((l) => l.level === "warn" || l.level === "error")
+        .slice(-last)
+        .map((l) => `${this.names[i]}: ${JSON.stringify(l)}`)
+    );
   }
 
   /** Fetches a device twin from `node` (any node answers for any device). */
