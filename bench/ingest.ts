@@ -131,6 +131,28 @@ async function sameWork(
     const eventBase = JSON.stringify({ type: "telemetry", device: "b-000", seq: 100000, pad: "" });
     const eventPad = "y".repeat(Math.max(0, eventBytes - eventBase.length));
 
+    // PubAcks come to one subscription, in publish order: each batch awaits its count (the
+    // client's per-publish request machinery would cost the bare arm more than the work).
+    const acks = `_BARE_ACKS.${crypto.randomUUID()}`;
+    const awaiting: { left: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+    nc.subscribe(acks, {
+      callback: (_error, msg) => {
+        const w = awaiting[0]!;
+        if (msg.data.length > 0 && msg.string().includes('"error"')) {
+          w.reject(new Error(`event not stored: ${msg.string()}`));
+        }
+        if (--w.left === 0) {
+          awaiting.shift();
+          w.resolve();
+        }
+      },
+    });
+    const pubAcks = (count: number): Promise<void> => {
+      const { promise, resolve, reject } = Promise.withResolvers<void>();
+      awaiting.push({ left: count, resolve, reject });
+      return promise;
+    };
+
     let processed = 0;
     let setBytes = 0;
     let sets = 0;
@@ -145,7 +167,6 @@ async function sameWork(
     const runBatch = async (batch: JsMsg[], previous: Promise<void>): Promise<void> => {
       const dirty = new Set<BareDevice>();
       const keys = new Map<BareDevice, string>();
-      const events: Promise<unknown>[] = [];
       for (const m of batch) {
         const id = m.subject.split(".")[3]!;
         const body = JSON.parse(m.string()) as { ts: number; readings: Record<string, number> };
@@ -170,13 +191,14 @@ async function sameWork(
         pipe.set(`s:${keys.get(twin)}`, value);
       }
       await pipe.exec();
+      const stored = pubAcks(batch.length); // registered before the publishes, in order
       for (const m of batch) {
         const id = m.subject.split(".")[3]!;
         const event = JSON.stringify({ type: "telemetry", device: id, seq: m.seq, pad: eventPad });
         publishedBytes += event.length;
-        events.push(js.publish(`${SUBJECTS.events}.telemetry`, event));
+        nc.publish(`${SUBJECTS.events}.telemetry`, event, { reply: acks });
       }
-      await Promise.all(events);
+      await stored;
       await previous; // acks in stream order: never ahead of an unfinished batch
       const last = new Map<string, JsMsg>();
       for (const m of batch) last.set(m.subject.split(".")[2]!, m);
