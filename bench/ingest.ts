@@ -265,6 +265,16 @@ async function sameWork(
   }
 }
 
+/** CPU time (user + system) a process has used so far, ms (Linux `/proc`; 0 elsewhere). */
+async function cpuMs(pid: number): Promise<number> {
+  try {
+    const fields = (await Deno.readTextFile(`/proc/${pid}/stat`)).split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+  } catch {
+    return 0;
+  }
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 }
@@ -284,6 +294,9 @@ interface FlotillaResult {
   steady: Latency;
   storedBytesPerDevice: number;
   eventBytes: number;
+  /** CPU per message of the sustained phase, µs: the node process, and nats-server. */
+  nodeCpuUs: number;
+  natsCpuUs: number;
 }
 
 /** Flotilla: sustained rate, then latency at half of it and at the steady rate. */
@@ -311,10 +324,14 @@ async function flotilla(): Promise<FlotillaResult> {
     // Sustained: as fast as devices can publish.
     const { promise, resolve } = Promise.withResolvers<void>();
     allIn = { n: N, resolve };
+    const node = cluster.nodes[0]!.pid;
+    const [node0, nats0] = [await cpuMs(node), await cpuMs(cluster.nats.pid)];
     const started = performance.now();
     await publishReadings(nc, N);
     await promise;
     const rate = N / ((performance.now() - started) / 1000);
+    const nodeCpuUs = ((await cpuMs(node)) - node0) * 1000 / N;
+    const natsCpuUs = ((await cpuMs(cluster.nats.pid)) - nats0) * 1000 / N;
     const meanEventBytes = Math.round(eventBytes / events);
     await cluster.drained();
 
@@ -375,6 +392,8 @@ async function flotilla(): Promise<FlotillaResult> {
       steady,
       storedBytesPerDevice: keys === 0 ? 0 : Math.round(bytes / keys),
       eventBytes: meanEventBytes,
+      nodeCpuUs,
+      natsCpuUs,
     };
   } finally {
     await cluster.stop();
@@ -419,6 +438,8 @@ if (import.meta.main) {
         bareValueBytes: bareRun.valueBytes,
         eventBytes: f.eventBytes,
         bareEventBytes: bareRun.eventBytes,
+        nodeCpuUsPerMsg: Math.round(f.nodeCpuUs * 10) / 10,
+        natsCpuUsPerMsg: Math.round(f.natsCpuUs * 10) / 10,
         halfLoadMsgsPerSec: f.half.rate,
         p50Ms: f.half.p50,
         p99Ms: f.half.p99,
