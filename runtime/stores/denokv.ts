@@ -520,12 +520,8 @@ function fits(key: string): boolean {
 
 /** A key's size as Deno KV encodes it: UTF-8, with each NUL escaped to two bytes. */
 function keySize(key: string): number {
-  // Printable ASCII (every key the runtime makes) is one byte a character: no encoding needed.
-  if (PRINTABLE_ASCII.test(key)) return key.length;
   return utf8.encode(key.replaceAll("\0", "\0\0")).length;
 }
-
-const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 const utf8 = new TextEncoder();
 
