@@ -17,16 +17,11 @@
  *
  * @module
  */
-import {
-  AckPolicy,
-  DeliverPolicy,
-  jetstream,
-  jetstreamManager,
-  type JsMsg,
-} from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Redis } from "ioredis";
-import { ensureStreams, STREAMS, SUBJECTS } from "../runtime/nats/mod.ts";
+import { ensureStreams, SUBJECTS } from "../runtime/nats/mod.ts";
+import type { BareConfig, BareDone } from "./ingest_bare.ts";
 import { mappingsConfig, PARTITIONS, startCluster } from "../tests/helpers/cluster.ts";
 import { startNatsServer, startRedisServer } from "../tests/helpers/servers.ts";
 import { machine, report } from "./lib.ts";
@@ -93,17 +88,10 @@ async function consumeOnly(): Promise<number> {
   }
 }
 
-/** A device's twin in the bare pipeline: the reported fields, and filler up to Flotilla's size. */
-interface BareDevice {
-  reported: Record<string, { value: number; ts: number }>;
-  messageCount: number;
-  seq: number;
-  pad: string;
-}
-
 /**
  * The same-work bare pipeline, `N` messages: Flotilla's mappings and streams on a nats-server
- * of its own, a Redis of its own (no append-only file, as the node's in this benchmark).
+ * of its own, a Redis of its own (no append-only file, as the node's in this benchmark); the
+ * pipeline on a Worker thread (`ingest_bare.ts`), this thread publishing as devices do.
  * `valueBytes`, `eventBytes`: the sizes of the value SET per device and of each event.
  */
 async function sameWork(
@@ -112,154 +100,42 @@ async function sameWork(
 ): Promise<{ rate: number; valueBytes: number; eventBytes: number }> {
   const nats = await startNatsServer({ config: mappingsConfig() });
   const redisServer = await startRedisServer({ durable: false });
-  const nc = await connect({ servers: nats.url });
   const devices = await connect({ servers: nats.url });
-  const redis = new Redis(redisServer.url);
-  const consumers: { close(): Promise<void | Error> }[] = [];
+  const worker = new Worker(new URL("./ingest_bare_worker.ts", import.meta.url), {
+    type: "module",
+  });
   try {
-    const jsm = await jetstreamManager(nc);
-    await ensureStreams(jsm);
-    const js = jetstream(nc);
-    const twins = new Map<string, BareDevice>();
-    const empty = JSON.stringify({
-      reported: { temperature: { value: 20, ts: 0 } },
-      messageCount: 0,
-      seq: 0,
-      pad: "",
-    }).length;
-    const pad = "x".repeat(Math.max(0, valueBytes - empty - 12));
-    const eventBase = JSON.stringify({ type: "telemetry", device: "b-000", seq: 100000, pad: "" });
-    const eventPad = "y".repeat(Math.max(0, eventBytes - eventBase.length));
-
-    // PubAcks come to one subscription, in publish order: each batch awaits its count (the
-    // client's per-publish request machinery would cost the bare arm more than the work).
-    const acks = `_BARE_ACKS.${crypto.randomUUID()}`;
-    const awaiting: { left: number; resolve: () => void; reject: (e: Error) => void }[] = [];
-    nc.subscribe(acks, {
-      callback: (_error, msg) => {
-        const w = awaiting[0]!;
-        if (msg.data.length > 0 && msg.string().includes('"error"')) {
-          w.reject(new Error(`event not stored: ${msg.string()}`));
-        }
-        if (--w.left === 0) {
-          awaiting.shift();
-          w.resolve();
-        }
-      },
-    });
-    const pubAcks = (count: number): Promise<void> => {
-      const { promise, resolve, reject } = Promise.withResolvers<void>();
-      awaiting.push({ left: count, resolve, reject });
-      return promise;
+    await ensureStreams(await jetstreamManager(devices));
+    const ready = Promise.withResolvers<void>();
+    const done = Promise.withResolvers<BareDone>();
+    worker.onmessage = (e: MessageEvent<"ready" | BareDone | { error: string }>) => {
+      if (e.data === "ready") ready.resolve();
+      else if ("error" in e.data) {
+        const error = new Error(`bare pipeline: ${e.data.error}`);
+        ready.reject(error);
+        done.reject(error);
+      } else done.resolve(e.data);
     };
-
-    let processed = 0;
-    let setBytes = 0;
-    let sets = 0;
-    let publishedBytes = 0;
-    const finished = Promise.withResolvers<void>();
-    let pending: JsMsg[] = [];
-    let scheduled = false;
-    let inFlight = 0;
-    let chain: Promise<void> = Promise.resolve();
-
-    /** One batch: parse, update, pipelined SETs, events with PubAcks, then cumulative acks. */
-    const runBatch = async (batch: JsMsg[], previous: Promise<void>): Promise<void> => {
-      const dirty = new Set<BareDevice>();
-      const keys = new Map<BareDevice, string>();
-      for (const m of batch) {
-        const id = m.subject.split(".")[3]!;
-        const body = JSON.parse(m.string()) as { ts: number; readings: Record<string, number> };
-        let twin = twins.get(id);
-        if (twin === undefined) {
-          twin = { reported: {}, messageCount: 0, seq: 0, pad };
-          twins.set(id, twin);
-        }
-        for (const [name, value] of Object.entries(body.readings)) {
-          twin.reported[name] = { value, ts: body.ts };
-        }
-        twin.messageCount++;
-        twin.seq = m.seq;
-        dirty.add(twin);
-        keys.set(twin, id);
-      }
-      const pipe = redis.pipeline();
-      for (const twin of dirty) {
-        const value = JSON.stringify(twin);
-        setBytes += value.length;
-        sets++;
-        pipe.set(`s:${keys.get(twin)}`, value);
-      }
-      await pipe.exec();
-      const stored = pubAcks(batch.length); // registered before the publishes, in order
-      for (const m of batch) {
-        const id = m.subject.split(".")[3]!;
-        const event = JSON.stringify({ type: "telemetry", device: id, seq: m.seq, pad: eventPad });
-        publishedBytes += event.length;
-        nc.publish(`${SUBJECTS.events}.telemetry`, event, { reply: acks });
-      }
-      await stored;
-      await previous; // acks in stream order: never ahead of an unfinished batch
-      const last = new Map<string, JsMsg>();
-      for (const m of batch) last.set(m.subject.split(".")[2]!, m);
-      for (const m of last.values()) m.ack();
-      processed += batch.length;
-      if (processed >= N) finished.resolve();
-    };
-
-    const flush = (): void => {
-      scheduled = false;
-      while (pending.length > 0 && inFlight < 4) {
-        const batch = pending.length <= PULL_BATCH ? pending : pending.slice(0, PULL_BATCH);
-        pending = pending.length <= PULL_BATCH ? [] : pending.slice(PULL_BATCH);
-        inFlight++;
-        chain = runBatch(batch, chain).finally(() => {
-          inFlight--;
-          if (pending.length > 0 && !scheduled) {
-            scheduled = true;
-            setTimeout(flush, 0);
-          }
-        });
-      }
-    };
-
-    for (let p = 0; p < PARTITIONS; p++) {
-      await jsm.consumers.add(STREAMS.ingest, {
-        durable_name: `bare-p${p}`,
-        filter_subject: `${SUBJECTS.ingest}.${p}.>`,
-        ack_policy: AckPolicy.All,
-        deliver_policy: DeliverPolicy.All,
-        max_ack_pending: MAX_ACK_PENDING,
-      });
-      const consumer = await js.consumers.get(STREAMS.ingest, `bare-p${p}`);
-      consumers.push(
-        await consumer.consume({
-          max_messages: PULL_BATCH,
-          callback: (m) => {
-            pending.push(m);
-            if (!scheduled) {
-              scheduled = true;
-              queueMicrotask(flush);
-            }
-          },
-        }),
-      );
-    }
-
+    worker.postMessage(
+      {
+        natsUrl: nats.url,
+        redisUrl: redisServer.url,
+        valueBytes,
+        eventBytes,
+        partitions: PARTITIONS,
+        pullBatch: PULL_BATCH,
+        maxAckPending: MAX_ACK_PENDING,
+        n: N,
+      } satisfies BareConfig,
+    );
+    await ready.promise;
     const started = performance.now();
     await publishReadings(devices, N);
-    await finished.promise;
-    await nc.flush();
-    return {
-      rate: N / ((performance.now() - started) / 1000),
-      valueBytes: Math.round(setBytes / sets),
-      eventBytes: Math.round(publishedBytes / N),
-    };
+    const sizes = await done.promise;
+    return { rate: N / ((performance.now() - started) / 1000), ...sizes };
   } finally {
-    for (const c of consumers) await c.close();
-    redis.disconnect();
+    worker.terminate();
     await devices.close();
-    await nc.close();
     await redisServer.stop();
     await nats.stop();
   }
