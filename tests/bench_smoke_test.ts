@@ -1,7 +1,7 @@
 /**
- * The `activation`, `persist` and `ingest` benchmarks run end to end at tiny sizes, as `deno task bench`
- * runs them (a child process each), writing their results to a temporary directory: the result
- * is well formed and its figures consistent. No timing is asserted — the performance targets
+ * The `activation`, `persist` and `ingest` benchmarks run end to end at tiny sizes, as
+ * `deno task bench` runs them (a child process each), writing their results to a temporary
+ * directory: the result is well formed and its figures consistent. No timing is asserted — the performance targets
  * live in the benchmarks' results, not in tests.
  *
  * @module
