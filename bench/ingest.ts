@@ -20,7 +20,7 @@
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Redis } from "ioredis";
-import { ensureStreams, SUBJECTS } from "../runtime/nats/mod.ts";
+import { ensureStreams, SUBJECTS, unpackEvents } from "../runtime/nats/mod.ts";
 import type { BareConfig, BareDone } from "./ingest_bare.ts";
 import { mappingsConfig, PARTITIONS, startCluster } from "../tests/helpers/cluster.ts";
 import { startNatsServer, startRedisServer } from "../tests/helpers/servers.ts";
@@ -169,7 +169,11 @@ interface FlotillaResult {
   half: Latency;
   steady: Latency;
   storedBytesPerDevice: number;
+  /** Bytes written per reading: a journal entry, or the snapshot when not journaled. */
+  writeBytesPerReading: number;
+  /** Mean bytes per event (an events-stream message's bytes over the events it carries). */
   eventBytes: number;
+  eventMessagesPerMessage: number;
   /** CPU per message of the sustained phase, µs: the node process, and nats-server. */
   nodeCpuUs: number;
   natsCpuUs: number;
@@ -185,13 +189,20 @@ async function flotilla(): Promise<FlotillaResult> {
     const nc = await cluster.client();
     let events = 0;
     let eventBytes = 0;
+    let eventMessages = 0;
     let latencies: number[] | null = null;
     let allIn: { n: number; resolve: () => void } | null = null;
     nc.subscribe(`${SUBJECTS.events}.telemetry`, {
       callback: (_error, msg) => {
-        events++;
+        // A message carries the telemetry events of one commit batch.
+        const batch = unpackEvents(msg.headers, msg.data) ?? [];
+        events += batch.length;
+        eventMessages++;
         eventBytes += msg.data.length;
-        if (latencies !== null) latencies.push(Date.now() - msg.json<{ ts: number }>().ts);
+        if (latencies !== null) {
+          const now = Date.now();
+          for (const { data } of batch) latencies.push(now - (data as { ts: number }).ts);
+        }
         if (allIn !== null && events >= allIn.n) allIn.resolve();
       },
     });
@@ -209,6 +220,7 @@ async function flotilla(): Promise<FlotillaResult> {
     const nodeCpuUs = ((await cpuMs(node)) - node0) * 1000 / N;
     const natsCpuUs = ((await cpuMs(cluster.nats.pid)) - nats0) * 1000 / N;
     const meanEventBytes = Math.round(eventBytes / events);
+    const eventMessagesPerMessage = eventMessages / events;
     await cluster.drained();
 
     /** Readings paced at `perSecond` in 10 ms slices for LATENCY_SECONDS. */
@@ -244,19 +256,29 @@ async function flotilla(): Promise<FlotillaResult> {
     const half = await paced(rate / 2);
     const steady = await paced(STEADY_RATE);
 
-    // What the node stores per device: the snapshot strings of the benchmark's devices.
+    // What the node stores per device (snapshot and journal), and what it writes per reading
+    // (a journal entry when the device is journaled, else the whole snapshot).
     const redis = new Redis(cluster.redis!.url);
-    let bytes = 0;
-    let keys = 0;
+    let snapshotBytes = 0, snapshots = 0, journalBytes = 0, entries = 0;
+    const devices = new Set<string>();
     try {
       let cursor = "0";
       do {
         const [next, found] = await redis.scan(cursor, "MATCH", "*b-*", "COUNT", 1000);
         cursor = next;
         for (const key of found) {
-          if (!/:s:.*b-\d+$/.test(key)) continue;
-          bytes += await redis.strlen(key);
-          keys++;
+          const device = /:([sj]):.*(b-\d+)$/.exec(key);
+          if (device === null) continue;
+          devices.add(device[2]!);
+          if (device[1] === "s") {
+            snapshotBytes += await redis.strlen(key);
+            snapshots++;
+          } else {
+            for (const entry of await redis.lrange(key, 0, -1)) {
+              journalBytes += entry.length;
+              entries++;
+            }
+          }
         }
       } while (cursor !== "0");
     } finally {
@@ -266,8 +288,12 @@ async function flotilla(): Promise<FlotillaResult> {
       rate,
       half,
       steady,
-      storedBytesPerDevice: keys === 0 ? 0 : Math.round(bytes / keys),
+      storedBytesPerDevice: Math.round((snapshotBytes + journalBytes) / Math.max(1, devices.size)),
+      writeBytesPerReading: entries > 0
+        ? Math.round(journalBytes / entries)
+        : Math.round(snapshotBytes / Math.max(1, snapshots)),
       eventBytes: meanEventBytes,
+      eventMessagesPerMessage,
       nodeCpuUs,
       natsCpuUs,
     };
@@ -285,7 +311,7 @@ if (import.meta.main) {
       `${LATENCY_SECONDS} s at ${STEADY_RATE} msgs/s`,
   );
   const f = await flotilla();
-  const valueBytes = Math.max(64, f.storedBytesPerDevice);
+  const valueBytes = Math.max(64, f.writeBytesPerReading);
   progress(`same-work bare pipeline: ${N} messages, ${valueBytes}-byte values`);
   const bareRun = await sameWork(valueBytes, f.eventBytes);
   const bare = bareRun.rate;
@@ -311,9 +337,11 @@ if (import.meta.main) {
         consumeOnlyMsgsPerSec: Math.round(consume),
         consumeOnlyRatio: f.rate / consume,
         storedBytesPerDevice: f.storedBytesPerDevice,
+        writeBytesPerReading: f.writeBytesPerReading,
         bareValueBytes: bareRun.valueBytes,
         eventBytes: f.eventBytes,
         bareEventBytes: bareRun.eventBytes,
+        eventMessagesPerMessage: Number(f.eventMessagesPerMessage.toFixed(4)),
         nodeCpuUsPerMsg: Math.round(f.nodeCpuUs * 10) / 10,
         natsCpuUsPerMsg: Math.round(f.natsCpuUs * 10) / 10,
         halfLoadMsgsPerSec: f.half.rate,

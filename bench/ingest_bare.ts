@@ -3,7 +3,8 @@
  * Flotilla's node runs in a process of its own, apart from the publishing devices): pull
  * consumers (one per partition, as Flotilla's) → `JSON.parse` → update a per-device object with
  * the same reported fields → Redis pipelined `SET` of a value the size Flotilla stores per device
- * → an event the size of Flotilla's published to the events stream, PubAcks awaited →
+ * → the batch's events, each the size of Flotilla's, in one message to the events stream (as
+ * Flotilla publishes one per commit batch and topic), its PubAck awaited →
  * cumulative ack (`AckPolicy.All`, the last message of each partition in the batch).
  *
  * The main thread posts a {@link BareConfig}; the worker answers `"ready"` once its consumers
@@ -129,13 +130,18 @@ export async function runBarePipeline(config: BareConfig, ready: () => void): Pr
         pipe.set(`s:${keys.get(twin)}`, value);
       }
       await pipe.exec();
-      const stored = pubAcks(batch.length); // registered before the publishes, in order
-      for (const m of batch) {
-        const id = m.subject.split(".")[3]!;
-        const event = JSON.stringify({ type: "telemetry", device: id, seq: m.seq, pad: eventPad });
-        publishedBytes += event.length;
-        nc.publish(`${SUBJECTS.events}.telemetry`, event, { reply: acks });
-      }
+      // The batch's events in one events-stream message, as Flotilla publishes a commit
+      // batch's events of one topic; its PubAck awaited.
+      const stored = pubAcks(1);
+      const events = batch.map((m) => ({
+        type: "telemetry",
+        device: m.subject.split(".")[3]!,
+        seq: m.seq,
+        pad: eventPad,
+      }));
+      const body = JSON.stringify(events);
+      publishedBytes += body.length;
+      nc.publish(`${SUBJECTS.events}.telemetry`, body, { reply: acks });
       await stored;
       await previous; // acks in stream order: never ahead of an unfinished batch
       const last = new Map<string, JsMsg>();

@@ -111,5 +111,20 @@ Deno.test("bench ingest: a tiny run writes a consistent result with the issue-15
   assert(d.consumeOnlyRatio! > 0, `consumeOnlyRatio: ${d.consumeOnlyRatio}`);
   assert(d.storedBytesPerDevice! > 0, `storedBytesPerDevice: ${d.storedBytesPerDevice}`);
   assert(d.bareValueBytes! > 0, `bareValueBytes: ${d.bareValueBytes}`);
+  assert(d.writeBytesPerReading! > 0, `writeBytesPerReading: ${d.writeBytesPerReading}`);
   assert(/^(PASS|MISS) ingest: /m.test(stdout), stdout);
+});
+
+Deno.test("bench device-writes: a tiny run counts a journal append per reading", async () => {
+  const { result, stdout } = await runBench("device_writes.ts", "device-writes", {
+    BENCH_DEVICE_WRITES_DEVICES: "3",
+    BENCH_DEVICE_WRITES_MESSAGES: "60",
+  });
+  assertWellFormed(result, "device-writes");
+  const one = result.details?.oneSensor as { ops: Record<string, number>; bytesPerWrite: number };
+  // Devices 0, 1, 2 send 60, 61 and 62 readings: one append each, a snapshot at 50; and each
+  // goes offline (one more event) as the clock runs on past its heartbeat timeout.
+  assertEquals(one.ops, { append: 183 + 3, put: 3, trim: 3 });
+  assert(one.bytesPerWrite < 300, `bytes per write: ${one.bytesPerWrite}`);
+  assert(/^(PASS|MISS) device-writes: /m.test(stdout), stdout);
 });
