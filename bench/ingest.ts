@@ -1,27 +1,54 @@
 /**
  * `ingest`: end-to-end telemetry over NATS — core publish → JetStream → partition owner →
- * device actor → state durable in Redis → event out — against, in the same run, a raw
- * JetStream pull consumer with explicit acks and a raw Redis pipelined SET.
+ * device actor → state durable in Redis → event out — against, in the same run, a **bare
+ * pipeline doing the same durable work**: core publish through the same subject mappings into
+ * the same stream → pull consumers (one per partition, as Flotilla's) → `JSON.parse` → update
+ * a per-device object with the same reported fields → Redis pipelined `SET` of a value the size
+ * Flotilla stores per device → publish an event the size of Flotilla's to a second stream,
+ * awaiting the PubAcks → cumulative ack (`AckPolicy.All`, the last message of the batch).
  *
- * One node process (cluster mode, Redis store) owns all partitions; this process publishes as
- * devices do and counts the telemetry events the node emits once each change is durable.
+ * Publishing is inside the timed window in both arms: this process publishes as devices do,
+ * from the first publish until the last event (Flotilla) or the last PubAck and ack (bare).
+ * A second reference, `consumeOnlyRatio`: a raw pull consumer acking messages that were
+ * published before its clock started, doing no durable work.
+ *
+ * Latency (Flotilla): publish → event received, with readings paced at half of Flotilla's
+ * sustained rate, then at 1,000 msgs/s (a typical fleet's steady load).
  *
  * @module
  */
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Redis } from "ioredis";
-import { unpackEvents } from "../runtime/nats/mod.ts";
-import { startCluster } from "../tests/helpers/cluster.ts";
+import { ensureStreams, SUBJECTS, unpackEvents } from "../runtime/nats/mod.ts";
+import type { BareConfig, BareDone } from "./ingest_bare.ts";
+import { mappingsConfig, PARTITIONS, startCluster } from "../tests/helpers/cluster.ts";
 import { startNatsServer, startRedisServer } from "../tests/helpers/servers.ts";
 import { machine, report } from "./lib.ts";
 
 const N = Number(Deno.env.get("BENCH_INGEST_N") ?? 100_000);
 const DEVICES = 1000;
-const HALF_LOAD_SECONDS = Number(Deno.env.get("BENCH_INGEST_SECONDS") ?? 5);
+const LATENCY_SECONDS = Number(Deno.env.get("BENCH_INGEST_SECONDS") ?? 5);
+/** The paced "steady fleet" rate of the second latency phase. */
+const STEADY_RATE = Number(Deno.env.get("BENCH_INGEST_STEADY_RATE") ?? 1000);
+/** Flotilla's defaults: pull batches of 500, 1,000 messages unacknowledged per partition. */
+const PULL_BATCH = 500;
+const MAX_ACK_PENDING = 1000;
 
-/** Raw JetStream: publish N, then consume them with a pull consumer acking each. */
-async function rawJetStream(): Promise<number> {
+/** Publishes `n` readings as devices do (core publish, a flush every 5,000). */
+async function publishReadings(nc: NatsConnection, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    nc.publish(
+      `iot.b-${i % DEVICES}.telemetry`,
+      JSON.stringify({ ts: Date.now(), readings: { temperature: 20 + (i % 10) } }),
+    );
+    if (i % 5000 === 4999) await nc.flush();
+  }
+  await nc.flush();
+}
+
+/** Consume-only reference: publish N, then consume them with a pull consumer acking each. */
+async function consumeOnly(): Promise<number> {
   const server = await startNatsServer();
   const nc = await connect({ servers: server.url });
   try {
@@ -37,14 +64,14 @@ async function rawJetStream(): Promise<number> {
       durable_name: "c",
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
-      max_ack_pending: 1000,
+      max_ack_pending: MAX_ACK_PENDING,
     });
     const consumer = await jetstream(nc).consumers.get("RAW", "c");
     const done = Promise.withResolvers<void>();
     let got = 0;
     const started = performance.now();
     const messages = await consumer.consume({
-      max_messages: 500,
+      max_messages: PULL_BATCH,
       callback: (m) => {
         JSON.parse(m.string());
         m.ack();
@@ -61,37 +88,66 @@ async function rawJetStream(): Promise<number> {
   }
 }
 
-/** Raw Redis: N SETs of a twin-sized value, pipelined 500 at a time. */
-async function rawRedis(): Promise<number> {
-  const server = await startRedisServer();
-  const redis = new Redis(server.url);
+/**
+ * The same-work bare pipeline, `N` messages: Flotilla's mappings and streams on a nats-server
+ * of its own, a Redis of its own (no append-only file, as the node's in this benchmark); the
+ * pipeline on a Worker thread (`ingest_bare.ts`), this thread publishing as devices do.
+ * `valueBytes`, `eventBytes`: the sizes of the value SET per device and of each event.
+ */
+async function sameWork(
+  valueBytes: number,
+  eventBytes: number,
+): Promise<{ rate: number; valueBytes: number; eventBytes: number }> {
+  const nats = await startNatsServer({ config: mappingsConfig() });
+  const redisServer = await startRedisServer({ durable: false });
+  const devices = await connect({ servers: nats.url });
+  const worker = new Worker(new URL("./ingest_bare_worker.ts", import.meta.url), {
+    type: "module",
+  });
   try {
-    const value = JSON.stringify({
-      s: { reported: { temperature: { value: 21.5, ts: Date.now() } } },
-      n: 1,
-    });
+    await ensureStreams(await jetstreamManager(devices));
+    const ready = Promise.withResolvers<void>();
+    const done = Promise.withResolvers<BareDone>();
+    worker.onmessage = (e: MessageEvent<"ready" | BareDone | { error: string }>) => {
+      if (e.data === "ready") ready.resolve();
+      else if ("error" in e.data) {
+        const error = new Error(`bare pipeline: ${e.data.error}`);
+        ready.reject(error);
+        done.reject(error);
+      } else done.resolve(e.data);
+    };
+    worker.postMessage(
+      {
+        natsUrl: nats.url,
+        redisUrl: redisServer.url,
+        valueBytes,
+        eventBytes,
+        partitions: PARTITIONS,
+        pullBatch: PULL_BATCH,
+        maxAckPending: MAX_ACK_PENDING,
+        n: N,
+      } satisfies BareConfig,
+    );
+    await ready.promise;
     const started = performance.now();
-    for (let i = 0; i < N; i += 500) {
-      const pipe = redis.pipeline();
-      for (let j = i; j < Math.min(N, i + 500); j++) pipe.set(`k${j % DEVICES}`, value);
-      await pipe.exec();
-    }
-    return N / ((performance.now() - started) / 1000);
+    await publishReadings(devices, N);
+    const sizes = await done.promise;
+    return { rate: N / ((performance.now() - started) / 1000), ...sizes };
   } finally {
-    redis.disconnect();
-    await server.stop();
+    worker.terminate();
+    await devices.close();
+    await redisServer.stop();
+    await nats.stop();
   }
 }
 
-/** CPU time (user + system) a process has used, in ms, from `/proc/<pid>/stat` (Linux). */
-function cpuMs(pid: number): number {
+/** CPU time (user + system) a process has used so far, ms (Linux `/proc`; 0 elsewhere). */
+async function cpuMs(pid: number): Promise<number> {
   try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // utime and stime are fields 14 and 15 of stat, in clock ticks (100 per second).
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    const fields = (await Deno.readTextFile(`/proc/${pid}/stat`)).split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
   } catch {
-    return NaN;
+    return 0;
   }
 }
 
@@ -99,32 +155,50 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 }
 
-/** Flotilla: sustained rate, then latency at half of it. */
-async function flotilla(): Promise<
-  {
-    rate: number;
-    p50: number;
-    p99: number;
-    samples: number;
-    eventMessagesPerMessage: number;
-    cpuUsPerMessage: { node: number; nats: number };
-  }
-> {
-  // Redis without an append-only file, like the raw baseline's (the node is allowed to run on it).
+/** Latency percentiles of one paced phase. */
+interface Latency {
+  rate: number;
+  p50: number;
+  p99: number;
+  samples: number;
+}
+
+/** Flotilla's figures. */
+interface FlotillaResult {
+  rate: number;
+  half: Latency;
+  steady: Latency;
+  storedBytesPerDevice: number;
+  /** Bytes written per reading: a journal entry, or the snapshot when not journaled. */
+  writeBytesPerReading: number;
+  /** Mean bytes per event (an events-stream message's bytes over the events it carries). */
+  eventBytes: number;
+  eventMessagesPerMessage: number;
+  /** CPU per message of the sustained phase, µs: the node process, and nats-server. */
+  nodeCpuUs: number;
+  natsCpuUs: number;
+}
+
+/** Flotilla: sustained rate, then latency at half of it and at the steady rate. */
+async function flotilla(): Promise<FlotillaResult> {
+  // Redis without an append-only file, like the bare pipeline's (the node is allowed to run
+  // on it).
   const cluster = await startCluster({ nodes: 1, redis: { durable: false } });
   try {
     await cluster.settled();
     const nc = await cluster.client();
-    const jsm = await jetstreamManager(nc);
-    const eventsSeq = async () => (await jsm.streams.info("FLOTILLA_EVENTS")).state.last_seq;
     let events = 0;
+    let eventBytes = 0;
+    let eventMessages = 0;
     let latencies: number[] | null = null;
     let allIn: { n: number; resolve: () => void } | null = null;
-    nc.subscribe("fl.ev.telemetry", {
+    nc.subscribe(`${SUBJECTS.events}.telemetry`, {
       callback: (_error, msg) => {
         // A message carries the telemetry events of one commit batch.
         const batch = unpackEvents(msg.headers, msg.data) ?? [];
         events += batch.length;
+        eventMessages++;
+        eventBytes += msg.data.length;
         if (latencies !== null) {
           const now = Date.now();
           for (const { data } of batch) latencies.push(now - (data as { ts: number }).ts);
@@ -135,56 +209,93 @@ async function flotilla(): Promise<
     await nc.flush();
 
     // Sustained: as fast as devices can publish.
-    const eventsBefore = await eventsSeq();
-    const node = cluster.nodes[0]!.pid, nats = cluster.nats.pid;
-    const cpuBefore = { node: cpuMs(node), nats: cpuMs(nats) };
     const { promise, resolve } = Promise.withResolvers<void>();
     allIn = { n: N, resolve };
+    const node = cluster.nodes[0]!.pid;
+    const [node0, nats0] = [await cpuMs(node), await cpuMs(cluster.nats.pid)];
     const started = performance.now();
-    for (let i = 0; i < N; i++) {
-      nc.publish(
-        `iot.b-${i % DEVICES}.telemetry`,
-        JSON.stringify({ ts: Date.now(), readings: { temperature: 20 + (i % 10) } }),
-      );
-      if (i % 5000 === 4999) await nc.flush();
-    }
-    await nc.flush();
+    await publishReadings(nc, N);
     await promise;
     const rate = N / ((performance.now() - started) / 1000);
+    const nodeCpuUs = ((await cpuMs(node)) - node0) * 1000 / N;
+    const natsCpuUs = ((await cpuMs(cluster.nats.pid)) - nats0) * 1000 / N;
+    const meanEventBytes = Math.round(eventBytes / events);
+    const eventMessagesPerMessage = eventMessages / events;
     await cluster.drained();
-    // Messages the events stream took for the N readings (their events, and any other).
-    const eventMessagesPerMessage = (await eventsSeq() - eventsBefore) / N;
-    const cpuUsPerMessage = {
-      node: Math.round((cpuMs(node) - cpuBefore.node) * 1000 / N),
-      nats: Math.round((cpuMs(nats) - cpuBefore.nats) * 1000 / N),
-    };
 
-    // Latency at half that rate, paced in 10 ms slices.
-    latencies = [];
-    const perSlice = Math.max(1, Math.round((rate / 2) / 100));
-    const end = performance.now() + HALF_LOAD_SECONDS * 1000;
-    let sent = 0;
-    while (performance.now() < end) {
-      const sliceStart = performance.now();
-      for (let k = 0; k < perSlice; k++, sent++) {
-        nc.publish(
-          `iot.b-${sent % DEVICES}.telemetry`,
-          JSON.stringify({ ts: Date.now(), readings: { temperature: 21 } }),
-        );
+    /** Readings paced at `perSecond` in 10 ms slices for LATENCY_SECONDS. */
+    const paced = async (perSecond: number): Promise<Latency> => {
+      latencies = [];
+      const perSlice = Math.max(1, Math.round(perSecond / 100));
+      const end = performance.now() + LATENCY_SECONDS * 1000;
+      let sent = 0;
+      const first = performance.now();
+      while (performance.now() < end) {
+        const due = first + (sent / perSlice) * 10;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        for (let k = 0; k < perSlice; k++, sent++) {
+          nc.publish(
+            `iot.b-${sent % DEVICES}.telemetry`,
+            JSON.stringify({ ts: Date.now(), readings: { temperature: 21 } }),
+          );
+        }
+        await nc.flush();
       }
-      await nc.flush();
-      const wait = 10 - (performance.now() - sliceStart);
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const seconds = (performance.now() - first) / 1000;
+      await cluster.drained();
+      const sorted = latencies.sort((a, b) => a - b);
+      latencies = null;
+      return {
+        rate: Math.round(sent / seconds),
+        p50: percentile(sorted, 0.5),
+        p99: percentile(sorted, 0.99),
+        samples: sorted.length,
+      };
+    };
+    const half = await paced(rate / 2);
+    const steady = await paced(STEADY_RATE);
+
+    // What the node stores per device (snapshot and journal), and what it writes per reading
+    // (a journal entry when the device is journaled, else the whole snapshot).
+    const redis = new Redis(cluster.redis!.url);
+    let snapshotBytes = 0, snapshots = 0, journalBytes = 0, entries = 0;
+    const devices = new Set<string>();
+    try {
+      let cursor = "0";
+      do {
+        const [next, found] = await redis.scan(cursor, "MATCH", "*b-*", "COUNT", 1000);
+        cursor = next;
+        for (const key of found) {
+          const device = /:([sj]):.*(b-\d+)$/.exec(key);
+          if (device === null) continue;
+          devices.add(device[2]!);
+          if (device[1] === "s") {
+            snapshotBytes += await redis.strlen(key);
+            snapshots++;
+          } else {
+            for (const entry of await redis.lrange(key, 0, -1)) {
+              journalBytes += entry.length;
+              entries++;
+            }
+          }
+        }
+      } while (cursor !== "0");
+    } finally {
+      redis.disconnect();
     }
-    await cluster.drained();
-    const sorted = latencies.sort((a, b) => a - b);
     return {
       rate,
-      p50: percentile(sorted, 0.5),
-      p99: percentile(sorted, 0.99),
-      samples: sorted.length,
+      half,
+      steady,
+      storedBytesPerDevice: Math.round((snapshotBytes + journalBytes) / Math.max(1, devices.size)),
+      writeBytesPerReading: entries > 0
+        ? Math.round(journalBytes / entries)
+        : Math.round(snapshotBytes / Math.max(1, snapshots)),
+      eventBytes: meanEventBytes,
       eventMessagesPerMessage,
-      cpuUsPerMessage,
+      nodeCpuUs,
+      natsCpuUs,
     };
   } finally {
     await cluster.stop();
@@ -193,36 +304,58 @@ async function flotilla(): Promise<
 
 if (import.meta.main) {
   const progress = (what: string) => console.error(`ingest: ${what}`);
-  progress(`raw JetStream consume of ${N} messages`);
-  const jetStream = await rawJetStream();
-  progress(`raw Redis pipelined SET of ${N} keys`);
-  const redis = await rawRedis();
-  progress(`Flotilla end to end: ${N} messages, then ${HALF_LOAD_SECONDS} s at half that rate`);
-  const result = await flotilla();
-  const ratio = result.rate / jetStream;
-  await report({
-    name: "ingest",
-    value: result.rate,
-    unit: "msgs/s",
-    baseline: "raw JetStream pull consume with explicit acks",
-    baselineValue: jetStream,
-    ratio,
-    target: "≥ 50,000 msgs/s, ≥ 0.30 of JetStream, p99 ≤ 50 ms at half load",
-    met: result.rate >= 50_000 && ratio >= 0.3 && result.p99 <= 50,
-    machine: machine(),
-    details: {
-      messages: N,
-      devices: DEVICES,
-      nodes: 1,
-      store: "redis",
-      rawRedisPipelinedSetsPerSec: Math.round(redis),
-      halfLoadMsgsPerSec: Math.round(result.rate / 2),
-      p50Ms: result.p50,
-      p99Ms: result.p99,
-      latencySamples: result.samples,
-      eventMessagesPerMessage: Number(result.eventMessagesPerMessage.toFixed(4)),
-      nodeCpuUsPerMessage: result.cpuUsPerMessage.node,
-      natsServerCpuUsPerMessage: result.cpuUsPerMessage.nats,
+  progress(`consume-only raw JetStream of ${N} messages`);
+  const consume = await consumeOnly();
+  progress(
+    `Flotilla end to end: ${N} messages, then ${LATENCY_SECONDS} s at half that rate and ` +
+      `${LATENCY_SECONDS} s at ${STEADY_RATE} msgs/s`,
+  );
+  const f = await flotilla();
+  const valueBytes = Math.max(64, f.writeBytesPerReading);
+  progress(`same-work bare pipeline: ${N} messages, ${valueBytes}-byte values`);
+  const bareRun = await sameWork(valueBytes, f.eventBytes);
+  const bare = bareRun.rate;
+  const ratio = f.rate / bare;
+  const met = ratio >= 0.6 && f.half.p50 <= 10 && f.half.p99 <= 50 && f.steady.p99 <= 25;
+  await report(
+    {
+      name: "ingest",
+      value: f.rate,
+      unit: "msgs/s",
+      baseline: "same-work bare pipeline",
+      baselineValue: bare,
+      ratio,
+      target: "≥ 0.6 of same-work; half load p50 ≤ 10, p99 ≤ 50 ms; p99 ≤ 25 ms at 1,000/s",
+      met,
+      machine: machine(),
+      details: {
+        messages: N,
+        devices: DEVICES,
+        partitions: PARTITIONS,
+        nodes: 1,
+        store: "redis",
+        consumeOnlyMsgsPerSec: Math.round(consume),
+        consumeOnlyRatio: f.rate / consume,
+        storedBytesPerDevice: f.storedBytesPerDevice,
+        writeBytesPerReading: f.writeBytesPerReading,
+        bareValueBytes: bareRun.valueBytes,
+        eventBytes: f.eventBytes,
+        bareEventBytes: bareRun.eventBytes,
+        eventMessagesPerMessage: Number(f.eventMessagesPerMessage.toFixed(4)),
+        nodeCpuUsPerMsg: Math.round(f.nodeCpuUs * 10) / 10,
+        natsCpuUsPerMsg: Math.round(f.natsCpuUs * 10) / 10,
+        halfLoadMsgsPerSec: f.half.rate,
+        p50Ms: f.half.p50,
+        p99Ms: f.half.p99,
+        latencySamples: f.half.samples,
+        steadyMsgsPerSec: f.steady.rate,
+        p50At1000Ms: f.steady.p50,
+        p99At1000Ms: f.steady.p99,
+        steadySamples: f.steady.samples,
+      },
     },
-  });
+    `half load p50 ${f.half.p50} p99 ${f.half.p99} ms; at ${f.steady.rate}/s p99 ` +
+      `${f.steady.p99} ms; consume-only ratio ${(f.rate / consume).toFixed(3)}; ` +
+      `${f.storedBytesPerDevice} B/device`,
+  );
 }

@@ -1,7 +1,7 @@
 /**
- * The `activation` and `persist` benchmarks run end to end at tiny sizes, as `deno task bench`
- * runs them (a child process each), writing their results to a temporary directory: the result
- * is well formed and its figures consistent. No timing is asserted — the performance targets
+ * The `activation`, `persist` and `ingest` benchmarks run end to end at tiny sizes, as
+ * `deno task bench` runs them (a child process each), writing their results to a temporary
+ * directory: the result is well formed and its figures consistent. No timing is asserted — the performance targets
  * live in the benchmarks' results, not in tests.
  *
  * @module
@@ -94,6 +94,25 @@ Deno.test("bench persist: a tiny run writes a consistent result for every store"
   const line = stdout.split("\n").find((l) => /^(PASS|MISS) persist: /.test(l));
   assert(line !== undefined, stdout);
   for (const name of ["denokv", "redis", "natskv"]) assert(line.includes(name), line);
+});
+
+Deno.test("bench ingest: a tiny run writes a consistent result with the issue-15 fields", async () => {
+  const { result, stdout } = await runBench("ingest.ts", "ingest", {
+    BENCH_INGEST_N: "2000",
+    BENCH_INGEST_SECONDS: "0.5",
+    BENCH_INGEST_STEADY_RATE: "200",
+  });
+  assertWellFormed(result, "ingest");
+  const d = result.details as Record<string, number>;
+  assertEquals(d.messages, 2000);
+  for (const field of ["p50Ms", "p99Ms", "p50At1000Ms", "p99At1000Ms"]) {
+    assert(Number.isFinite(d[field]) && d[field]! >= 0, `${field}: ${d[field]}`);
+  }
+  assert(d.consumeOnlyRatio! > 0, `consumeOnlyRatio: ${d.consumeOnlyRatio}`);
+  assert(d.storedBytesPerDevice! > 0, `storedBytesPerDevice: ${d.storedBytesPerDevice}`);
+  assert(d.bareValueBytes! > 0, `bareValueBytes: ${d.bareValueBytes}`);
+  assert(d.writeBytesPerReading! > 0, `writeBytesPerReading: ${d.writeBytesPerReading}`);
+  assert(/^(PASS|MISS) ingest: /m.test(stdout), stdout);
 });
 
 Deno.test("bench device-writes: a tiny run counts a journal append per reading", async () => {
