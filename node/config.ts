@@ -13,6 +13,13 @@ import { DEFAULT_LINK_RETENTION, DEFAULT_PARTITIONS, SITE_NAME } from "../runtim
 /** Stores a node can run on. */
 export const STORES = ["denokv", "memory", "redis", "natskv"] as const;
 
+/**
+ * Default cap on live actors: 250,000 device twins with full analytics windows take about
+ * 1 GB of heap (bench/README.md, "Scale"), well inside V8's default heap limit on a 64-bit
+ * machine; a node with more devices passivates the least recently used idle ones.
+ */
+export const DEFAULT_MAX_ACTIVE_ACTORS = 250_000;
+
 /** A node's configuration. */
 export interface NodeConfig {
   /** `"embedded"`: in-process transport; `"cluster"`: NATS. */
@@ -27,6 +34,11 @@ export interface NodeConfig {
   readonly logFormat: "json" | "pretty";
   /** Events kept in memory for SSE clients to resume from. */
   readonly eventRing: number;
+  /**
+   * `FLOTILLA_MAX_ACTIVE_ACTORS`: most actors in memory before the least recently used idle ones
+   * are passivated (`0`: no cap, `Infinity` here). @default {@link DEFAULT_MAX_ACTIVE_ACTORS}
+   */
+  readonly maxActiveActors: number;
   /** NATS servers (cluster mode). */
   readonly natsUrl: string | null;
   readonly redisUrl: string | null;
@@ -132,6 +144,13 @@ export function loadConfig(
     logLevel: parseLogLevel(env.FLOTILLA_LOG_LEVEL, "info"),
     logFormat: format,
     eventRing: integer(env, "FLOTILLA_EVENT_RING", 10_000, 1, 10_000_000),
+    maxActiveActors: integer(
+      env,
+      "FLOTILLA_MAX_ACTIVE_ACTORS",
+      DEFAULT_MAX_ACTIVE_ACTORS,
+      0,
+      1_000_000_000,
+    ) || Infinity,
     natsUrl,
     redisUrl,
     partitions: integer(env, "FLOTILLA_PARTITIONS", DEFAULT_PARTITIONS, 1, 4096),

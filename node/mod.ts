@@ -5,4 +5,4 @@
  * @module
  */
 export { assemble, type AssembleOverrides, type FlotillaNode } from "./assemble.ts";
-export { loadConfig, type NodeConfig, STORES } from "./config.ts";
+export { DEFAULT_MAX_ACTIVE_ACTORS, loadConfig, type NodeConfig, STORES } from "./config.ts";
