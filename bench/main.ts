@@ -20,6 +20,7 @@ export const BENCHMARKS: Readonly<Record<string, string>> = {
   "failover": "failover.ts",
   "fraud": "fraud.ts",
   "edge-catchup": "edge_catchup.ts",
+  "scale": "scale.ts",
 };
 
 if (import.meta.main) {
