@@ -7,10 +7,16 @@
  * holds at most `maxValues` readings (the oldest go first), so its size is bounded whatever
  * the device's rate.
  *
+ * In memory a device keeps its windows packed ({@link PackedWindow}, packed_window.ts: the same
+ * window in a ring buffer, stored as this plain one); every function here takes either.
+ *
  * @module
  */
 
+import { PackedWindow } from "./packed_window.ts";
 import { varianceOf } from "./zscore.ts";
+
+export { PackedWindow };
 
 /** Bounds of a window. */
 export interface WindowConfig {
@@ -62,8 +68,11 @@ export function emptyWindow(): SensorWindow {
   return { t: [], b: 0, v: [], k: 0, s: 0, q: 0, r: 0 };
 }
 
+/** A window, plain or packed. */
+export type AnyWindow = SensorWindow | PackedWindow;
+
 /** The window's event times (epoch ms), ascending. */
-export function timesOf(w: SensorWindow): number[] {
+export function timesOf(w: AnyWindow): number[] {
   return w.t.map((x) => x + w.b);
 }
 
@@ -72,7 +81,8 @@ export function timesOf(w: SensorWindow): number[] {
  * that fall out of the span. Returns whether a reading at `ts` belongs in the window (a
  * reading at or before `newest - span` is too late for it).
  */
-export function advance(w: SensorWindow, ts: number, span: number): boolean {
+export function advance(w: AnyWindow, ts: number, span: number): boolean {
+  if (w instanceof PackedWindow) return w.advance(ts, span);
   const n = w.t.length;
   if (n === 0) return true;
   const at = ts - w.b;
@@ -90,7 +100,8 @@ export function advance(w: SensorWindow, ts: number, span: number): boolean {
  * timestamps keep arrival order), then evicts the oldest beyond `maxValues`. Call
  * {@link advance} first. O(1) for a reading in time order.
  */
-export function insert(w: SensorWindow, ts: number, value: number, maxValues: number): void {
+export function insert(w: AnyWindow, ts: number, value: number, maxValues: number): void {
+  if (w instanceof PackedWindow) return w.insert(ts, value, maxValues);
   const { t, v } = w;
   if (t.length === 0) {
     w.b = ts;
@@ -141,7 +152,8 @@ function remove(w: SensorWindow, count: number): void {
 }
 
 /** Recomputes the running sums exactly, shifted by the current first value. */
-export function resum(w: SensorWindow): void {
+export function resum(w: AnyWindow): void {
+  if (w instanceof PackedWindow) return w.resum();
   const k = w.v[0] ?? 0;
   let s = 0, q = 0;
   for (const x of w.v) {
@@ -156,14 +168,20 @@ export function resum(w: SensorWindow): void {
 }
 
 /** Count, mean and population standard deviation, in O(1). */
-export function moments(w: SensorWindow): { n: number; mean: number; std: number } {
+export function moments(w: AnyWindow): { n: number; mean: number; std: number } {
+  if (w instanceof PackedWindow) return w.moments();
   const n = w.t.length;
   if (n === 0) return { n: 0, mean: 0, std: 0 };
   return { n, mean: w.k + w.s / n, std: Math.sqrt(varianceOf(n, w.s, w.q)) };
 }
 
 /** The window's summary for the API (min and max by a pass over it: only on reads). */
-export function statsOf(w: SensorWindow): WindowStats {
+export function statsOf(w: AnyWindow): WindowStats {
+  if (w instanceof PackedWindow) {
+    if (w.size === 0) return { count: 0, mean: null, std: null, min: null, max: null };
+    const { n, mean, std } = w.moments();
+    return { count: n, mean, std, ...w.range() };
+  }
   const n = w.v.length;
   if (n === 0) return { count: 0, mean: null, std: null, min: null, max: null };
   let min = Infinity, max = -Infinity;
