@@ -149,14 +149,21 @@ function byComponent(state: Record<string, unknown>, copies: number): Record<str
   }
   const out: Record<string, number> = {};
   for (const [name, value] of parts) {
-    const json = JSON.stringify(value);
-    const before = heap();
-    const keep: unknown[] = [];
-    for (let i = 0; i < copies; i++) keep.push(JSON.parse(json));
-    out[name] = Math.round((heap() - before) / copies);
-    if (keep.length !== copies) throw new Error("unreachable");
+    out[name] = Math.round(parsedBytes(JSON.stringify(value), copies));
   }
   return out;
+}
+
+/** Heap bytes per copy of `copies` copies of `json` parsed (a call of its own: they die here). */
+function parsedBytes(json: string, copies: number): number {
+  gc();
+  const before = Deno.memoryUsage().heapUsed;
+  const keep: unknown[] = new Array(copies);
+  for (let i = 0; i < copies; i++) keep[i] = JSON.parse(json);
+  gc();
+  const bytes = (Deno.memoryUsage().heapUsed - before - copies * 4 - 16) / copies;
+  if (keep.length !== copies) throw new Error("unreachable");
+  return bytes;
 }
 
 /**
