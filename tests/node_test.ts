@@ -2,7 +2,7 @@
  * The node's configuration (`node/config.ts`) and assembly (`node/assemble.ts`), in process:
  * an embedded node on the memory store, called through `app.request()` or served on loopback.
  */
-import { assemble, DEFAULT_MAX_ACTIVE_ACTORS, loadConfig } from "../node/mod.ts";
+import { ACTOR_HEAP_BUDGET, assemble, defaultMaxActiveActors, loadConfig } from "../node/mod.ts";
 import { ConfigError, createLogger, StoreError } from "../runtime/mod.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "./helpers/assert.ts";
 
@@ -148,7 +148,10 @@ Deno.test("loadConfig: --embedded ignores NATS_URL; NATS_URL alone means cluster
 });
 
 Deno.test("loadConfig: FLOTILLA_MAX_ACTIVE_ACTORS caps live actors; 0 turns the cap off", () => {
-  assertEquals(loadConfig({}).maxActiveActors, DEFAULT_MAX_ACTIVE_ACTORS);
+  assertEquals(loadConfig({}).maxActiveActors, defaultMaxActiveActors());
+  // By default, half the heap limit at 16 KB an actor: 4 GiB → 131,072; never under 1,000.
+  assertEquals(defaultMaxActiveActors(4 * 2 ** 30), 2 * 2 ** 30 / ACTOR_HEAP_BUDGET);
+  assertEquals(defaultMaxActiveActors(2 ** 20), 1000);
   assertEquals(loadConfig({ FLOTILLA_MAX_ACTIVE_ACTORS: "20000" }).maxActiveActors, 20_000);
   assertEquals(loadConfig({ FLOTILLA_MAX_ACTIVE_ACTORS: "0" }).maxActiveActors, Infinity);
 });
