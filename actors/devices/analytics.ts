@@ -8,11 +8,13 @@
  * @module
  */
 import { outside, type ThresholdRange } from "./thresholds.ts";
-import { rapidity, type Trend, type TrendConfig } from "./trend.ts";
+import { rapidity, type Trend, type TrendConfig, trendOf } from "./trend.ts";
 import {
-  type AnyWindow,
+  advance,
   emptyWindow,
-  PackedWindow,
+  insert,
+  moments,
+  type SensorWindow,
   statsOf,
   type WindowConfig,
   type WindowStats,
@@ -26,12 +28,9 @@ export interface AnalyticsConfig {
   readonly anomaly: AnomalyConfig;
 }
 
-/**
- * One sensor's analytics state (part of the device's state). Its window is stored as plain
- * JSON and packed in memory on the first reading after a load (packed_window.ts).
- */
+/** One sensor's analytics state (plain JSON, part of the device's state). */
 export interface SensorAnalytics {
-  w: AnyWindow;
+  w: SensorWindow;
   trend: Trend;
   /** Anomaly score of the last reading that joined the window. */
   score: number;
@@ -135,17 +134,15 @@ export function observe(
     signals.push({ kind: "threshold", sensor, value, ts, range: range!, late: true });
   }
 
-  const w = a.w instanceof PackedWindow
-    ? a.w
-    : (a.w = PackedWindow.from(a.w, config.window.maxValues));
-  if (!w.advance(ts, config.window.span)) return;
-  const m = w.moments();
+  const w = a.w;
+  if (!advance(w, ts, config.window.span)) return;
+  const m = moments(w);
   let score = 0, z = 0;
   if (m.n >= config.anomaly.minValues) {
     z = absZ(value, m.mean, m.std);
     score = anomalyScore(z, config.anomaly);
   }
-  w.insert(ts, value, config.window.maxValues);
+  insert(w, ts, value, config.window.maxValues);
   a.score = score;
   const level = anomalyLevel(score, config.anomaly);
   if (level > a.level) {
@@ -153,7 +150,7 @@ export function observe(
   }
   a.level = level;
 
-  const trend = w.trend(config.trend);
+  const trend = trendOf(w.t, w.v, config.trend);
   const r = rapidity(trend);
   if (r !== 0 && r !== a.rapid) signals.push({ kind: "rapid", sensor, trend, value, ts });
   a.rapid = r;

@@ -7,16 +7,10 @@
  * holds at most `maxValues` readings (the oldest go first), so its size is bounded whatever
  * the device's rate.
  *
- * In memory a device keeps its windows packed ({@link PackedWindow}, packed_window.ts: the same
- * window in a ring buffer, stored as this plain one); every function here takes either.
- *
  * @module
  */
 
-import { PackedWindow } from "./packed_window.ts";
 import { varianceOf } from "./zscore.ts";
-
-export { PackedWindow };
 
 /** Bounds of a window. */
 export interface WindowConfig {
@@ -68,11 +62,8 @@ export function emptyWindow(): SensorWindow {
   return { t: [], b: 0, v: [], k: 0, s: 0, q: 0, r: 0 };
 }
 
-/** A window, plain or packed. */
-export type AnyWindow = SensorWindow | PackedWindow;
-
 /** The window's event times (epoch ms), ascending. */
-export function timesOf(w: AnyWindow): number[] {
+export function timesOf(w: SensorWindow): number[] {
   return w.t.map((x) => x + w.b);
 }
 
@@ -81,8 +72,7 @@ export function timesOf(w: AnyWindow): number[] {
  * that fall out of the span. Returns whether a reading at `ts` belongs in the window (a
  * reading at or before `newest - span` is too late for it).
  */
-export function advance(w: AnyWindow, ts: number, span: number): boolean {
-  if (w instanceof PackedWindow) return w.advance(ts, span);
+export function advance(w: SensorWindow, ts: number, span: number): boolean {
   const n = w.t.length;
   if (n === 0) return true;
   const at = ts - w.b;
@@ -100,8 +90,7 @@ export function advance(w: AnyWindow, ts: number, span: number): boolean {
  * timestamps keep arrival order), then evicts the oldest beyond `maxValues`. Call
  * {@link advance} first. O(1) for a reading in time order.
  */
-export function insert(w: AnyWindow, ts: number, value: number, maxValues: number): void {
-  if (w instanceof PackedWindow) return w.insert(ts, value, maxValues);
+export function insert(w: SensorWindow, ts: number, value: number, maxValues: number): void {
   const { t, v } = w;
   if (t.length === 0) {
     w.b = ts;
@@ -152,8 +141,7 @@ function remove(w: SensorWindow, count: number): void {
 }
 
 /** Recomputes the running sums exactly, shifted by the current first value. */
-export function resum(w: AnyWindow): void {
-  if (w instanceof PackedWindow) return w.resum();
+export function resum(w: SensorWindow): void {
   const k = w.v[0] ?? 0;
   let s = 0, q = 0;
   for (const x of w.v) {
@@ -168,20 +156,14 @@ export function resum(w: AnyWindow): void {
 }
 
 /** Count, mean and population standard deviation, in O(1). */
-export function moments(w: AnyWindow): { n: number; mean: number; std: number } {
-  if (w instanceof PackedWindow) return w.moments();
+export function moments(w: SensorWindow): { n: number; mean: number; std: number } {
   const n = w.t.length;
   if (n === 0) return { n: 0, mean: 0, std: 0 };
   return { n, mean: w.k + w.s / n, std: Math.sqrt(varianceOf(n, w.s, w.q)) };
 }
 
 /** The window's summary for the API (min and max by a pass over it: only on reads). */
-export function statsOf(w: AnyWindow): WindowStats {
-  if (w instanceof PackedWindow) {
-    if (w.size === 0) return { count: 0, mean: null, std: null, min: null, max: null };
-    const { n, mean, std } = w.moments();
-    return { count: n, mean, std, ...w.range() };
-  }
+export function statsOf(w: SensorWindow): WindowStats {
   const n = w.v.length;
   if (n === 0) return { count: 0, mean: null, std: null, min: null, max: null };
   let min = Infinity, max = -Infinity;
