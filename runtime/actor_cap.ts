@@ -56,11 +56,6 @@ export class ActorCap {
     return this.#size;
   }
 
-  /** The actors in memory, least recently used first (for tests and inspection). */
-  *order(): Iterable<Activation> {
-    for (let a = this.#head; a !== null; a = a.lruNext) yield a;
-  }
-
   /** A new activation: the most recently used; over the cap, idle ones make room. */
   added(a: Activation): void {
     this.#append(a);
