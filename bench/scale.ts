@@ -18,7 +18,7 @@
  * - `details.rateRatio`: telemetry records per second with `BENCH_SCALE_DEVICES` devices active
  *   over the rate with `BENCH_SCALE_SMALL` (default 1,000), same process, same message count
  *   (`BENCH_SCALE_MESSAGES`, default 200,000, round robin, `BENCH_SCALE_IN_FLIGHT` asks in
- *   flight, each answered once its change is durable).
+ *   flight, default half the small fleet, each answered once its change is durable).
  * - `details.churn…`: a new node with `maxActiveActors` = `BENCH_SCALE_CAP` (default 20,000)
  *   takes `BENCH_SCALE_CHURN_MESSAGES` (default 100,000) round robin over every device — the
  *   worst case for an LRU cap: every message activates an evicted device and evicts another —
@@ -40,7 +40,12 @@ const SMALL = Math.min(DEVICES, env("BENCH_SCALE_SMALL", 1000));
 const MESSAGES = env("BENCH_SCALE_MESSAGES", 200_000);
 const CAP = Math.min(DEVICES, env("BENCH_SCALE_CAP", 20_000));
 const CHURN_MESSAGES = env("BENCH_SCALE_CHURN_MESSAGES", 100_000);
-const IN_FLIGHT = env("BENCH_SCALE_IN_FLIGHT", 2000);
+/**
+ * Asks in flight: at most half the small fleet, so that no device of it has two records in flight
+ * — they would coalesce into one write there and not in the large fleet, and the two rates would
+ * not measure the same work.
+ */
+const IN_FLIGHT = env("BENCH_SCALE_IN_FLIGHT", Math.max(1, Math.floor(SMALL / 2)));
 /** Records that fill a window: the default 120 readings per sensor, one record every 500 ms. */
 const FILL = 120;
 const PERIOD_MS = 500;
