@@ -201,10 +201,6 @@ function pump(
 async function node(url: string, maxActiveActors = Infinity) {
   const store = await RedisStore.connect(url, { prefix: PREFIX });
   const system = registerActors(new ActorSystem({ store, logger, maxActiveActors }), DOMAIN);
-  let dbg = 0;
-  system.events.subscribe({}, (e: any) => {
-    if (e.topic !== "telemetry" && dbg++ < 3) console.error(JSON.stringify(e).slice(0, 400));
-  });
   await system.start();
   return { system, store };
 }
