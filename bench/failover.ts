@@ -35,7 +35,7 @@ import {
   type ReadingEvent,
   takeoverStats,
 } from "../tests/helpers/failover.ts";
-import { partitionOf } from "../runtime/nats/mod.ts";
+import { partitionOf, unpackEvents } from "../runtime/nats/mod.ts";
 import { machine, report } from "./lib.ts";
 
 const RUNS = Number(Deno.env.get("BENCH_FAILOVER_RUNS") ?? 5);
@@ -85,12 +85,14 @@ async function run(n: number): Promise<Run> {
     const back = new Map<number, number>(); // victim partition → when processing again
     nc.subscribe("fl.ev.telemetry", {
       callback: (_error, msg) => {
-        const e = msg.json<ReadingEvent>();
-        const seq = e.readings?.seq;
-        if (e.device === undefined || seq === undefined) return;
-        const p = partitionOf(e.device, PARTITIONS);
-        seen.add(p);
-        if (seq >= afterKill && !back.has(p)) back.set(p, performance.now());
+        for (const { data } of unpackEvents(msg.headers, msg.data) ?? []) {
+          const e = data as ReadingEvent;
+          const seq = e?.readings?.seq;
+          if (e?.device === undefined || seq === undefined) continue;
+          const p = partitionOf(e.device, PARTITIONS);
+          seen.add(p);
+          if (seq >= afterKill && !back.has(p)) back.set(p, performance.now());
+        }
       },
     });
     await nc.flush();

@@ -11,6 +11,7 @@
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { Redis } from "ioredis";
+import { unpackEvents } from "../runtime/nats/mod.ts";
 import { startCluster } from "../tests/helpers/cluster.ts";
 import { startNatsServer, startRedisServer } from "../tests/helpers/servers.ts";
 import { machine, report } from "./lib.ts";
@@ -82,30 +83,61 @@ async function rawRedis(): Promise<number> {
   }
 }
 
+/** CPU time (user + system) a process has used, in ms, from `/proc/<pid>/stat` (Linux). */
+function cpuMs(pid: number): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime are fields 14 and 15 of stat, in clock ticks (100 per second).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 }
 
 /** Flotilla: sustained rate, then latency at half of it. */
-async function flotilla(): Promise<{ rate: number; p50: number; p99: number; samples: number }> {
+async function flotilla(): Promise<
+  {
+    rate: number;
+    p50: number;
+    p99: number;
+    samples: number;
+    eventMessagesPerMessage: number;
+    cpuUsPerMessage: { node: number; nats: number };
+  }
+> {
   // Redis without an append-only file, like the raw baseline's (the node is allowed to run on it).
   const cluster = await startCluster({ nodes: 1, redis: { durable: false } });
   try {
     await cluster.settled();
     const nc = await cluster.client();
+    const jsm = await jetstreamManager(nc);
+    const eventsSeq = async () => (await jsm.streams.info("FLOTILLA_EVENTS")).state.last_seq;
     let events = 0;
     let latencies: number[] | null = null;
     let allIn: { n: number; resolve: () => void } | null = null;
     nc.subscribe("fl.ev.telemetry", {
       callback: (_error, msg) => {
-        events++;
-        if (latencies !== null) latencies.push(Date.now() - msg.json<{ ts: number }>().ts);
+        // A message carries the telemetry events of one commit batch.
+        const batch = unpackEvents(msg.headers, msg.data) ?? [];
+        events += batch.length;
+        if (latencies !== null) {
+          const now = Date.now();
+          for (const { data } of batch) latencies.push(now - (data as { ts: number }).ts);
+        }
         if (allIn !== null && events >= allIn.n) allIn.resolve();
       },
     });
     await nc.flush();
 
     // Sustained: as fast as devices can publish.
+    const eventsBefore = await eventsSeq();
+    const node = cluster.nodes[0]!.pid, nats = cluster.nats.pid;
+    const cpuBefore = { node: cpuMs(node), nats: cpuMs(nats) };
     const { promise, resolve } = Promise.withResolvers<void>();
     allIn = { n: N, resolve };
     const started = performance.now();
@@ -120,6 +152,12 @@ async function flotilla(): Promise<{ rate: number; p50: number; p99: number; sam
     await promise;
     const rate = N / ((performance.now() - started) / 1000);
     await cluster.drained();
+    // Messages the events stream took for the N readings (their events, and any other).
+    const eventMessagesPerMessage = (await eventsSeq() - eventsBefore) / N;
+    const cpuUsPerMessage = {
+      node: Math.round((cpuMs(node) - cpuBefore.node) * 1000 / N),
+      nats: Math.round((cpuMs(nats) - cpuBefore.nats) * 1000 / N),
+    };
 
     // Latency at half that rate, paced in 10 ms slices.
     latencies = [];
@@ -145,6 +183,8 @@ async function flotilla(): Promise<{ rate: number; p50: number; p99: number; sam
       p50: percentile(sorted, 0.5),
       p99: percentile(sorted, 0.99),
       samples: sorted.length,
+      eventMessagesPerMessage,
+      cpuUsPerMessage,
     };
   } finally {
     await cluster.stop();
@@ -180,6 +220,9 @@ if (import.meta.main) {
       p50Ms: result.p50,
       p99Ms: result.p99,
       latencySamples: result.samples,
+      eventMessagesPerMessage: Number(result.eventMessagesPerMessage.toFixed(4)),
+      nodeCpuUsPerMessage: result.cpuUsPerMessage.node,
+      natsServerCpuUsPerMessage: result.cpuUsPerMessage.nats,
     },
   });
 }

@@ -21,6 +21,7 @@ export const BENCHMARKS: Readonly<Record<string, string>> = {
   "fraud": "fraud.ts",
   "edge-catchup": "edge_catchup.ts",
   "scale": "scale.ts",
+  "device-writes": "device_writes.ts",
 };
 
 if (import.meta.main) {

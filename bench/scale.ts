@@ -96,35 +96,64 @@ function record(k: number) {
   };
 }
 
-/** Runs the real device actor for one device over a full window; returns its stored snapshot. */
-async function template(): Promise<JsonValue> {
+/** What the template device left in the store: its snapshot, the journal version it covers. */
+interface Template {
+  readonly envelope: JsonValue;
+  readonly version: number;
+  /** Records it was sent. */
+  readonly records: number;
+}
+
+/**
+ * Runs the real device actor for one device over a full window, and on until a snapshot covers
+ * its whole journal (the device is journaled: a snapshot every 50 events).
+ */
+async function template(): Promise<Template> {
   const store = new MemoryStore();
   const system = registerActors(new ActorSystem({ store, logger }), DOMAIN);
   await system.start();
+  const key = "a/device/template";
   // A registered robot, as a fleet's devices are (an unregistered one fails the referential
   // quality check on every record, and keeps those failures in its state).
   await system.ref("device", "template").ask("register", { type: "robot", sensors: SENSORS });
-  for (let k = 0; k < FILL; k++) {
-    await system.ref("device", "template").ask("telemetry", record(k));
+  let k = 0;
+  for (; k < FILL; k++) await system.ref("device", "template").ask("telemetry", record(k));
+  for (let extra = 0;; extra++) {
+    await system.idle();
+    const stored = await store.get(key);
+    const covered = (stored?.value as { j?: number } | undefined)?.j ?? -1;
+    if (stored !== null && (await store.readJournal(key, covered)).length === 0) {
+      await system.shutdown();
+      return { envelope: stored.value, version: covered, records: k };
+    }
+    if (extra > 200) throw new Error("no snapshot of the template device covers its journal");
+    await system.ref("device", "template").ask("telemetry", record(k++));
   }
-  await system.idle();
-  const stored = await store.get("a/device/template");
-  await system.shutdown();
-  if (stored === null) throw new Error("the template device stored nothing");
-  return stored.value;
 }
 
-/** Writes the template's snapshot under every device id, through the store. */
-async function seed(url: string, envelope: JsonValue): Promise<void> {
+/**
+ * Gives every device the template's snapshot, through the store: the snapshot, and a journal at
+ * the version it covers (placeholder events, trimmed at once, as compaction leaves it).
+ */
+async function seed(url: string, t: Template): Promise<void> {
   const store = await RedisStore.connect(url, { prefix: PREFIX });
+  const placeholders = new Array<JsonValue>(t.version).fill(0);
   try {
-    for (let i = 0; i < DEVICES; i += 500) {
-      const ops: StoreOp[] = [];
-      for (let j = i; j < Math.min(DEVICES, i + 500); j++) {
-        ops.push({ op: "put", key: `a/device/${idOf(j)}`, value: envelope, expectedVersion: null });
+    for (let i = 0; i < DEVICES; i += 100) {
+      // A batch names each key once: the snapshots, the journals, their compaction apart.
+      const puts: StoreOp[] = [], appends: StoreOp[] = [], trims: StoreOp[] = [];
+      for (let j = i; j < Math.min(DEVICES, i + 100); j++) {
+        const key = `a/device/${idOf(j)}`;
+        puts.push({ op: "put", key, value: t.envelope, expectedVersion: null });
+        if (t.version === 0) continue;
+        appends.push({ op: "append", key, events: placeholders, expectedVersion: 0 });
+        trims.push({ op: "trim", key, through: t.version });
       }
-      const results = await store.commit(ops);
-      if (results.some((r) => !r.ok)) throw new Error("seeding failed");
+      for (const ops of [puts, appends, trims]) {
+        if (ops.length === 0) continue;
+        const results = await store.commit(ops);
+        if (results.some((r) => !r.ok)) throw new Error("seeding failed");
+      }
     }
   } finally {
     await store.close();
@@ -225,10 +254,11 @@ if (import.meta.main) {
   const server = await startRedisServer();
   try {
     progress(`template device: ${FILL} records through the real actor`);
-    const envelope = await template();
+    const tmpl = await template();
+    const envelope = tmpl.envelope;
     const stateJson = JSON.stringify((envelope as { s: unknown }).s);
     progress(`seeding ${DEVICES} devices (${stateJson.length} bytes of state JSON each)`);
-    await seed(server.url, envelope);
+    await seed(server.url, tmpl);
     const bare = bareStates(stateJson, Math.min(DEVICES, 20_000));
     const components = byComponent(
       (envelope as { s: Record<string, unknown> }).s,
@@ -236,7 +266,7 @@ if (import.meta.main) {
     );
 
     // ------------------------------------------------ rates and heap, no cap
-    const next = new Int32Array(DEVICES).fill(FILL);
+    const next = new Int32Array(DEVICES).fill(tmpl.records);
     let { system, store } = await node(server.url);
     const heapBefore = heap();
     progress(`${SMALL} devices: warm-up, then ${MESSAGES} records`);
@@ -252,6 +282,7 @@ if (import.meta.main) {
     const twins = system.stats().device!.active;
     const perTwin = (heapAll - heapBefore) / twins;
     const active = activeByType(system);
+    let crashes = metric(system, 'flotilla_actor_crashes_total{type="device"}');
     await system.shutdown();
     await store.close();
 
@@ -271,6 +302,7 @@ if (import.meta.main) {
       activatedBefore;
     const churnHeap = heap();
     const churnActive = system.stats().device!.active;
+    crashes += metric(system, 'flotilla_actor_crashes_total{type="device"}');
     await system.shutdown();
     await store.close();
 
@@ -296,6 +328,7 @@ if (import.meta.main) {
           stateJsonBytes: stateJson.length,
           parsedBytesByComponent: components,
           twinsActive: twins,
+          deviceCrashes: crashes,
           activeByType: active,
           heapBeforeMB: r(heapBefore / 2 ** 20, 1),
           heapAllActiveMB: r(heapAll / 2 ** 20, 1),

@@ -68,7 +68,7 @@ function bareServer(): Server {
 /** Flotilla: the real app (reads need no token), events published on its bus. */
 async function flotillaServer(): Promise<Server> {
   const app = await liveApp({
-    apiToken: "bench-token",
+    apiToken: "bench-token-0123456789",
     eventRing: 100_000,
     sseQueueLimit: 100_000,
   });

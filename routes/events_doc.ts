@@ -36,7 +36,10 @@ export const EVENTS_ROUTE: RouteSpec<undefined, typeof EVENTS_QUERY, typeof EVEN
   description:
     "Every event has `id:` and `event:` (its topic) and JSON `data:`. Reconnecting with " +
     "`Last-Event-ID` (or `?lastEventId=`) resumes exactly after that event — in cluster mode " +
-    "from the JetStream events stream. An id the server cannot resume from (its events are no " +
+    "from the JetStream events stream. Ids are opaque strings: in cluster mode " +
+    "`<stream seq>.<index>` (one stream message carries the events of a commit batch; a plain " +
+    "`<seq>`, the ids of earlier versions, resumes after all of its events), in embedded mode " +
+    "`<run>-<n>`. An id the server cannot resume from (its events are no " +
     "longer kept, or it is from an earlier run) gets one `event: reset`, never a silent gap, " +
     "then every event still kept; the reset's `id:` is where that replay starts. " +
     "`: heartbeat` comments every 15 s keep idle connections open. A client that falls behind " +

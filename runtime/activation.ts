@@ -208,8 +208,13 @@ export interface ActivationExt {
   restarting?: boolean;
   /** Journal version at the last snapshot. */
   snapshotAt?: number;
-  /** A journal snapshot (and the compaction behind it) is being written. */
+  /** The compaction of a journal behind its snapshot is being written. */
   snapshotting?: boolean;
+  /**
+   * Journaled: write a snapshot with the next append whatever its version (the store went back
+   * in time, and the state in memory holds events it lost).
+   */
+  snapshotNext?: boolean;
   /** A restart asked for while an async handler ran. */
   deferredRestart?: { readonly delayMs: number; readonly counted: boolean };
   /** Commands to apply again (or, when durable after all, to release) before the mailbox. */

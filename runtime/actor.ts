@@ -141,8 +141,12 @@ export interface ActorDefinition<
   readonly handlers: H;
   /** Queries: read state and reply at once; changes they make are not persisted. */
   readonly queries?: Q;
-  /** Journaled actors: folds one event into the state (mutate it, or return the new state). */
-  apply?(state: S, event: E): S | void;
+  /**
+   * Journaled actors: folds one event of actor `id` into the state (mutate it, or return the
+   * new state). Runs when a command persists the event, and again when an activation replays
+   * the journal: it must decide the same way both times (no clock, no randomness).
+   */
+  apply?(state: S, event: E, id: string): S | void;
   /** Runs after the state is loaded, on activation and after each restart (set timers here). */
   onActivate?(ctx: ActorContext<S, E>): void;
   /** Runs before an idle actor is passivated. */

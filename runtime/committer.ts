@@ -46,8 +46,11 @@ export interface CommitEntry {
   /** The partition and fence the entry's writes carry (cluster mode); -1 and `null` if none. */
   partition: number;
   fence: Fence | null;
-  /** Journaled actors crossing a snapshot boundary: the envelope as JSON, written once durable. */
-  snapshot: string | null;
+  /**
+   * Journaled actors crossing a snapshot boundary: index of the snapshot's write in the batch,
+   * applied only with the append (-1 if none).
+   */
+  snapshotOp: number;
 }
 
 /** What the committer needs from the system. */
@@ -209,7 +212,7 @@ export class GroupCommitter {
       reminderOps: -1,
       partition,
       fence,
-      snapshot: null,
+      snapshotOp: -1,
     };
     a.applied = null;
     a.events = null;
@@ -233,13 +236,24 @@ export class GroupCommitter {
         ...fenced,
       });
       const to = a.version + entry.events.length;
-      // One snapshot write at a time per actor: snapshots land in order, so the journal is
-      // never compacted past the snapshot replay starts from.
+      // The snapshot rides with the append, applied only if the append is: it never lands
+      // without the events it covers, and an actor's snapshots land in order, with its appends.
+      // (A store gone back in time asks for one at once: the state in memory holds events the
+      // store lost.)
       if (
-        Math.floor(to / t.snapshotEvery) > Math.floor(a.version / t.snapshotEvery) &&
-        a.ext?.snapshotting !== true
+        Math.floor(to / t.snapshotEvery) > Math.floor(a.version / t.snapshotEvery) ||
+        a.ext?.snapshotNext === true
       ) {
-        entry.snapshot = JSON.stringify(this.#host.envelope(a));
+        entry.snapshotOp = ops.length;
+        const value = { ...this.#host.envelope(a), j: to } as unknown as JsonValue;
+        ops.push({
+          op: "put",
+          key,
+          value,
+          expectedVersion: null,
+          onlyIf: entry.stateOp,
+          ...fenced,
+        });
       }
     }
     // Only the last change of each reminder counts. They ride on the state write, in the same
@@ -328,7 +342,7 @@ export class GroupCommitter {
       }
       const version = state === null ? a.version : state.version;
       this.#checkReminders(entry, results);
-      if (entry.snapshot !== null && state !== null) this.#snapshot(entry, version);
+      if (entry.snapshotOp >= 0) this.#snapshotted(entry, results[entry.snapshotOp]!, version);
       a.flags &= ~COMMITTING;
       host.committed(entry, version);
       host.settled(a);
@@ -402,36 +416,39 @@ export class GroupCommitter {
   }
 
   /**
-   * Writes a journaled actor's snapshot at journal version `version` and, riding on it in the
-   * same atomic step, deletes the journal's events it covers (compaction): storage stays
-   * proportional to the events since the last snapshot. A failure is harmless: replay starts
-   * from the previous snapshot, whose events are still there.
+   * A journaled actor's snapshot at journal version `version` landed with its append: the
+   * journal's events it covers are deleted (compaction), so storage stays proportional to the
+   * events since the last snapshot. One compaction at a time per actor (the next snapshot's
+   * covers what one skipped); a failure is harmless: replay starts from the snapshot anyway.
+   * A snapshot refused (too large, say) is logged: replay starts from the previous one, whose
+   * events are still there.
    */
-  #snapshot(entry: CommitEntry, version: number): void {
+  #snapshotted(entry: CommitEntry, put: OpResult, version: number): void {
     const a = entry.a;
-    const key = a.t.key(a.id);
-    const value = { ...JSON.parse(entry.snapshot!), j: version } as JsonValue;
-    const fence = entry.fence === null ? {} : { fence: entry.fence };
+    if (!put.ok) {
+      this.#host.logger.warn("journal snapshot refused", {
+        actor: a.childName,
+        error: put.conflict ? "conflict" : describeError(put.error),
+      });
+      return;
+    }
     const ext = a.ext ??= {};
+    ext.snapshotNext = false;
+    if (!a.t.compact || ext.snapshotting === true) return;
+    const key = a.t.key(a.id);
+    const fence = entry.fence === null ? {} : { fence: entry.fence };
     ext.snapshotting = true;
     const done = () => (ext.snapshotting = false);
-    const ops: StoreOp[] = [{ op: "put", key, value, expectedVersion: null, ...fence }];
-    if (a.t.compact) ops.push({ op: "trim", key, through: version, onlyIf: 0, ...fence });
-    this.#host.store.commit(ops).then(([put]) => {
-      done();
-      if (!put!.ok) {
-        this.#host.logger.warn("journal snapshot refused", {
+    this.#host.store.commit([{ op: "trim", key, through: version, ...fence }]).then(
+      done,
+      (error) => {
+        done();
+        this.#host.logger.warn("journal compaction failed", {
           actor: a.childName,
-          error: put!.conflict ? "conflict" : describeError(put!.error),
+          error: describeError(error),
         });
-      }
-    }, (error) => {
-      done();
-      this.#host.logger.warn("journal snapshot failed", {
-        actor: a.childName,
-        error: describeError(error),
-      });
-    });
+      },
+    );
   }
 }
 

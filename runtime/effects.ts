@@ -128,7 +128,7 @@ export class Effects implements ActivationHost {
       );
     }
     (a.events ??= []).push({ e: event as JsonValue, n: a.seq, w: this.#writerId });
-    const next = t.def.apply!(a.state, event);
+    const next = t.def.apply!(a.state, event, a.id);
     if (next !== undefined) a.state = next;
   }
 

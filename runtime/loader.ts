@@ -2,8 +2,8 @@
  * Loading: the read side of persistence, twin of the group committer (committer.ts). A new
  * activation's snapshot is read with the others of its turn in one `getMany` ({@link LOAD_BATCH}
  * keys a read); up to {@link LOADS_IN_FLIGHT} reads are in flight, and loads that arrive
- * meanwhile gather into the next read, as writes do in the committer. A journaled actor replays
- * its journal from its last snapshot. A store failure retries with backoff; a journal whose
+ * meanwhile gather into the next read, as writes do in the committer. A journaled actor's
+ * snapshot is read so too; then it replays its journal from there. A store failure retries with backoff; a journal whose
  * replay throws is the actor's crash.
  *
  * An actor dropped from memory while its last write was in flight (a partition given up in a
@@ -153,18 +153,13 @@ export class Loader {
 
   /**
    * Reads the state of every actor waiting to load: snapshots by {@link LOAD_BATCH} keys a
-   * `getMany`, journals one by one. Runs a microtask after the first load of a turn, or when an
+   * `getMany`, then journals (after their snapshots) one by one. Runs a microtask after the first load of a turn, or when an
    * earlier read returns (see {@link LOADS_IN_FLIGHT}).
    */
   #loadBatch = (): void => {
     this.#loadScheduled = false;
-    const batch = this.#loadQueue;
+    const snapshots = this.#loadQueue;
     this.#loadQueue = [];
-    const snapshots: Activation[] = [];
-    for (const a of batch) {
-      if (a.t.persistence === "journal") this.#loadJournal(a);
-      else snapshots.push(a);
-    }
     for (let i = 0; i < snapshots.length; i += LOAD_BATCH) {
       const chunk = snapshots.slice(i, i + LOAD_BATCH);
       const keys = chunk.map((a) => a.t.key(a.id));
@@ -177,7 +172,11 @@ export class Loader {
             (performance.now() - started) / 1000,
           );
           this.#loadRetryMs = 0;
-          for (let j = 0; j < chunk.length; j++) this.#loaded(chunk[j]!, values[j] ?? null);
+          for (let j = 0; j < chunk.length; j++) {
+            const a = chunk[j]!;
+            if (a.t.persistence === "journal") this.#replayJournal(a, values[j] ?? null);
+            else this.#loaded(a, values[j] ?? null);
+          }
           if (this.#loadQueue.length > 0) this.#scheduleLoads();
         },
         (error) => {
@@ -189,13 +188,16 @@ export class Loader {
     }
   };
 
-  async #loadJournal(a: Activation): Promise<void> {
+  /**
+   * A journaled actor's snapshot is read (with the others of its turn): its journal's events
+   * after it are folded in.
+   */
+  async #replayJournal(a: Activation, snap: Versioned | null): Promise<void> {
     const t = a.t;
     const key = t.key(a.id);
     let envelope: SnapshotEnvelope;
     let version: number;
     try {
-      const snap = await this.#o.store.get(key);
       const stored = snap?.value as SnapshotEnvelope | undefined;
       let state = stored === undefined ? t.def.initialState(a.id) : stored.s;
       let seq = stored?.n ?? 0;
@@ -206,7 +208,7 @@ export class Loader {
         const entries = await this.#o.store.readJournal(key, version, 1000);
         for (const entry of entries) {
           const record = entry.event as unknown as JournalRecord;
-          const next = t.def.apply!(state, record.e);
+          const next = t.def.apply!(state, record.e, a.id);
           if (next !== undefined) state = next;
           version = entry.seq;
           seq = Math.max(seq, record.n);

@@ -313,6 +313,8 @@ export class Recovery {
       return;
     }
     a.version = actualVersion;
+    // A journal lost events the state in memory holds: the next append carries a snapshot.
+    if (a.t.persistence === "journal") (a.ext ??= {}).snapshotNext = true;
     this.putBack(entry);
   }
 

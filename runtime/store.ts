@@ -203,8 +203,11 @@ export interface StateStore {
    * only keys greater than it; with `limit`, at most that many — a page.
    */
   keys(prefix: string, page?: KeyPage): Promise<string[]>;
-  /** Every journal key starting with `prefix`, in ascending order. */
-  journalKeys(prefix: string): Promise<string[]>;
+  /**
+   * Journal keys starting with `prefix` (journals that have had events), in ascending order;
+   * with `page`, a page of them as {@link keys} gives.
+   */
+  journalKeys(prefix: string, page?: KeyPage): Promise<string[]>;
   /** Releases connections and files. Further calls reject with a `StoreError`. */
   close(): Promise<void>;
   /**

@@ -460,15 +460,20 @@ export class ActorSystem implements LocalDelivery {
 
   /**
    * Ids of the actors of a type that have durable state, ascending, a page at a time (actors
-   * activated but never persisted are not listed).
+   * activated but never persisted are not listed). A journaled actor is listed by its journal
+   * or its snapshot (one written whole by an older version, before its type was journaled).
    */
   async list(type: string, page: KeyPage = {}): Promise<string[]> {
     const t = this.#dispatcher.type(type);
     const prefix = t.key("");
     const after = page.after === undefined ? undefined : prefix + page.after;
-    const keys = t.persistence === "journal"
-      ? pageOf(await this.store.journalKeys(prefix), { after, limit: page.limit })
-      : await this.store.keys(prefix, { after, limit: page.limit });
+    const bounds = { after, limit: page.limit };
+    let keys = await this.store.keys(prefix, bounds);
+    if (t.persistence === "journal") {
+      // The first `limit` of the union are among the first `limit` of each.
+      const journals = await this.store.journalKeys(prefix, bounds);
+      keys = pageOf([...new Set([...keys, ...journals])].sort(), { limit: page.limit });
+    }
     return keys.map((k) => k.slice(prefix.length));
   }
 

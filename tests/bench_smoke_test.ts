@@ -109,8 +109,23 @@ Deno.test("bench scale: a tiny run writes a consistent result", async () => {
   const d = result.details!;
   assertEquals(d.devices, 300);
   assertEquals(d.twinsActive, 300, "every device active without a cap");
+  assertEquals(d.deviceCrashes, 0, "the seeded twins load and apply records");
   assert(typeof d.rateRatio === "number" && d.rateRatio > 0, `rateRatio: ${d.rateRatio}`);
   assert((d.churnEvictions as number) > 0, "the cap evicted devices");
   assert((d.churnActiveAtEnd as number) <= 100, "within the cap at the end");
   assert(/^(PASS|MISS) scale: /m.test(stdout), stdout);
+});
+
+Deno.test("bench device-writes: a tiny run counts a journal append per reading", async () => {
+  const { result, stdout } = await runBench("device_writes.ts", "device-writes", {
+    BENCH_DEVICE_WRITES_DEVICES: "3",
+    BENCH_DEVICE_WRITES_MESSAGES: "60",
+  });
+  assertWellFormed(result, "device-writes");
+  const one = result.details?.oneSensor as { ops: Record<string, number>; bytesPerWrite: number };
+  // Devices 0, 1, 2 send 60, 61 and 62 readings: one append each, a snapshot at 50; and each
+  // goes offline (one more event) as the clock runs on past its heartbeat timeout.
+  assertEquals(one.ops, { append: 183 + 3, put: 3, trim: 3 });
+  assert(one.bytesPerWrite < 300, `bytes per write: ${one.bytesPerWrite}`);
+  assert(/^(PASS|MISS) device-writes: /m.test(stdout), stdout);
 });

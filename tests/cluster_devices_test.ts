@@ -176,8 +176,15 @@ Deno.test({
         15_000,
       );
       assertEquals(twin!.reported!.level!.value, 3);
-      const info = await jsm.consumers.info("FLOTILLA_INGEST", `ingest-p${p}`);
-      assertEquals(info.num_ack_pending + info.num_pending, 0, "nothing left in the partition");
+      // The twin is written before the acknowledgement goes out: wait for the server to see it.
+      await waitFor(
+        "nothing left in the partition",
+        async () => {
+          const info = await jsm.consumers.info("FLOTILLA_INGEST", `ingest-p${p}`);
+          return info.num_ack_pending + info.num_pending;
+        },
+        (left) => left === 0,
+      );
       assert(
         node.lines.some((l) => l.msg === "a partition consumer vanished; creating it again"),
         "the node said what it did",

@@ -141,6 +141,7 @@ Deno.test("PUT /api/devices/:id refuses bad bodies and ids, writing nothing", as
   }
   await t.system.idle();
   assertEquals(await t.store.keys("a/device/"), []);
+  assertEquals(await t.store.journalKeys("a/device/"), [], "no event journaled");
   await t.close();
 });
 

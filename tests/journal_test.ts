@@ -13,7 +13,7 @@ import {
   MemoryStore,
 } from "../runtime/mod.ts";
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
-import { metric, setup } from "./helpers/system.ts";
+import { flushMicrotasks, GatedStore, metric, setup } from "./helpers/system.ts";
 
 interface Added {
   /** Amount added. */
@@ -188,6 +188,28 @@ Deno.test("journal snapshot crossing a boundary inside one batch records the bat
     version: 1,
     value: { s: { total: 4, events: 4 }, j: 4 },
   });
+  await system.shutdown();
+});
+
+Deno.test("journal snapshot rides in the batch of the append it covers, applied only with it; compaction follows", async () => {
+  const store = new GatedStore();
+  const { system } = setup([ledger({ snapshotEvery: 3, by: "x" })], { store, logs: "discard" });
+  await system.start();
+  const ref = system.ref("ledger", "x");
+  await ref.ask("addMany", [1, 1]);
+  await ref.ask("addMany", [1, 1]); // 2 → 4 crosses 3
+  await system.idle();
+  await flushMicrotasks();
+  const shapes = store.batches.map((ops) =>
+    ops.map((op) => [op.op, op.onlyIf ?? null, op.op === "trim" ? op.through : null])
+  );
+  assertEquals(shapes, [
+    [["append", null, null]],
+    [["append", null, null], ["put", 0, null]],
+    [["trim", null, 4]],
+  ]);
+  assertEquals((store.batches[1]![1] as unknown as { value: { j: number } }).value.j, 4);
+  assertEquals(await store.inner.readJournal("a/ledger/x", 0), []);
   await system.shutdown();
 });
 

@@ -453,6 +453,16 @@ export function storeConformance(
     assertEquals(await store.keys("p/", { limit: 0 }), []);
   });
 
+  test("journalKeys lists a page after a key, at most limit", async ({ store }) => {
+    const keys = Array.from({ length: 25 }, (_, i) => `p/${String(i).padStart(2, "0")}`);
+    await store.commit(keys.map((k) => append(k, [k], 0)).concat(append("q/1", [1], 0)));
+    assertEquals(await store.journalKeys("p/", { limit: 10 }), keys.slice(0, 10));
+    assertEquals(await store.journalKeys("p/", { after: "p/09", limit: 10 }), keys.slice(10, 20));
+    assertEquals(await store.journalKeys("p/", { after: "p/24", limit: 10 }), []);
+    assertEquals(await store.journalKeys("p/", { after: "p/05x" }), keys.slice(6));
+    assertEquals(await store.journalKeys("p/"), keys);
+  });
+
   test("data survives close and reopen", async (f) => {
     assert(f.reopen, "a durable store's fixture must provide reopen");
     await f.store.commit([put("k", { n: 1 }, 0), put("big", "z".repeat(100_000), 0)]);
@@ -559,6 +569,33 @@ export function storeConformance(
     ]);
     assert(!fenced[1]!.ok);
     assertEquals((await store.get("r/reminder"))?.value, { due: 2 });
+  });
+
+  test("onlyIf: a journal's snapshot rides with the append of the same key, never without it", async ({ store }) => {
+    // What the runtime writes for a journaled actor crossing a snapshot boundary.
+    assertOk(
+      await store.commit([
+        append("a/x", ["e1", "e2"], 0),
+        { ...put("a/x", { j: 2 }, null), onlyIf: 0 },
+      ]),
+      [2, 1],
+    );
+    const lost = await store.commit([
+      append("a/x", ["e3"], 1), // conflicts: the journal is at 2
+      { ...put("a/x", { j: 3 }, null), onlyIf: 0 },
+    ]);
+    assertEquals(lost[0], conflict(2));
+    assert(!lost[1]!.ok && !lost[1]!.conflict, "skipped with its append");
+    assertEquals((await store.get("a/x"))?.value, { j: 2 });
+    assertOk(
+      await store.commit([
+        append("a/x", ["e3"], 2),
+        { ...put("a/x", { j: 3 }, null), onlyIf: 0 },
+      ]),
+      [3, 2],
+    );
+    assertEquals((await store.get("a/x"))?.value, { j: 3 });
+    assertEquals(await store.journalVersion("a/x"), 3);
   });
 
   test("trimming a journal keeps its version and reads from the first event kept", async ({ store }) => {

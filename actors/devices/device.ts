@@ -9,6 +9,13 @@
  * 10-point trend fit per reading, one history append — with no JSON encoding and no timer
  * churn (the heartbeat timer is not reset per message: it re-arms itself when it fires).
  *
+ * Persistence: the twin is event-sourced (`device_events.ts`). Each change is a small journal
+ * event — a reading costs a write of about its own size, not of the whole twin — with a
+ * snapshot every {@link DEVICE_SNAPSHOT_EVERY} events and the journal compacted behind it.
+ * Handlers change the state only through `ctx.persist`; what they send out they decide from
+ * the state and the fold's outcome. A twin stored whole by an older version (a snapshot
+ * without a journal) loads as the snapshot it is and goes on from there.
+ *
  * Commands live in the device's `device-commands` actor (`device_commands.ts`), not in the
  * twin: the twin is written on every reading and should not carry them. This actor tells that
  * one when the device comes online or goes offline (once the device has had a command), and
@@ -19,10 +26,16 @@
  */
 import { type ActorContext, defineActor, NotFoundError } from "../../runtime/mod.ts";
 import { clearAlert, raiseAlert } from "../contracts.ts";
-import { emptyAnalytics, observe, type Signal } from "./analytics.ts";
 import { DEVICE_COMMANDS, publishToDevice } from "./commands.ts";
 import { type ResolvedDevicesConfig, resolveDevicesConfig } from "./config.ts";
 import { alertFor, deviceSource } from "./device_alerts.ts";
+import {
+  applyDeviceEvent,
+  type DeviceEvent,
+  ensureCurrent,
+  markCurrent,
+  type TelemetryOutcome,
+} from "./device_events.ts";
 import { DEVICE_HISTORY } from "./device_history.ts";
 import { PreconditionFailedError } from "./errors.ts";
 import {
@@ -34,22 +47,13 @@ import {
   deviceView,
   emptyDevice,
   isKnown,
-  rangeFor,
   type TelemetryReply,
   timeoutOf,
-  upgradeDevice,
 } from "./device_state.ts";
-import {
-  chunkActorId,
-  chunksFor,
-  type HistoryItem,
-  type HistoryQuery,
-  record as recordReading,
-  select,
-} from "./history.ts";
-import { assess, type QualityReport, reportOf } from "./quality.ts";
-import { applyTelemetry, type TelemetryRecord } from "./telemetry.ts";
-import { applyDesired, deltaOf, type DesiredValue, type Registration } from "./twin.ts";
+import { chunkActorId, chunksFor, type HistoryItem, type HistoryQuery, select } from "./history.ts";
+import { type QualityReport, reportOf } from "./quality.ts";
+import type { TelemetryRecord } from "./telemetry.ts";
+import { deltaOf, type DesiredValue, type Registration } from "./twin.ts";
 import {
   activated,
   armHeartbeat,
@@ -73,6 +77,13 @@ export interface CommandTarget {
   readonly commandsInUse: boolean;
 }
 
+/**
+ * Events between two snapshots of a device twin: a snapshot (the whole twin, ~4–9 KB) costs
+ * each event a fiftieth of it, an activation replays at most this many events (~0.5 ms), and
+ * the journal a device keeps at rest holds half this many events on average (~3 KB).
+ */
+export const DEVICE_SNAPSHOT_EVERY = 50;
+
 /** Sends the device its whole desired state, the delta against what it reports, the version. */
 function pushDesired(ctx: Pick<ActorContext<DeviceState>, "emit" | "id" | "state">): void {
   const s = ctx.state;
@@ -92,27 +103,35 @@ function pushDesired(ctx: Pick<ActorContext<DeviceState>, "emit" | "id" | "state
 export function deviceActor(cfg: ResolvedDevicesConfig) {
   const shards = cfg.presence.shards;
 
+  /** What folding the last telemetry event decided: read right after `ctx.persist` returns. */
+  let lastOutcome: TelemetryOutcome | null = null;
+
+  /** Records a telemetry event (folding it into the state) and returns what the fold decided. */
+  function persistReading(
+    ctx: ActorContext<DeviceState, DeviceEvent>,
+    record: TelemetryRecord,
+  ): TelemetryOutcome {
+    lastOutcome = null;
+    ctx.persist({ k: "t", at: ctx.now(), r: record });
+    const outcome = lastOutcome!;
+    lastOutcome = null;
+    return outcome;
+  }
+
   function notFound(id: string): NotFoundError {
     return new NotFoundError(`device ${id} is not registered and has never sent telemetry`);
   }
 
   return defineActor({
     name: "device",
-    initialState: emptyDevice,
+    initialState: () => markCurrent(emptyDevice()),
     handlers: {
       /** Registers or updates the device's metadata (a whole replacement). */
       register(ctx, reg: Registration): { created: boolean; twin: DeviceView } {
         const s = ctx.state;
-        const now = ctx.now();
         const before = timeoutOf(s, cfg.profile(s.type));
         const created = !s.registered;
-        s.registered = true;
-        s.type = reg.type;
-        s.location = reg.location ?? null;
-        s.sensors = reg.sensors === undefined ? null : [...reg.sensors];
-        s.thresholds = reg.thresholds ?? {};
-        s.heartbeatTimeout = reg.heartbeatTimeout ?? null;
-        if (created) s.registeredAt = now;
+        ctx.persist({ k: "reg", at: ctx.now(), r: reg });
         const profile = cfg.profile(s.type);
         const after = timeoutOf(s, profile);
         if (s.status === "online" && after !== before) {
@@ -127,67 +146,34 @@ export function deviceActor(cfg: ResolvedDevicesConfig) {
        */
       telemetry(ctx, record: TelemetryRecord): TelemetryReply {
         const s = ctx.state;
-        const now = ctx.now();
-        const profile = cfg.profile(s.type);
-        const verdict = assess(s.quality, record, {
-          deviceId: ctx.id,
-          now,
-          registered: s.registered,
-          sensors: s.sensors,
-          known: s.reported,
-        }, profile.quality);
-        if (verdict.rejected) {
-          return { device: ctx.id, messageCount: s.messageCount, rejected: verdict.issues };
+        const o = persistReading(ctx, record);
+        if (o.verdict.rejected) {
+          return { device: ctx.id, messageCount: s.messageCount, rejected: o.verdict.issues };
         }
-        const seenBefore = s.lastSeen !== null;
-        applyTelemetry(s, record, now);
-        s.reportedVersion++;
-
-        const signals: Signal[] = [];
-        for (const sensor in record.readings) {
-          const value = record.readings[sensor]!;
-          const a = s.analytics[sensor] ??= emptyAnalytics();
-          observe(
-            a,
-            sensor,
-            record.ts,
-            value,
-            rangeFor(s, profile, sensor),
-            profile.analytics,
-            signals,
+        for (const sealed of o.sealed) {
+          ctx.tell(
+            { type: DEVICE_HISTORY, id: chunkActorId(ctx.id, sealed.seq, cfg.history) },
+            "store",
+            sealed,
           );
-          const sealed = recordReading(s.history, record.ts, sensor, value, cfg.history);
-          if (sealed !== null) {
-            ctx.tell(
-              { type: DEVICE_HISTORY, id: chunkActorId(ctx.id, sealed.seq, cfg.history) },
-              "store",
-              sealed,
-            );
-          }
         }
         ctx.emit("telemetry", { device: ctx.id, ts: record.ts, readings: record.readings }, ctx.id);
-        if (signals.length > 0) alertFor(ctx, signals);
+        if (o.signals.length > 0) alertFor(ctx, o.signals, o.thresholdCleared);
 
+        const profile = cfg.profile(s.type);
         const deadline = deadlineOf(s, profile);
-        if (s.status === "online") armHeartbeat(ctx, deadline);
+        if (!o.cameOnline) armHeartbeat(ctx, deadline);
         else {
-          // Whether it said hello since it went offline and has the current desired state.
-          const synced = s.hello !== null && s.hello.at >= (s.statusSince ?? -Infinity) &&
-            s.hello.desiredVersion === s.desiredVersion;
-          s.status = "online";
-          s.statusSince = now;
+          const now = s.statusSince!;
           // A device's first message is announced by its telemetry event alone.
-          if (seenBefore) {
+          if (o.seenBefore) {
             ctx.emit("telemetry", { device: ctx.id, status: "online", since: now }, ctx.id);
           }
-          if (s.alerts.offline) {
-            s.alerts.offline = false;
-            clearAlert(ctx, deviceSource(ctx.id), "device_offline", now);
-          }
+          if (o.offlineCleared) clearAlert(ctx, deviceSource(ctx.id), "device_offline", now);
           wentOnline(ctx, shards, timeoutOf(s, profile), deadline);
           // Back after a silence: the desired state it may have missed, unless its hello just
           // brought it up to date. (Without a hello its version is unknown: the state goes out.)
-          if (s.desiredVersion > 0 && !synced) pushDesired(ctx);
+          if (s.desiredVersion > 0 && !o.synced) pushDesired(ctx);
           if (s.commandsInUse) ctx.tell({ type: DEVICE_COMMANDS, id: ctx.id }, "deviceOnline");
         }
         return { device: ctx.id, messageCount: s.messageCount };
@@ -204,13 +190,7 @@ export function deviceActor(cfg: ResolvedDevicesConfig) {
         if (change.ifMatch !== undefined && !change.ifMatch.includes(s.desiredVersion)) {
           throw new PreconditionFailedError(ctx.id, s.desiredVersion);
         }
-        applyDesired(s.desired, change.patch);
-        const now = ctx.now();
-        for (const [key, value] of Object.entries(change.patch)) {
-          if (value === null) delete s.desiredUpdatedAt[key];
-          else s.desiredUpdatedAt[key] = now;
-        }
-        s.desiredVersion++;
+        ctx.persist({ k: "des", at: ctx.now(), p: change.patch });
         if (s.status === "online") pushDesired(ctx);
         return {
           device: ctx.id,
@@ -230,7 +210,7 @@ export function deviceActor(cfg: ResolvedDevicesConfig) {
         if (!isKnown(s)) return;
         const has = hello.desiredVersion;
         if (s.desiredVersion > 0 && (has === undefined || has < s.desiredVersion)) pushDesired(ctx);
-        s.hello = { at: ctx.now(), desiredVersion: s.desiredVersion };
+        ctx.persist({ k: "hi", at: ctx.now() });
       },
 
       /**
@@ -239,7 +219,7 @@ export function deviceActor(cfg: ResolvedDevicesConfig) {
        */
       useCommands(ctx): CommandTarget {
         const s = ctx.state;
-        if (isKnown(s)) s.commandsInUse = true;
+        if (isKnown(s) && !s.commandsInUse) ctx.persist({ k: "cmd" });
         return { known: isKnown(s), online: s.status === "online", commandsInUse: s.commandsInUse };
       },
 
@@ -255,9 +235,7 @@ export function deviceActor(cfg: ResolvedDevicesConfig) {
           return;
         }
         const timeout = timeoutOf(s, profile);
-        s.status = "offline";
-        s.statusSince = now;
-        s.alerts.offline = true;
+        ctx.persist({ k: "off", at: now });
         raiseAlert(ctx, {
           source: deviceSource(ctx.id),
           type: "device_offline",
@@ -324,8 +302,12 @@ export function deviceActor(cfg: ResolvedDevicesConfig) {
         );
       },
     },
+    apply(state: DeviceState, event: DeviceEvent, id: string) {
+      const outcome = applyDeviceEvent(state, event, id, cfg);
+      if (outcome !== null) lastOutcome = outcome;
+    },
     onActivate(ctx) {
-      upgradeDevice(ctx.state);
+      ensureCurrent(ctx.state);
       const s = ctx.state;
       activated(ctx, shards, s.status === "online", deadlineOf(s, cfg.profile(s.type)));
     },
@@ -333,7 +315,11 @@ export function deviceActor(cfg: ResolvedDevicesConfig) {
       const s = ctx.state;
       passivating(ctx, shards, s.status === "online", deadlineOf(s, cfg.profile(s.type)));
     },
-    options: { persistence: "snapshot", passivateAfter: cfg.passivateAfter },
+    options: {
+      persistence: "journal",
+      snapshotEvery: DEVICE_SNAPSHOT_EVERY,
+      passivateAfter: cfg.passivateAfter,
+    },
   });
 }
 

@@ -22,17 +22,36 @@ function rangeText(r: ThresholdRange): string {
 }
 
 /**
- * Raises and clears alerts for what the analytics signalled (`signals` in reading order), and
- * keeps the device's record of its open threshold alert.
+ * Keeps the device's record of its open threshold alert for what the analytics signalled
+ * (`signals` in reading order): open on a violation, closed once every sensor is back in range.
+ * Part of folding a reading into the state (`device_events.ts`).
+ * @returns when the alert closed (the reading back in range), or `null` if it did not
  */
-export function alertFor(ctx: ActorContext<DeviceState>, signals: Signal[]): void {
-  const s = ctx.state;
-  const src = deviceSource(ctx.id);
+export function trackAlerts(s: DeviceState, signals: readonly Signal[]): number | null {
   let backInRange: number | null = null;
+  for (const sig of signals) {
+    if (sig.kind === "threshold") s.alerts.threshold = true;
+    else if (sig.kind === "threshold_ok") backInRange = sig.ts;
+  }
+  if (backInRange === null || !s.alerts.threshold) return null;
+  for (const sensor in s.analytics) if (s.analytics[sensor]!.out) return null;
+  s.alerts.threshold = false;
+  return backInRange;
+}
+
+/**
+ * Raises the alerts the analytics signalled (`signals` in reading order) and clears the
+ * threshold alert if {@link trackAlerts} closed it (`cleared`: when). Changes no state.
+ */
+export function alertFor(
+  ctx: ActorContext<DeviceState>,
+  signals: readonly Signal[],
+  cleared: number | null,
+): void {
+  const src = deviceSource(ctx.id);
   for (const sig of signals) {
     switch (sig.kind) {
       case "threshold":
-        s.alerts.threshold = true;
         raiseAlert(ctx, {
           source: src,
           type: "threshold_violation",
@@ -48,9 +67,6 @@ export function alertFor(ctx: ActorContext<DeviceState>, signals: Signal[]): voi
           },
           at: sig.ts,
         });
-        break;
-      case "threshold_ok":
-        backInRange = sig.ts;
         break;
       case "rapid":
         raiseAlert(ctx, {
@@ -74,11 +90,7 @@ export function alertFor(ctx: ActorContext<DeviceState>, signals: Signal[]): voi
         });
     }
   }
-  if (backInRange !== null && s.alerts.threshold) {
-    for (const sensor in s.analytics) if (s.analytics[sensor]!.out) return;
-    s.alerts.threshold = false;
-    clearAlert(ctx, src, "threshold_violation", backInRange);
-  }
+  if (cleared !== null) clearAlert(ctx, src, "threshold_violation", cleared);
 }
 
 /**

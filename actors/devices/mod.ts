@@ -68,7 +68,13 @@ export {
   STATUS_REPORT_SCHEMA,
 } from "./command_requests.ts";
 export { commandMetrics } from "./command_metrics.ts";
-export { type CommandTarget, type DesiredChange, device, deviceActor } from "./device.ts";
+export {
+  type CommandTarget,
+  type DesiredChange,
+  device,
+  DEVICE_SNAPSHOT_EVERY,
+  deviceActor,
+} from "./device.ts";
 export {
   type CreatedCommand,
   deviceCommands,

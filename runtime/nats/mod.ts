@@ -12,6 +12,15 @@ export {
   partitionMappings,
 } from "./connection.ts";
 export { JetStreamEventBus, type JetStreamEventBusOptions } from "./event_bus.ts";
+export {
+  BATCH_HEADER,
+  comparePositions,
+  eventId,
+  type EventPosition,
+  type PackedEvent,
+  parseEventId,
+  unpackEvents,
+} from "./event_batch.ts";
 export { DEFAULT_PARTITIONS, fnv1a32, ownerOf, partitionOf } from "./hash.ts";
 export { Placement, type PlacementOptions } from "./placement.ts";
 export {

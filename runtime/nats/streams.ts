@@ -5,7 +5,7 @@
  * |---|---|---|
  * | `FLOTILLA_INGEST` | `fl.in.<partition>.>` | device telemetry, mapped there by nats-server from `iot.<id>.telemetry` and `sensors.<id>.<sensor>` |
  * | `FLOTILLA_MSGS` | `fl.msg.<partition>` | durable messages between actors on different nodes |
- * | `FLOTILLA_EVENTS` | `fl.ev.<topic>` | outbound events (SSE resumes from here) |
+ * | `FLOTILLA_EVENTS` | `fl.ev.<topic>` | outbound events, one message per commit batch and topic (SSE resumes from here) |
  *
  * @module
  */
@@ -35,8 +35,13 @@ export interface Retention {
   readonly messagesMaxAgeMs?: number;
   /** @default 24 h */
   readonly eventsMaxAgeMs?: number;
-  /** @default 1,000,000 */
+  /** Messages the events stream keeps; a message is one batch of events. @default 1,000,000 */
   readonly eventsMaxMsgs?: number;
+  /**
+   * Bytes the events stream keeps: with batches, a message count alone no longer bounds how many
+   * events (and bytes) a day of telemetry leaves in it. @default 256 MiB
+   */
+  readonly eventsMaxBytes?: number;
   /** @default 1 */
   readonly replicas?: number;
 }
@@ -73,6 +78,7 @@ export function streamConfigs(
       subjects: [`${SUBJECTS.events}.>`],
       max_age: nanos(retention.eventsMaxAgeMs ?? DAY_MS),
       max_msgs: retention.eventsMaxMsgs ?? 1_000_000,
+      max_bytes: retention.eventsMaxBytes ?? 256 * 1024 * 1024,
     },
   ];
 }

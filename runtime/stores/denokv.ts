@@ -227,8 +227,8 @@ export class DenoKvStore implements StateStore {
     return this.#call("list", () => unlocked(() => this.#list("s", prefix, page)));
   }
 
-  journalKeys(prefix: string): Promise<string[]> {
-    return this.#call("list", () => unlocked(() => this.#list("jh", prefix)));
+  journalKeys(prefix: string, page?: KeyPage): Promise<string[]> {
+    return this.#call("list", () => unlocked(() => this.#list("jh", prefix, page)));
   }
 
   /**

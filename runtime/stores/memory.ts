@@ -150,12 +150,15 @@ export class MemoryStore implements StateStore {
     );
   }
 
-  journalKeys(prefix: string): Promise<string[]> {
+  journalKeys(prefix: string, page?: KeyPage): Promise<string[]> {
     return this.#run(() =>
-      [...this.#journals.entries()]
-        .filter(([k, j]) => j.base + j.events.length > 0 && k.startsWith(prefix))
-        .map(([k]) => k)
-        .sort()
+      pageOf(
+        [...this.#journals.entries()]
+          .filter(([k, j]) => j.base + j.events.length > 0 && k.startsWith(prefix))
+          .map(([k]) => k)
+          .sort(),
+        page,
+      )
     );
   }
 

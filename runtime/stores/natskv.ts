@@ -398,8 +398,8 @@ export class NatsKvStore implements StateStore {
     return this.#call("list", async () => pageOf(await this.#list("s", prefix), page));
   }
 
-  journalKeys(prefix: string): Promise<string[]> {
-    return this.#call("list", () => this.#list("h", prefix));
+  journalKeys(prefix: string, page?: KeyPage): Promise<string[]> {
+    return this.#call("list", async () => pageOf(await this.#list("h", prefix), page));
   }
 
   /**

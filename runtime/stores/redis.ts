@@ -583,8 +583,8 @@ export class RedisStore implements StateStore {
     return this.#call("list", () => this.#list("si", prefix, page));
   }
 
-  journalKeys(prefix: string): Promise<string[]> {
-    return this.#call("list", () => this.#list("ji", prefix));
+  journalKeys(prefix: string, page?: KeyPage): Promise<string[]> {
+    return this.#call("list", () => this.#list("ji", prefix, page));
   }
 
   /**

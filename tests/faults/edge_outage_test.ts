@@ -11,6 +11,7 @@
  * @module
  */
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { unpackEvents } from "../../runtime/nats/mod.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { type EdgeRig, startEdge } from "../helpers/edge.ts";
 import type { NodeProcess } from "../helpers/process.ts";
@@ -292,7 +293,6 @@ async function hubEvents(
   const last = (await jsm.streams.info("FLOTILLA_EVENTS")).state.last_seq;
   const consumer = await js.consumers.get("FLOTILLA_EVENTS");
   const events: { topic: string; data: Record<string, unknown> }[] = [];
-  const decoder = new TextDecoder();
   let seen = 0;
   while (seen < last) {
     const batch = await consumer.fetch({ max_messages: 500, expires: 1000 });
@@ -300,10 +300,10 @@ async function hubEvents(
     for await (const msg of batch) {
       got++;
       seen = msg.info.pending === 0 ? last : msg.info.streamSequence;
-      events.push({
-        topic: msg.subject.slice("fl.ev.".length),
-        data: JSON.parse(decoder.decode(msg.data)),
-      });
+      const topic = msg.subject.slice("fl.ev.".length);
+      for (const { data } of unpackEvents(msg.headers, msg.data) ?? []) {
+        events.push({ topic, data: data as Record<string, unknown> });
+      }
     }
     if (got === 0) break;
   }

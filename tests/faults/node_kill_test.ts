@@ -6,6 +6,7 @@
  */
 import { assert } from "../helpers/assert.ts";
 import { allOwned, takeoverStats } from "../helpers/failover.ts";
+import { waitFor } from "../helpers/wait.ts";
 import { faultTest, runScenario } from "./harness.ts";
 
 faultTest({
@@ -21,7 +22,14 @@ faultTest({
         cluster.nodes[victim]!.signal("SIGKILL");
         const survivors = cluster.nodes.filter((_, i) => i !== victim);
         await allOwned(cluster, survivors);
-        const takeovers = takeoverStats(survivors);
+        // A node logs a takeover as it starts answering for the partition: its line may reach
+        // this process after its /readyz did.
+        const takeovers = await waitFor(
+          "the takeovers logged",
+          () => Promise.resolve(takeoverStats(survivors)),
+          (t) => t.count >= owned[victim]!,
+          5_000,
+        ).catch(() => takeoverStats(survivors));
         assert(
           takeovers.count >= owned[victim]!,
           `the survivors took the ${owned[victim]} partitions of ${cluster.names[victim]} over ` +

@@ -169,6 +169,7 @@ export class Cluster {
     for (;;) {
       let open = 0;
       let consumers = 0;
+      const stuck: string[] = [];
       for (const stream of ["FLOTILLA_INGEST", "FLOTILLA_MSGS"]) {
         for await (const info of jsm.consumers.list(stream)) {
           // A consumer deleted while the list was read (a partition taken again) comes as null:
@@ -179,13 +180,28 @@ export class Cluster {
           }
           consumers++;
           open += info.num_pending + info.num_ack_pending;
+          if (info.num_pending + info.num_ack_pending > 0) {
+            stuck.push(
+              `${stream}/${info.name}: ${info.num_pending} pending, ${info.num_ack_pending} ` +
+                `unacknowledged, ${info.num_waiting} pulls waiting, delivered ` +
+                `${info.delivered.stream_seq}, acknowledged ${info.ack_floor.stream_seq}`,
+            );
+          }
         }
       }
       // Every partition of both streams has its consumer (a missing one would hide messages).
       if (open === 0 && consumers === 2 * PARTITIONS) return Date.now() - started;
       if (Date.now() - started > timeoutMs) {
+        // What the nodes said that was not routine: the first lead when a partition is stuck.
+        const said = this.nodes.flatMap((node, i) =>
+          node.lines
+            .filter((l) => l.level === "warn" || l.level === "error")
+            .slice(-15)
+            .map((l) => `${this.names[i]}: ${JSON.stringify(l)}`)
+        );
         throw new Error(
-          `streams not drained: ${open} messages open, ${consumers} of ${2 * PARTITIONS} consumers`,
+          `streams not drained: ${open} messages open, ${consumers} of ${2 * PARTITIONS} ` +
+            `consumers\n${stuck.join("\n")}\n${said.join("\n")}`,
         );
       }
       await new Promise((r) => setTimeout(r, 100));

@@ -12,7 +12,7 @@
 import { DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { partitionOf } from "../../runtime/nats/mod.ts";
+import { partitionOf, unpackEvents } from "../../runtime/nats/mod.ts";
 import { type Cluster, PARTITIONS } from "./cluster.ts";
 import type { NodeProcess } from "./process.ts";
 
@@ -96,7 +96,7 @@ export async function allOwned(
 export interface AppliedReading {
   /** The reading's `seq`. */
   readonly seq: number;
-  /** The event's sequence in the `FLOTILLA_EVENTS` stream. */
+  /** The sequence of the event's message (its batch) in the `FLOTILLA_EVENTS` stream. */
   readonly streamSeq: number;
 }
 
@@ -114,8 +114,10 @@ export async function appliedEvents(cluster: Cluster): Promise<Map<string, Appli
     for await (const msg of batch) {
       n++;
       seen = msg.seq;
-      const e = msg.subject === "fl.ev.telemetry" ? msg.json<ReadingEvent>() : null;
-      if (e?.device !== undefined && e.readings?.seq !== undefined) {
+      const batch = msg.subject === "fl.ev.telemetry" ? unpackEvents(msg.headers, msg.data) : null;
+      for (const { data } of batch ?? []) {
+        const e = data as ReadingEvent;
+        if (e?.device === undefined || e.readings?.seq === undefined) continue;
         let seqs = out.get(e.device);
         if (seqs === undefined) out.set(e.device, seqs = []);
         seqs.push({ seq: e.readings.seq, streamSeq: msg.seq });

@@ -27,6 +27,7 @@ import {
   createLogger,
   type FenceRecord,
   type JournalEntry,
+  type KeyPage,
   ManualClock,
   MemoryStore,
   type OpResult,
@@ -211,8 +212,8 @@ export class GatedStore implements StateStore {
     return this.inner.keys(...args);
   }
   /** Lists journal keys of the inner store. */
-  journalKeys(prefix: string): Promise<string[]> {
-    return this.inner.journalKeys(prefix);
+  journalKeys(prefix: string, page?: KeyPage): Promise<string[]> {
+    return this.inner.journalKeys(prefix, page);
   }
   /** Closes the inner store. */
   close(): Promise<void> {
