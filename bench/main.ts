@@ -20,6 +20,7 @@ export const BENCHMARKS: Readonly<Record<string, string>> = {
   "failover": "failover.ts",
   "fraud": "fraud.ts",
   "edge-catchup": "edge_catchup.ts",
+  "scale": "scale.ts",
   "device-writes": "device_writes.ts",
 };
 

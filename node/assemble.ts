@@ -137,6 +137,7 @@ export async function assemble(
     }),
     logger,
     nodeId: config.nodeId,
+    maxActiveActors: config.maxActiveActors,
     ...(cluster === null ? {} : { transport: cluster.transport }),
   });
   registerActors(system);

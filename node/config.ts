@@ -6,12 +6,31 @@
  * @module
  */
 import { hostname } from "node:os";
+import { getHeapStatistics } from "node:v8";
 import { CARD_KEY_ENV, MIN_CARD_KEY_LENGTH } from "../actors/payments/mod.ts";
 import { ConfigError, type LogLevel, parseLogLevel, toMillis } from "../runtime/mod.ts";
 import { DEFAULT_LINK_RETENTION, DEFAULT_PARTITIONS, SITE_NAME } from "../runtime/nats/mod.ts";
 
 /** Stores a node can run on. */
 export const STORES = ["denokv", "memory", "redis", "natskv"] as const;
+
+/**
+ * Heap budgeted per live actor for the default cap: a device twin with four sensors' full
+ * analytics windows takes ~15 KB (bench/README.md, "Scale (issue 15)").
+ */
+export const ACTOR_HEAP_BUDGET = 16 * 1024;
+
+/**
+ * The default cap on live actors: half of V8's heap limit (which `--max-old-space-size` sets)
+ * at {@link ACTOR_HEAP_BUDGET} each, at least 1,000 — ~134,000 with the 4 GiB limit of a
+ * machine with 16 GiB or more. A node with more devices passivates the least recently used
+ * idle ones instead of running out of memory.
+ */
+export function defaultMaxActiveActors(
+  heapLimit: number = getHeapStatistics().heap_size_limit,
+): number {
+  return Math.max(1000, Math.floor(heapLimit / 2 / ACTOR_HEAP_BUDGET));
+}
 
 /** A node's configuration. */
 export interface NodeConfig {
@@ -27,6 +46,11 @@ export interface NodeConfig {
   readonly logFormat: "json" | "pretty";
   /** Events kept in memory for SSE clients to resume from. */
   readonly eventRing: number;
+  /**
+   * `FLOTILLA_MAX_ACTIVE_ACTORS`: most actors in memory before the least recently used idle ones
+   * are passivated (`0`: no cap, `Infinity` here). @default {@link defaultMaxActiveActors}
+   */
+  readonly maxActiveActors: number;
   /** NATS servers (cluster mode). */
   readonly natsUrl: string | null;
   readonly redisUrl: string | null;
@@ -132,6 +156,13 @@ export function loadConfig(
     logLevel: parseLogLevel(env.FLOTILLA_LOG_LEVEL, "info"),
     logFormat: format,
     eventRing: integer(env, "FLOTILLA_EVENT_RING", 10_000, 1, 10_000_000),
+    maxActiveActors: integer(
+      env,
+      "FLOTILLA_MAX_ACTIVE_ACTORS",
+      defaultMaxActiveActors(),
+      0,
+      1_000_000_000,
+    ) || Infinity,
     natsUrl,
     redisUrl,
     partitions: integer(env, "FLOTILLA_PARTITIONS", DEFAULT_PARTITIONS, 1, 4096),

@@ -5,4 +5,10 @@
  * @module
  */
 export { assemble, type AssembleOverrides, type FlotillaNode } from "./assemble.ts";
-export { loadConfig, type NodeConfig, STORES } from "./config.ts";
+export {
+  ACTOR_HEAP_BUDGET,
+  defaultMaxActiveActors,
+  loadConfig,
+  type NodeConfig,
+  STORES,
+} from "./config.ts";

@@ -247,6 +247,10 @@ export class Activation<S = unknown> implements ActorContext<S, unknown>, Superv
   /** Journal records of the commands applied since the last commit. */
   events: JournalRecord[] | null = null;
   ext: ActivationExt | null = null;
+  /** Recency order under a cap on live actors (actor_cap.ts): less recently used. */
+  lruPrev: Activation | null = null;
+  /** Recency order under a cap on live actors (actor_cap.ts): more recently used. */
+  lruNext: Activation | null = null;
 
   constructor(t: ActorType, id: string, state: S) {
     this.t = t;

@@ -88,6 +88,8 @@ export interface DispatcherOptions {
   readonly instruments: RuntimeInstruments;
   /** Messages an actor processes per turn before others get theirs. */
   readonly throughput: number;
+  /** Told each time an actor runs (the cap on live actors' recency order); `null`: no cap. */
+  readonly recency: { touch(a: Activation): void } | null;
   readonly host: DispatchHost;
 }
 
@@ -104,6 +106,7 @@ export class Dispatcher implements RefHost {
   #committer: { mark(a: Activation): void };
   #m: RuntimeInstruments;
   #throughput: number;
+  #recency: { touch(a: Activation): void } | null;
   #host: DispatchHost;
   #accepting = true;
   #spareMailboxes: Mailbox<PendingReply>[] = [];
@@ -120,6 +123,7 @@ export class Dispatcher implements RefHost {
     this.#committer = options.committer;
     this.#m = options.instruments;
     this.#throughput = options.throughput;
+    this.#recency = options.recency;
     this.#host = options.host;
     this.deadlines = new Deadlines(options.clock);
   }
@@ -316,11 +320,13 @@ export class Dispatcher implements RefHost {
     const queue = this.#runQueue;
     const now = this.#clock.now();
     const started = performance.now();
+    const recency = this.#recency;
     let i = this.#runHead;
     while (i < queue.length) {
       const a = queue[i++]!;
       a.flags &= ~SCHEDULED;
       a.lastActive = now;
+      if (recency !== null) recency.touch(a);
       this.#run(a);
       if ((i & 127) === 0) {
         if (i > 4096) {

@@ -20,6 +20,8 @@ export interface RuntimeInstruments {
   readonly activeActors: Gauge;
   readonly activations: Counter;
   readonly passivations: Counter;
+  readonly evictions: Counter;
+  readonly actorCap: Gauge;
   readonly crashes: Counter;
   readonly rejections: Counter;
   readonly restarts: Counter;
@@ -71,6 +73,16 @@ export function createInstruments(registry: MetricsRegistry): RuntimeInstruments
       name: "flotilla_passivations_total",
       help: "Idle actors passivated (state flushed, memory freed).",
       labels: type,
+    }),
+    evictions: registry.counter({
+      name: "flotilla_actor_evictions_total",
+      help: "Idle actors passivated early to keep the node within its cap on live actors.",
+      labels: type,
+    }),
+    actorCap: registry.gauge({
+      name: "flotilla_active_actors_cap",
+      help: "Most actors in memory before the least recently used idle ones are evicted " +
+        "(+Inf: no cap).",
     }),
     crashes: registry.counter({
       name: "flotilla_actor_crashes_total",

@@ -25,6 +25,15 @@ import type { Logger } from "./logger.ts";
 /** An actor with any of these is not idle: it has (or may soon have) work. */
 const NOT_PASSIVATABLE = UNRUNNABLE | SCHEDULED | DIRTY | IN_COMMIT_QUEUE | COMMITTING | PINNED;
 
+/**
+ * Whether `a` may leave memory now: nothing queued, running, loading, unflushed, in flight or
+ * waiting to be replayed, and not pinned in a named supervision tree.
+ */
+export function isPassivatable(a: Activation): boolean {
+  return (a.flags & NOT_PASSIVATABLE) === 0 && (a.mailbox === null || a.mailbox.size === 0) &&
+    !a.ext?.replay;
+}
+
 /** What dropping an actor needs from the rest of the system. */
 export interface PassivationHost {
   /** Stops the actor's timers. */
@@ -83,12 +92,7 @@ export class Passivation {
     for (const t of this.#o.types.values()) {
       if (t.passivateAfterMs === Infinity) continue;
       for (const a of t.activations.values()) {
-        if (
-          (a.flags & NOT_PASSIVATABLE) === 0 && now - a.lastActive >= t.passivateAfterMs &&
-          (a.mailbox === null || a.mailbox.size === 0) && !a.ext?.replay
-        ) {
-          this.passivate(a);
-        }
+        if (now - a.lastActive >= t.passivateAfterMs && isPassivatable(a)) this.passivate(a);
       }
     }
   }

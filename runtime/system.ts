@@ -12,6 +12,7 @@
  * - effects.ts — what handlers do besides changing state, held back until durable;
  * - recovery.ts — failed handlers, crashes, restarts, refused or lost writes;
  * - passivation.ts — dropping idle actors;
+ * - actor_cap.ts — the cap on live actors: least recently used idle actors go first;
  * - handoff.ts — giving partitions to other nodes (cluster mode) and taking them back.
  *
  * @module
@@ -27,6 +28,7 @@ import {
   STOPPED,
   SUSPENDED,
 } from "./activation.ts";
+import { ActorCap } from "./actor_cap.ts";
 import { type Clock, SystemClock } from "./clock.ts";
 import { type CommitOptions, GroupCommitter } from "./committer.ts";
 import { DeadLetters } from "./dead_letters.ts";
@@ -93,6 +95,13 @@ export interface ActorSystemOptions {
   readonly supervision?: Partial<SupervisionPolicy>;
   /** Dead letters kept for inspection. @default 1000 */
   readonly deadLetterCapacity?: number;
+  /**
+   * Most actors in memory (all types together). Past it, the least recently used idle actors
+   * are passivated (state durable, reminders kept) to make room; busy ones never are, so the
+   * cap is soft: when every actor is busy an activation still proceeds. A whole number ≥ 1, or
+   * `Infinity`. @default Infinity (no cap)
+   */
+  readonly maxActiveActors?: number;
 }
 
 /** A child of a named supervision tree: an actor, or a nested supervisor. */
@@ -151,6 +160,7 @@ export class ActorSystem implements LocalDelivery {
   #handoff: Handoff;
   #dispatcher: Dispatcher;
   #loader: Loader;
+  #cap: ActorCap | null;
   #supervisionHost: SupervisionHost;
 
   constructor(options: ActorSystemOptions = {}) {
@@ -165,6 +175,18 @@ export class ActorSystem implements LocalDelivery {
       new RingEventBus({ now: () => this.clock.now() });
     this.deadLetters = new DeadLetters(options.deadLetterCapacity);
     this.#m = createInstruments(this.metrics);
+    const maxActive = options.maxActiveActors ?? Infinity;
+    if (maxActive !== Infinity && !(Number.isInteger(maxActive) && maxActive >= 1)) {
+      throw new ConfigError(
+        `maxActiveActors must be a whole number ≥ 1 or Infinity, not ${maxActive}`,
+      );
+    }
+    this.#m.actorCap.set(maxActive);
+    this.#cap = maxActive === Infinity ? null : new ActorCap({
+      max: maxActive,
+      passivate: (a) => this.#passivation.passivate(a),
+      evictions: this.#m.evictions,
+    });
 
     this.#supervisionHost = {
       clock: this.clock,
@@ -204,8 +226,13 @@ export class ActorSystem implements LocalDelivery {
       transport: this.transport,
       committer: this.#committer,
       throughput: options.throughput ?? 64,
+      recency: this.#cap,
       host: {
-        activate: (t, id) => this.#loader.activate(t, id),
+        activate: (t, id) => {
+          const a = this.#loader.activate(t, id);
+          this.#cap?.added(a);
+          return a;
+        },
         failed: (a, kind, payload, reply, error, persisted) =>
           this.#recovery.failed(a, kind, payload, reply, error, persisted),
         restart: (a, delayMs, counted) => this.#recovery.restart(a, delayMs, counted),
@@ -266,7 +293,10 @@ export class ActorSystem implements LocalDelivery {
         : toMillis(options.sweepInterval, "sweepInterval"),
       host: {
         cancelTimers: (a) => this.#effects.cancelTimers(a),
-        dropped: (a) => this.#loader.dropped(a),
+        dropped: (a) => {
+          this.#cap?.removed(a);
+          this.#loader.dropped(a);
+        },
       },
     });
     this.#handoff = new Handoff({
@@ -492,6 +522,8 @@ export class ActorSystem implements LocalDelivery {
       this.#committer.mark(a);
     }
     if ((a.flags & RELEASED) !== 0) this.#handoff.maybeEvict(a);
+    // Over the cap because every actor was busy: this one may have made room.
+    if (this.#cap !== null && this.#cap.size > this.#cap.max) this.#cap.enforce();
     this.#checkIdle();
   }
 

@@ -115,6 +115,26 @@ Deno.test("bench ingest: a tiny run writes a consistent result with the issue-15
   assert(/^(PASS|MISS) ingest: /m.test(stdout), stdout);
 });
 
+Deno.test("bench scale: a tiny run writes a consistent result", async () => {
+  const { result, stdout } = await runBench("scale.ts", "scale", {
+    BENCH_SCALE_DEVICES: "300",
+    BENCH_SCALE_SMALL: "30",
+    BENCH_SCALE_MESSAGES: "600",
+    BENCH_SCALE_CAP: "100",
+    BENCH_SCALE_CHURN_MESSAGES: "400",
+    BENCH_SCALE_IN_FLIGHT: "100",
+  });
+  assertWellFormed(result, "scale");
+  const d = result.details!;
+  assertEquals(d.devices, 300);
+  assertEquals(d.twinsActive, 300, "every device active without a cap");
+  assertEquals(d.deviceCrashes, 0, "the seeded twins load and apply records");
+  assert(typeof d.rateRatio === "number" && d.rateRatio > 0, `rateRatio: ${d.rateRatio}`);
+  assert((d.churnEvictions as number) > 0, "the cap evicted devices");
+  assert((d.churnActiveAtEnd as number) <= 100, "within the cap at the end");
+  assert(/^(PASS|MISS) scale: /m.test(stdout), stdout);
+});
+
 Deno.test("bench device-writes: a tiny run counts a journal append per reading", async () => {
   const { result, stdout } = await runBench("device_writes.ts", "device-writes", {
     BENCH_DEVICE_WRITES_DEVICES: "3",

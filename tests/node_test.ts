@@ -2,7 +2,7 @@
  * The node's configuration (`node/config.ts`) and assembly (`node/assemble.ts`), in process:
  * an embedded node on the memory store, called through `app.request()` or served on loopback.
  */
-import { assemble, loadConfig } from "../node/mod.ts";
+import { ACTOR_HEAP_BUDGET, assemble, defaultMaxActiveActors, loadConfig } from "../node/mod.ts";
 import { ConfigError, createLogger, StoreError } from "../runtime/mod.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "./helpers/assert.ts";
 
@@ -125,6 +125,11 @@ Deno.test("loadConfig: a wrong value stops the node with a message naming the va
     [{ FLOTILLA_LOG_FORMAT: "xml" }, "FLOTILLA_LOG_FORMAT=xml: use json or pretty"],
     [{ FLOTILLA_API_TOKEN: "short" }, "FLOTILLA_API_TOKEN must be at least 16 characters"],
     [{ FLOTILLA_STREAM_MAX_AGE: "soon" }, "FLOTILLA_STREAM_MAX_AGE"],
+    [
+      { FLOTILLA_MAX_ACTIVE_ACTORS: "-1" },
+      "FLOTILLA_MAX_ACTIVE_ACTORS=-1 must be a whole number from 0 to 1000000000",
+    ],
+    [{ FLOTILLA_MAX_ACTIVE_ACTORS: "1.5" }, "FLOTILLA_MAX_ACTIVE_ACTORS=1.5 must be a whole"],
   ];
   for (const [env, message] of cases) assertThrows(() => loadConfig(env), ConfigError, message);
 });
@@ -140,4 +145,13 @@ Deno.test("loadConfig: --embedded ignores NATS_URL; NATS_URL alone means cluster
   const embedded = loadConfig(env, false, true);
   assertEquals([embedded.mode, embedded.store, embedded.natsUrl], ["embedded", "denokv", null]);
   assertEquals(loadConfig({}, true).logFormat, "pretty", "pretty logs on a terminal");
+});
+
+Deno.test("loadConfig: FLOTILLA_MAX_ACTIVE_ACTORS caps live actors; 0 turns the cap off", () => {
+  assertEquals(loadConfig({}).maxActiveActors, defaultMaxActiveActors());
+  // By default, half the heap limit at 16 KB an actor: 4 GiB → 131,072; never under 1,000.
+  assertEquals(defaultMaxActiveActors(4 * 2 ** 30), 2 * 2 ** 30 / ACTOR_HEAP_BUDGET);
+  assertEquals(defaultMaxActiveActors(2 ** 20), 1000);
+  assertEquals(loadConfig({ FLOTILLA_MAX_ACTIVE_ACTORS: "20000" }).maxActiveActors, 20_000);
+  assertEquals(loadConfig({ FLOTILLA_MAX_ACTIVE_ACTORS: "0" }).maxActiveActors, Infinity);
 });
