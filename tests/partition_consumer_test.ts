@@ -155,6 +155,36 @@ Deno.test("partition consumer: recreated, it resumes at the first unfinished mes
   }
 });
 
+Deno.test("partition consumer: what finishes after it stopped is not acknowledged to its successor", async () => {
+  const t = await setup();
+  try {
+    for (let i = 1; i <= 6; i++) t.nc.publish(`pc.0.d${i}`, `m${i}`);
+    await t.nc.flush();
+    await t.consumer.start();
+    await t.handedOut(6);
+    // Taken again on this node (a rewind, a repair): stopped with everything in flight, a new
+    // consumer of the same name starts at the floor and gets all six again...
+    await t.consumer.stop(false);
+    const again = await consumerOn(t.nc);
+    await again.consumer.start();
+    try {
+      await again.handedOut(6);
+      // ...while the old deliveries finish late. Their acknowledgement, if it went out, would
+      // carry the old consumer's delivery counts and make the server ignore the new one's.
+      for (const r of t.received) r.done();
+      await tick();
+      assertEquals(await again.floor({ floor: 0, pending: 6 }), { floor: 0, pending: 6 });
+      for (const r of again.received) r.done();
+      await tick();
+      assertEquals(await again.floor({ floor: 6, pending: 0 }), { floor: 6, pending: 0 });
+    } finally {
+      await again.consumer.stop(false);
+    }
+  } finally {
+    await t.close();
+  }
+});
+
 Deno.test("partition consumer: caught up once what the stream held at its start is finished", async () => {
   const t = await setup();
   try {

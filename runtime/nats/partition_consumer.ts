@@ -69,11 +69,21 @@ export class PartitionConsumer {
   #inFlight = 0;
   #drained: (() => void) | null = null;
   #stopped = false;
+  /** Stopped and its last acknowledgement sent: it acknowledges nothing more (see `#ack`). */
+  #closed = false;
   /**
-   * Messages handed out and not yet acknowledged, in stream order: finished (`true`) or not.
+   * Which creation of the durable consumer is current. An acknowledgement goes to the consumer
+   * of that name on the server whichever creation delivered the message, and carries that
+   * creation's delivery count: one of an earlier creation would move the current one's floor
+   * past deliveries it then ignores the acknowledgements of — the partition would never drain.
+   */
+  #generation = 0;
+  /**
+   * Messages handed out and not yet acknowledged, in stream order: finished (`true`) or not,
+   * and by which creation of the consumer (`generation`).
    * `#order` is sorted; redeliveries can arrive out of order, so it is inserted into, rarely.
    */
-  #open = new Map<number, { msg: JsMsg; finished: boolean }>();
+  #open = new Map<number, { msg: JsMsg; finished: boolean; generation: number }>();
   #order: number[] = [];
   #orderHead = 0;
   /** Highest sequence acknowledged: a delivery at or below it is a late redelivery. */
@@ -187,6 +197,8 @@ export class PartitionConsumer {
       this.#reached();
     }
     if (this.#stopped) return;
+    this.#generation++;
+    if (startSeq !== undefined) this.#finishedBefore(startSeq);
     const consumer = js.consumers.getConsumerFromInfo(info);
     this.#messages = await consumer.consume({
       max_messages: Math.min(500, this.#o.maxAckPending),
@@ -295,6 +307,9 @@ export class PartitionConsumer {
       clearTimeout(timer);
     }
     this.#ack(); // what finished, now: the caller flushes the connection next
+    // Whatever finishes later stays unacknowledged: the partition's next consumer (of the same
+    // name, on this node or another) delivers it again and the actors skip it as applied.
+    this.#closed = true;
   }
 
   #receive(msg: JsMsg): void {
@@ -307,9 +322,14 @@ export class PartitionConsumer {
     const tracked = seq > this.#acked;
     if (tracked) {
       const entry = this.#open.get(seq);
-      if (entry !== undefined) entry.msg = msg;
-      else {
-        this.#open.set(seq, { msg, finished: false });
+      if (entry !== undefined) {
+        const waiting = entry.finished && entry.generation !== this.#generation;
+        entry.msg = msg;
+        entry.generation = this.#generation;
+        // Finished under an earlier creation, it waited for this delivery to be acknowledged.
+        if (waiting) this.#scheduleAck();
+      } else {
+        this.#open.set(seq, { msg, finished: false, generation: this.#generation });
         this.#insert(seq);
       }
     }
@@ -319,10 +339,7 @@ export class PartitionConsumer {
         const entry = this.#open.get(seq);
         if (entry !== undefined && !entry.finished) {
           entry.finished = true;
-          if (!this.#ackScheduled) {
-            this.#ackScheduled = true;
-            queueMicrotask(this.#ack);
-          }
+          this.#scheduleAck();
         }
       }
       if (this.#inFlight === 0 && this.#drained !== null) this.#drained();
@@ -344,20 +361,51 @@ export class PartitionConsumer {
     else order.splice(i, 0, seq);
   }
 
-  /** Acknowledges the finished prefix of what was handed out, with one cumulative ack. */
+  /**
+   * A consumer created again at `start` delivers nothing before it: what finished there needs no
+   * acknowledgement any more (the server's floor is below `start`), so it leaves the prefix.
+   */
+  #finishedBefore(start: number): void {
+    const order = this.#order;
+    let head = this.#orderHead;
+    while (head < order.length && order[head]! < start) {
+      const seq = order[head]!;
+      if (!this.#open.get(seq)!.finished) break;
+      this.#open.delete(seq);
+      if (seq > this.#acked) this.#acked = seq;
+      head++;
+    }
+    this.#order = order.slice(head);
+    this.#orderHead = 0;
+    this.#reached();
+  }
+
+  #scheduleAck(): void {
+    if (!this.#ackScheduled) {
+      this.#ackScheduled = true;
+      queueMicrotask(this.#ack);
+    }
+  }
+
+  /**
+   * Acknowledges the finished prefix of what was handed out, with one cumulative ack. The
+   * prefix stops at a message delivered by an earlier creation of the consumer: the current one
+   * delivers it again (it starts at the first unfinished message), and is acknowledged then.
+   */
   #ack = (): void => {
     this.#ackScheduled = false;
     // A node that lost the partition (frozen past its lease, say) acknowledges nothing: its
     // cumulative ack would reach the new owner's consumer of the same name and acknowledge
-    // messages that were delivered to this node but never applied.
-    if (!this.#o.owned()) return;
+    // messages that were delivered to this node but never applied. Nor does a stopped consumer
+    // once its last acknowledgement is out: the partition's next consumer has the same name.
+    if (this.#closed || !this.#o.owned()) return;
     const order = this.#order;
     let head = this.#orderHead;
     let last: JsMsg | null = null;
     while (head < order.length) {
       const seq = order[head]!;
       const entry = this.#open.get(seq)!;
-      if (!entry.finished) break;
+      if (!entry.finished || entry.generation !== this.#generation) break;
       last = entry.msg;
       this.#open.delete(seq);
       head++;
