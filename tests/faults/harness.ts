@@ -301,7 +301,9 @@ export async function runScenario(options: ScenarioOptions): Promise<void> {
         failures.push((error as Error).message);
       }
     }
-    if (failures.length > 0) throw new AssertionError(failures.join("\n\n"));
+    if (failures.length > 0) {
+      throw new AssertionError(`${failures.join("\n\n")}\n${cluster.warnings(40).join("\n")}`);
+    }
   } finally {
     load?.abort();
     await cluster.stop();

@@ -170,6 +170,7 @@ export class Cluster {
       let open = 0;
       let consumers = 0;
       const stuck: string[] = [];
+      const stuckPartitions = new Set<number>();
       for (const stream of ["FLOTILLA_INGEST", "FLOTILLA_MSGS"]) {
         for await (const info of jsm.consumers.list(stream)) {
           // A consumer deleted while the list was read (a partition taken again) comes as null:
@@ -181,6 +182,7 @@ export class Cluster {
           consumers++;
           open += info.num_pending + info.num_ack_pending;
           if (info.num_pending + info.num_ack_pending > 0) {
+            stuckPartitions.add(Number(/-p(\d+)$/.exec(info.name)?.[1]));
             stuck.push(
               `${stream}/${info.name}: ${info.num_pending} pending, ${info.num_ack_pending} ` +
                 `unacknowledged, ${info.num_waiting} pulls waiting, delivered ` +
@@ -194,7 +196,13 @@ export class Cluster {
       if (Date.now() - started > timeoutMs) {
         throw new Error(
           `streams not drained: ${open} messages open, ${consumers} of ${2 * PARTITIONS} ` +
-            `consumers\n${stuck.join("\n")}\n${this.warnings().join("\n")}`,
+            `consumers\n${stuck.join("\n")}\n${this.warnings().join("\n")}\n` +
+            this.nodes.flatMap((node, i) =>
+              node.lines
+                .filter((l) => stuckPartitions.has(l.partition as number))
+                .slice(-30)
+                .map((l) => `${this.names[i]} of a stuck partition: ${JSON.stringify(l)}`)
+            ).join("\n"),
         );
       }
       await new Promise((r) => setTimeout(r, 100));
