@@ -104,6 +104,11 @@ export class PartitionConsumer {
     this.#o = options;
   }
 
+  /** Whether it was stopped: it hands out nothing more, and acknowledges nothing more. */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
   /** The source name actors record this consumer's positions under (e.g. `in/7`). */
   get source(): string {
     return this.#o.source;

@@ -136,7 +136,7 @@ type Done = (finished?: boolean) => void;
 /** Handles an inbound message of a partition. */
 type Work = (p: number, msg: JsMsg, done: Done) => void;
 /** An entry of the inbound queue: partition, message, done, work, flat. */
-type Inbound = number | JsMsg | Done | Work;
+type Inbound = number | JsMsg | Done | Work | PartitionConsumer;
 
 /** The error code of a reply from a node that does not (or not yet) own the partition. */
 const MOVED = "partition_moved";
@@ -183,8 +183,8 @@ export class NatsTransport implements Transport {
   #stopping: Promise<void> | null = null;
   #lifecycle = new Map<number, Promise<void>>();
   /**
-   * Inbound messages waiting to be handled, as flat quadruples (partition, message, done, work):
-   * no closure per message on the hot path.
+   * Inbound messages waiting to be handled, as flat quintuples (partition, message, done, work,
+   * the consumer that delivered it): no closure per message on the hot path.
    */
   #inbox: Inbound[] = [];
   #inboxHead = 0;
@@ -192,8 +192,11 @@ export class NatsTransport implements Transport {
   #hosting = new Set<number>();
   /** The fence of each hosted partition: its token, and the positions known stored. */
   #fences = new Map<number, { token: number; known: Record<string, number> }>();
-  /** Partitions being taken again from their first unfinished message (see #abandoned). */
-  #rewinding = new Set<number>();
+  /**
+   * Partitions being taken again from their first unfinished message (see #abandoned), with the
+   * consumers being replaced: what they delivered is refused; their successors' is not.
+   */
+  #rewinding = new Map<number, readonly PartitionConsumer[]>();
   /** Partitions being repaired after the store went back in time, and since when. */
   #repairs = new Map<number, { since: number; reason: string }>();
   #pumping = false;
@@ -441,8 +444,8 @@ export class NatsTransport implements Transport {
       filter: string,
       durable: string,
       work: Work,
-    ) =>
-      new PartitionConsumer({
+    ) => {
+      const c: PartitionConsumer = new PartitionConsumer({
         js,
         jsm,
         logger,
@@ -454,8 +457,10 @@ export class NatsTransport implements Transport {
         durable,
         owned: () => this.#hosting.has(p) && this.placement.holds(p),
         unrepaired: (count) => this.#m.unrepaired.inc(count),
-        handle: (msg, done) => this.#inbound(p, msg, done, work),
+        handle: (msg, done) => this.#inbound(p, msg, done, work, c),
       });
+      return c;
+    };
     const consumers: PartitionConsumer[] = [];
     if (this.#o.ingest !== undefined) {
       consumers.push(
@@ -572,7 +577,7 @@ export class NatsTransport implements Transport {
     done(false);
     if (!this.#consumers.has(p) || this.#rewinding.has(p)) return;
     const f = this.#fences.get(p);
-    this.#rewinding.add(p);
+    this.#rewinding.set(p, this.#consumers.get(p)!);
     this.#o.logger.warn("a delivery was left unfinished; taking the partition again from it", {
       partition: p,
     });
@@ -626,8 +631,8 @@ export class NatsTransport implements Transport {
    * lease renewals included — for seconds. The queue is worked off in slices of a few
    * milliseconds, in arrival order.
    */
-  #inbound(p: number, msg: JsMsg, done: Done, work: Work): void {
-    this.#inbox.push(p, msg, done, work);
+  #inbound(p: number, msg: JsMsg, done: Done, work: Work, from: PartitionConsumer): void {
+    this.#inbox.push(p, msg, done, work, from);
     if (!this.#pumping) {
       this.#pumping = true;
       // The first slice right after the client's burst (no timer's delay on a quiet node);
@@ -646,12 +651,18 @@ export class NatsTransport implements Transport {
       const msg = inbox[i + 1] as JsMsg;
       const done = inbox[i + 2] as Done;
       const work = inbox[i + 3] as Work;
-      i += 4;
+      const from = inbox[i + 4] as PartitionConsumer;
+      i += 5;
       // Handled only while the partition is still hosted here; otherwise left unacknowledged
       // for its next owner, who starts from the ack floor. Not after the lease ran out, even
       // before anyone noticed (a node waking from a freeze): the messages go to the new owner.
       // Nor while it is being taken again from a message left unfinished (see #abandoned).
-      if (this.#hosting.has(p) && this.placement.holds(p) && !this.#rewinding.has(p)) {
+      // A consumer stopped since (the partition released, or taken again here): its deliveries
+      // come again from the partition's next consumer, which starts at the first unfinished one.
+      if (from.stopped) done(false);
+      else if (
+        this.#hosting.has(p) && this.placement.holds(p) && !this.#rewinding.get(p)?.includes(from)
+      ) {
         work(p, msg, done);
       } else this.#abandoned(p, done);
       if ((++handled & 31) === 0 && performance.now() > deadline) break;
