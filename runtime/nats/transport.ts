@@ -494,6 +494,10 @@ export class NatsTransport implements Transport {
       ),
     );
     this.#consumers.set(p, consumers);
+    // A retake pending is done once its consumers exist: one of their deliveries left
+    // unfinished from now on takes the partition again (see #abandoned), even before the
+    // other consumers of the partition have started.
+    this.#rewinding.delete(p);
     this.#rpc.set(
       p,
       this.#o.nc.subscribe(`${SUBJECTS.rpc}.${p}`, {
@@ -577,7 +581,8 @@ export class NatsTransport implements Transport {
     done(false);
     if (!this.#consumers.has(p) || this.#rewinding.has(p)) return;
     const f = this.#fences.get(p);
-    this.#rewinding.set(p, this.#consumers.get(p)!);
+    const replaced = this.#consumers.get(p)!;
+    this.#rewinding.set(p, replaced);
     this.#o.logger.warn("a delivery was left unfinished; taking the partition again from it", {
       partition: p,
     });
@@ -589,7 +594,10 @@ export class NatsTransport implements Transport {
         partition: p,
         error: describeError(e),
       });
-    }).finally(() => this.#rewinding.delete(p));
+    }).finally(() => {
+      // Not a later retake's entry (of consumers created since).
+      if (this.#rewinding.get(p) === replaced) this.#rewinding.delete(p);
+    });
   }
 
   /** Partitions being repaired after the store went back in time, with why: not ready. */
