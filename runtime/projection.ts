@@ -88,13 +88,20 @@ export class Projection<V, E = JsonValue> {
     });
   }
 
-  /** Rebuilds the view from every journal of the source type. */
+  /**
+   * Rebuilds the view from every actor of the source type: its journal, or its snapshot when
+   * compaction left the journal empty (a snapshot written with the last append covers it all).
+   */
   async rebuild(): Promise<void> {
     await this.settled();
     this.#view = this.definition.initial();
     this.#positions.clear();
-    const keys = await this.#store.journalKeys(this.#prefix);
-    for (const key of keys) this.#catchUp(key.slice(this.#prefix.length));
+    const ids = new Set<string>();
+    for (const key of await this.#store.journalKeys(this.#prefix)) {
+      ids.add(key.slice(this.#prefix.length));
+    }
+    for (const key of await this.#store.keys(this.#prefix)) ids.add(key.slice(this.#prefix.length));
+    for (const id of ids) this.#catchUp(id);
     await this.settled();
   }
 
@@ -126,6 +133,8 @@ export class Projection<V, E = JsonValue> {
         const entries = await this.#store.readJournal(this.#prefix + id, this.position(id), 1000);
         const first = entries[0]?.seq;
         if (first !== undefined && first > this.position(id) + 1) await this.#seed(id, first);
+        // Nothing in the journal and nothing seen yet: all of it compacted behind the snapshot.
+        if (first === undefined && this.position(id) === 0) await this.#seed(id, null);
         for (const { seq, event } of entries) {
           // Stored as a journal record `{e, n, w}`: the event is `e`.
           const e = (event as { readonly e: JsonValue }).e;
@@ -146,11 +155,14 @@ export class Projection<V, E = JsonValue> {
    * The events of `id` before `first` are compacted away: seed the view from the snapshot that
    * covers them, if the definition can.
    */
-  async #seed(id: string, first: number): Promise<void> {
+  async #seed(id: string, first: number | null): Promise<void> {
     const seed = this.definition.seed;
     const snapshot = await this.#store.get(this.#prefix + id);
     const envelope = snapshot?.value as { readonly s: JsonValue; readonly j?: number } | undefined;
     const covers = envelope?.j ?? 0;
+    // `null`: the journal is empty; a snapshot covering no event (or none) has nothing to add.
+    if (first === null && covers === 0) return;
+    first ??= covers + 1;
     if (seed === undefined || envelope === undefined || covers < first - 1) {
       this.#logger.error("projection misses compacted journal events", {
         projection: this.definition.name,

@@ -208,3 +208,32 @@ Deno.test("a projection over compacted journals starts from each actor's snapsho
   assert(!other.logs.some((l) => l.includes("misses compacted")), "nothing missed");
   await other.system.shutdown();
 });
+
+Deno.test("a projection over a journal compacted to nothing starts from the actor's snapshot", async () => {
+  const { system, store } = setup([ledger], { logs: "discard" });
+  await system.start();
+  // 210 events: the snapshot written with the append that crosses 200 covers them all, and
+  // the compaction behind it leaves the journal empty.
+  for (let i = 0; i < 3; i++) {
+    await system.ref(ledger, "z").ask("addMany", Array.from({ length: 70 }, () => 1));
+  }
+  await system.idle();
+  await system.shutdown();
+  assertEquals((await store.readJournal("a/ledger/z", 0)).length, 0, "compacted to nothing");
+  const other = setup([ledger], { store, logs: "capture" });
+  const totals = other.system.project<Record<string, number>, { k: number }>({
+    name: "totals",
+    source: "ledger",
+    initial: () => ({}),
+    seed(view, state, { id }) {
+      view[id] = (state as { total: number }).total;
+    },
+    apply(view, event, { id }) {
+      view[id] = (view[id] ?? 0) + event.k;
+    },
+  });
+  await other.system.start();
+  await totals.rebuild();
+  assertEquals(totals.view, { z: 210 });
+  await other.system.shutdown();
+});
