@@ -18,6 +18,7 @@ import {
   FencedError,
   InProcessTransport,
   MemoryStore,
+  type ProjectionDefinition,
   ShutdownError,
   StoreRegressedError,
 } from "../runtime/mod.ts";
@@ -178,6 +179,19 @@ Deno.test("journals are compacted behind their snapshots: 100,000 events, storag
   await other.shutdown();
 });
 
+/** Each ledger's total, seeded from its snapshot where its journal was compacted. */
+const totalsOfLedgers = (): ProjectionDefinition<Record<string, number>, { k: number }> => ({
+  name: "totals",
+  source: "ledger",
+  initial: () => ({}),
+  seed(view, state, { id }) {
+    view[id] = (state as { total: number }).total;
+  },
+  apply(view, event, { id }) {
+    view[id] = (view[id] ?? 0) + event.k;
+  },
+});
+
 Deno.test("a projection over compacted journals starts from each actor's snapshot through its seed", async () => {
   const { system, store } = setup([ledger], { logs: "discard" });
   await system.start();
@@ -191,17 +205,7 @@ Deno.test("a projection over compacted journals starts from each actor's snapsho
   // 280 events each, snapshots at 140 and 210 (the journal up to there compacted away).
   assertEquals((await store.readJournal("a/ledger/x", 0)).length, 70);
   const other = setup([ledger], { store, logs: "capture" });
-  const totals = other.system.project<Record<string, number>, { k: number }>({
-    name: "totals",
-    source: "ledger",
-    initial: () => ({}),
-    seed(view, state, { id }) {
-      view[id] = (state as { total: number }).total;
-    },
-    apply(view, event, { id }) {
-      view[id] = (view[id] ?? 0) + event.k;
-    },
-  });
+  const totals = other.system.project(totalsOfLedgers());
   await other.system.start();
   await totals.rebuild();
   assertEquals(totals.view, { x: 280, y: 280 });
@@ -221,17 +225,7 @@ Deno.test("a projection over a journal compacted to nothing starts from the acto
   await system.shutdown();
   assertEquals((await store.readJournal("a/ledger/z", 0)).length, 0, "compacted to nothing");
   const other = setup([ledger], { store, logs: "capture" });
-  const totals = other.system.project<Record<string, number>, { k: number }>({
-    name: "totals",
-    source: "ledger",
-    initial: () => ({}),
-    seed(view, state, { id }) {
-      view[id] = (state as { total: number }).total;
-    },
-    apply(view, event, { id }) {
-      view[id] = (view[id] ?? 0) + event.k;
-    },
-  });
+  const totals = other.system.project(totalsOfLedgers());
   await other.system.start();
   await totals.rebuild();
   assertEquals(totals.view, { z: 210 });
